@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { BodyPolicies } from '@app/channels/core';
+import { WebhookService } from '@app/channels/webhook';
+import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
+import { GatewayModule } from './gateway.module';
+import { registerBodyParser } from './http/body-parser';
+
+/**
+ * Builds the gateway (not listening yet): Fastify with our own body parser, every
+ * channel's routes, the problem+json filter. main.ts and the tests both use it.
+ */
+export async function createGateway(
+  config: AppConfig,
+  logger: Logger,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    // Behind a load balancer the real client address is in X-Forwarded-For.
+    trustProxy: true,
+    // Larger bodies are refused while streaming by our parser; this is only a backstop.
+    bodyLimit: 64 * 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GatewayModule.forRoot({ config, logger }),
+    adapter,
+    {
+      bodyParser: false,
+      logger: new NestPinoLogger(logger.child({ component: 'nest' })),
+      bufferLogs: false,
+    },
+  );
+  const policies = new BodyPolicies();
+  policies.register(app.get(WebhookService).bodyPolicy);
+  registerBodyParser(app.getHttpAdapter().getInstance(), policies, config.server.bodyLimit);
+  return app;
+}

@@ -1,0 +1,46 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type AppConfig, ConfigModule, type Logger } from '@app/config';
+import {
+  EngineModule,
+  loadWorkflowModules,
+  type AnyWorkflowDefinition,
+  WorkflowRegistry,
+  workflowModulePaths,
+} from '@app/engine';
+import { LedgerModule } from '@app/ledger';
+import { EXAMPLE_WORKFLOWS } from './workflows';
+
+export interface WorkerOptions {
+  config: AppConfig;
+  logger: Logger;
+  /** Workflows to register instead of the examples and configured modules (tests). */
+  workflows?: AnyWorkflowDefinition[];
+}
+
+/** Every workflow kind a config file names must be registered, or the worker refuses to start. */
+export function configuredKinds(config: AppConfig): Array<{ kind: string; where: string }> {
+  return Object.entries(config.webhooks.sources).flatMap(([name, source]) =>
+    source.workflow ? [{ kind: source.workflow, where: `webhooks.sources.${name}.workflow` }] : [],
+  );
+}
+
+@Module({})
+export class WorkerModule {
+  static forRoot(options: WorkerOptions): DynamicModule {
+    const { paths, baseDir } = workflowModulePaths(options.config);
+    const workflows = options.workflows ?? [
+      ...EXAMPLE_WORKFLOWS,
+      ...loadWorkflowModules(paths, baseDir),
+    ];
+    // Before anything starts: duplicate names, or a route opening an unknown kind, stop the worker.
+    new WorkflowRegistry().register(...workflows).assertKnown(configuredKinds(options.config));
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot({ config: options.config, logger: options.logger, name: 'worker' }),
+        LedgerModule,
+        EngineModule.forWorker({ workflows }),
+      ],
+    };
+  }
+}

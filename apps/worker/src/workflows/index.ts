@@ -1,0 +1,6 @@
+import { type AnyWorkflowDefinition } from '@app/engine';
+import { demoWorkflow } from './demo.workflow';
+import { nightlyReportWorkflow } from './nightly-report.workflow';
+
+/** The example workflows every worker registers (the README and the tests use them). */
+export const EXAMPLE_WORKFLOWS: AnyWorkflowDefinition[] = [demoWorkflow, nightlyReportWorkflow];

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { type INestApplicationContext } from '@nestjs/common';
+import { type AppConfig, loadConfig } from '@app/config';
+import { runMigrations } from '@app/ledger';
+import { createLedgerContext } from '../../test/support/ledger';
+import { type AppProcess, spawnApp } from '../../test/support/processes';
+import { until } from '../../test/support/until';
+
+export const BENCH_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/workgate_bench';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const BENCH_WORKFLOWS = join(__dirname, '..', 'workflows', 'bench.workflows.js');
+
+export function log(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+/** A fresh, migrated schema and Redis prefix for one scenario. */
+export async function freshLedger(
+  label: string,
+): Promise<{ schema: string; prefix: string; db: Client; drop(): Promise<void> }> {
+  const dbName = new URL(BENCH_DATABASE_URL).pathname.slice(1);
+  const admin = new Client({
+    connectionString: BENCH_DATABASE_URL.replace(/\/[^/?]+(\?|$)/, '/postgres$1'),
+  });
+  await admin.connect();
+  if (!(await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName])).rowCount)
+    await admin.query(`CREATE DATABASE "${dbName}"`);
+  await admin.end();
+  const schema = `bench_${label}_${randomBytes(3).toString('hex')}`;
+  await runMigrations({ connectionString: BENCH_DATABASE_URL, schema });
+  const db = new Client({
+    connectionString: BENCH_DATABASE_URL,
+    options: `-c search_path="${schema}"`,
+  });
+  await db.connect();
+  return {
+    schema,
+    prefix: `bench-${randomBytes(3).toString('hex')}`,
+    db,
+    async drop() {
+      await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => undefined);
+      await db.end();
+    },
+  };
+}
+
+export function benchConfig(
+  schema: string,
+  prefix: string,
+  overrides: Record<string, unknown> = {},
+): AppConfig {
+  return loadConfig({
+    env: {
+      DATABASE_URL: BENCH_DATABASE_URL,
+      WORKGATE_DB_SCHEMA: schema,
+      REDIS_URL,
+      WORKGATE_QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '20',
+    },
+    path: null,
+    overrides,
+  });
+}
+
+export async function ledgerContext(
+  schema: string,
+  prefix: string,
+): Promise<INestApplicationContext> {
+  return createLedgerContext(benchConfig(schema, prefix));
+}
+
+/** A real worker process on the bench schema, running the bench workflows. */
+export async function startWorker(
+  schema: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<AppProcess> {
+  const worker = spawnApp('worker', {
+    DATABASE_URL: BENCH_DATABASE_URL,
+    WORKGATE_DB_SCHEMA: schema,
+    REDIS_URL,
+    WORKGATE_QUEUE_PREFIX: prefix,
+    WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '20',
+    ...env,
+  });
+  // Ready when its BullMQ workers have registered with Redis (logs are off in benchmarks).
+  const queue = new Queue('work', { connection: { url: REDIS_URL }, prefix });
+  try {
+    await until(
+      async () => (await queue.getWorkersCount()) > 0 || worker.child.exitCode !== null,
+      'the worker to connect',
+      30_000,
+      100,
+    );
+  } finally {
+    await queue.close();
+  }
+  if (worker.child.exitCode !== null)
+    throw new Error(`the worker exited: ${worker.text.join('\n')}`);
+  return worker;
+}
+
+export async function waitFor(
+  probe: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 300_000,
+): Promise<void> {
+  await until(probe, what, timeoutMs, 100);
+}

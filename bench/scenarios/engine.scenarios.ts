@@ -1,0 +1,259 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { EngineControl } from '@app/engine';
+import { freshLedger, ledgerContext, log, REDIS_URL, startWorker, waitFor } from '../lib/harness';
+import { round, summarize } from '../lib/stats';
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+const PLAIN_WORKER = join(__dirname, '..', 'plain-bullmq-worker.js');
+
+async function startMany(
+  control: EngineControl,
+  kind: string,
+  inputs: unknown[],
+  batch = 50,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < inputs.length; i += batch) {
+    const started = await Promise.all(
+      inputs.slice(i, i + batch).map((input) => control.start(kind, input, { actor: 'bench' })),
+    );
+    ids.push(...started.map((s) => s.workId!));
+  }
+  return ids;
+}
+
+async function plainWorker(queue: string, prefix: string, concurrency: number) {
+  const child = spawn(process.execPath, [PLAIN_WORKER, queue, prefix, String(concurrency)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, REDIS_URL },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`plain worker exited ${code}`)));
+  });
+  return child;
+}
+
+/**
+ * Durable steps per second against plain BullMQ jobs per second, same Redis, same
+ * concurrency: N works of three trivial steps (queued before the worker starts, so the
+ * figure is execution, not ingest) against 3N no-op jobs.
+ */
+export async function durableSteps(opts: { works: number; concurrency: number }): Promise<Row[]> {
+  const ledger = await freshLedger('steps');
+  const ctx = await ledgerContext(ledger.schema, ledger.prefix);
+  try {
+    log(`durable steps: queueing ${opts.works} works of 3 steps`);
+    await startMany(
+      ctx.get(EngineControl, { strict: false }),
+      'bench.three-steps',
+      Array.from({ length: opts.works }, () => ({})),
+    );
+    const worker = await startWorker(ledger.schema, ledger.prefix, {
+      WORKER_CONCURRENCY: String(opts.concurrency),
+    });
+    await waitFor(
+      async () =>
+        (await ledger.db.query(`SELECT count(*)::int AS n FROM "Work" WHERE state = 'COMPLETED'`))
+          .rows[0].n === opts.works,
+      'every bench work to complete',
+    );
+    const { rows } = await ledger.db.query(
+      `SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'completed') - min(at) FILTER (WHERE type = 'claimed')) * 1000 AS ms FROM "WorkEvent"`,
+    );
+    await worker.stop();
+    const durableMs = Number(rows[0].ms);
+    const stepsPerSec = (3 * opts.works) / (durableMs / 1000);
+
+    log(`plain BullMQ: ${3 * opts.works} jobs`);
+    const queue = new Queue('plain', { connection: { url: REDIS_URL }, prefix: ledger.prefix });
+    for (let i = 0; i < 3 * opts.works; i += 1000) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, 3 * opts.works - i) }, () => ({
+          name: 'noop',
+          data: {},
+        })),
+      );
+    }
+    const plain = await plainWorker('plain', ledger.prefix, opts.concurrency);
+    await waitFor(
+      async () => (await queue.getJobCounts('completed')).completed === 3 * opts.works,
+      'every plain job to complete',
+    );
+    const jobs = await queue.getJobs(['completed'], 0, -1);
+    const first = Math.min(...jobs.map((j) => j.processedOn ?? Infinity));
+    const last = Math.max(...jobs.map((j) => j.finishedOn ?? 0));
+    const jobsPerSec = (3 * opts.works) / ((last - first) / 1000);
+    plain.kill('SIGTERM');
+    await queue.obliterate({ force: true });
+    await queue.close();
+    return [
+      {
+        scenario: 'durable steps',
+        metric: 'steps/s (3-step workflow)',
+        value: round(stepsPerSec),
+        unit: '/s',
+        note: `concurrency ${opts.concurrency}, ${opts.works} works`,
+      },
+      {
+        scenario: 'durable steps',
+        metric: 'plain BullMQ jobs/s',
+        value: round(jobsPerSec),
+        unit: '/s',
+        note: 'same Redis, same concurrency',
+      },
+      {
+        scenario: 'durable steps',
+        metric: 'ratio durable / plain',
+        value: round(stepsPerSec / jobsPerSec, 3),
+        unit: '×',
+      },
+    ];
+  } finally {
+    await ctx.close();
+    await ledger.drop();
+  }
+}
+
+/** Work start → first step, at a steady offered rate, against plain BullMQ add → process. */
+export async function startLatency(opts: { rate: number; seconds: number }): Promise<Row[]> {
+  const ledger = await freshLedger('latency');
+  const ctx = await ledgerContext(ledger.schema, ledger.prefix);
+  const worker = await startWorker(ledger.schema, ledger.prefix);
+  try {
+    const control = ctx.get(EngineControl, { strict: false });
+    const total = opts.rate * opts.seconds;
+    log(`start → first step: ${total} works at ${opts.rate}/s`);
+    await paced(total, opts.rate, () => control.start('bench.three-steps', {}, { actor: 'bench' }));
+    await waitFor(
+      async () =>
+        (await ledger.db.query(`SELECT count(*)::int AS n FROM "Work" WHERE state = 'COMPLETED'`))
+          .rows[0].n === total,
+      'every work to complete',
+    );
+    const { rows } = await ledger.db.query<{ ms: number }>(
+      `SELECT extract(epoch FROM s."startedAt" - w."createdAt") * 1000 AS ms FROM "Work" w JOIN "Step" s ON s."workId" = w.id AND s.seq = 1`,
+    );
+    const durable = summarize(rows.map((r) => Number(r.ms)));
+    await worker.stop();
+
+    const queue = new Queue('plain-latency', {
+      connection: { url: REDIS_URL },
+      prefix: ledger.prefix,
+    });
+    const plain = await plainWorker('plain-latency', ledger.prefix, 8);
+    await paced(total, opts.rate, () => queue.add('noop', {}));
+    await waitFor(
+      async () => (await queue.getJobCounts('completed')).completed === total,
+      'every plain job to complete',
+    );
+    const jobs = await queue.getJobs(['completed'], 0, -1);
+    const base = summarize(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp));
+    plain.kill('SIGTERM');
+    await queue.obliterate({ force: true });
+    await queue.close();
+    return [
+      {
+        scenario: 'start → first step',
+        metric: 'p50',
+        value: round(durable.p50),
+        unit: 'ms',
+        note: `${opts.rate}/s offered`,
+      },
+      { scenario: 'start → first step', metric: 'p99', value: round(durable.p99), unit: 'ms' },
+      {
+        scenario: 'start → first step',
+        metric: 'plain BullMQ add → process p50',
+        value: round(base.p50),
+        unit: 'ms',
+      },
+      {
+        scenario: 'start → first step',
+        metric: 'plain BullMQ add → process p99',
+        value: round(base.p99),
+        unit: 'ms',
+      },
+    ];
+  } finally {
+    await worker.stop();
+    await ctx.close();
+    await ledger.drop();
+  }
+}
+
+/** N works sleeping 2–4 s at once: how late each timer fires (never early). */
+export async function timerLateness(opts: { sleeps: number }): Promise<Row[]> {
+  const ledger = await freshLedger('timers');
+  const ctx = await ledgerContext(ledger.schema, ledger.prefix);
+  const worker = await startWorker(ledger.schema, ledger.prefix);
+  try {
+    log(`timers: ${opts.sleeps} concurrent sleeps`);
+    await startMany(
+      ctx.get(EngineControl, { strict: false }),
+      'bench.sleeper',
+      Array.from({ length: opts.sleeps }, () => ({
+        ms: 2_000 + Math.floor(Math.random() * 2_000),
+      })),
+      100,
+    );
+    await waitFor(
+      async () =>
+        (await ledger.db.query(`SELECT count(*)::int AS n FROM "Work" WHERE state = 'COMPLETED'`))
+          .rows[0].n === opts.sleeps,
+      'every sleeper to complete',
+    );
+    const { rows } = await ledger.db.query<{ late: number }>(
+      `SELECT (data->>'lateMs')::float AS late FROM "WorkEvent" WHERE type = 'timer_fired'`,
+    );
+    const late = rows.map((r) => Number(r.late));
+    const s = summarize(late);
+    return [
+      {
+        scenario: 'timers',
+        metric: 'lateness p50',
+        value: round(s.p50),
+        unit: 'ms',
+        note: `${opts.sleeps} concurrent sleeps`,
+      },
+      { scenario: 'timers', metric: 'lateness p99', value: round(s.p99), unit: 'ms' },
+      { scenario: 'timers', metric: 'lateness max', value: round(s.max), unit: 'ms' },
+      {
+        scenario: 'timers',
+        metric: 'early fires',
+        value: late.filter((l) => l < 0).length,
+        unit: 'count',
+        note: 'must be 0',
+      },
+    ];
+  } finally {
+    await worker.stop();
+    await ctx.close();
+    await ledger.drop();
+  }
+}
+
+/** Calls `fn` `total` times at `rate` per second (open loop: does not wait for answers to send the next). */
+export async function paced(
+  total: number,
+  rate: number,
+  fn: () => Promise<unknown>,
+): Promise<void> {
+  const started = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(fn());
+  }
+  await Promise.all(pending);
+}

@@ -1,0 +1,3 @@
+export * from './schemes';
+export * from './webhook.module';
+export * from './webhook.service';

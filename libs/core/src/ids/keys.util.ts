@@ -1,0 +1,48 @@
+/**
+ * Every derived identifier in one place, so the ledger, the queues and outbound
+ * calls agree on them.
+ *
+ * BullMQ 6 refuses custom job ids that contain ':' unless they have exactly three
+ * ':'-separated parts, so every job id here has three parts (DESIGN.md's `wait:<id>`
+ * and `out:<id>` gained a third: the escalation rung and the delivery attempt).
+ */
+export const jobIds = {
+  work: (workId: string, runSeq: number) => `work:${workId}:${runSeq}`,
+  wait: (waitId: string, rung: number) => `wait:${waitId}:${rung}`,
+  retry: (workId: string, attempt: number) => `retry:${workId}:${attempt}`,
+  outbox: (outboxId: string, attempt: number) => `out:${outboxId}:${attempt}`,
+  schedule: (scheduleId: string, fireAtMs: number) => `sched:${scheduleId}:${fireAtMs}`,
+} as const;
+
+/**
+ * The idempotency key of a step: stable across every re-run of the same step of the
+ * same work, so a side effect repeated after a crash can be recognised by its target.
+ */
+export function stepIdempotencyKey(workId: string, seq: number): string {
+  return `${workId}:${seq}`;
+}
+
+/** Provider ids are unique per source (a bot, a workspace, a webhook source), not globally. */
+export function scopedExternalId(source: string, providerId: string): string {
+  return `${source}:${providerId}`;
+}
+
+/** A schedule fires once per (schedule, fire time), however many replicas see it due. */
+export function scheduleFireId(scheduleId: string, fireAtMs: number): string {
+  return `${scheduleId}@${new Date(fireAtMs).toISOString()}`;
+}
+
+/**
+ * The conversation key of an address: `<channel>:<target>[:<thread>]`. Channels build
+ * inbound keys the same way, so a wait opened towards an address is found by the
+ * replies that come back from it.
+ */
+export function conversationKeyOf(address: {
+  channel: string;
+  target: string;
+  thread?: string;
+}): string {
+  return address.thread
+    ? `${address.channel}:${address.target}:${address.thread}`
+    : `${address.channel}:${address.target}`;
+}

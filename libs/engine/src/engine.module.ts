@@ -1,0 +1,82 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { EngineControl } from './control/engine-control.service';
+import { JobRouter } from './jobs/job-router.service';
+import { OutboxProcessor, WakeProcessor, WorkProcessor } from './jobs/processors';
+import { OUTBOUND_SENDERS, type OutboundSender } from './outbox/outbound-sender.port';
+import { OutboxService } from './outbox/outbox.service';
+import { QueuesModule } from './queues/queues.module';
+import { RECONCILE_CONTRIBUTORS, ReconcilerService } from './reconciler/reconciler.service';
+import { RunStore } from './runner/run-store';
+import { WakeService } from './runner/wake.service';
+import { WorkRunner } from './runner/work-runner.service';
+import { ScheduleService } from './schedules/schedule.service';
+import { type AnyWorkflowDefinition } from './workflow/define-workflow';
+import { WorkflowRegistry } from './workflow/workflow-registry';
+import { WORKFLOW_DEFAULTS } from '@app/ledger';
+
+export interface EngineWorkerOptions {
+  workflows: AnyWorkflowDefinition[];
+  /** Outbound channels (http webhooks, Telegram, Slack) by channel name. */
+  senders?: OutboundSender[];
+}
+
+/**
+ * The durable execution engine as the worker runs it: processors for the three
+ * queues, the runner, timers, the outbox, schedules and the reconciler. Needs the
+ * ledger and config modules.
+ */
+@Module({})
+export class EngineModule {
+  static forWorker(options: EngineWorkerOptions): DynamicModule {
+    const registry = new WorkflowRegistry().register(...options.workflows);
+    return {
+      module: EngineModule,
+      // Global: the ledger's ingest service takes each kind's retry policy from the registry.
+      global: true,
+      imports: [DiscoveryModule, QueuesModule.forRoot('worker')],
+      providers: [
+        { provide: WorkflowRegistry, useValue: registry },
+        { provide: WORKFLOW_DEFAULTS, useExisting: WorkflowRegistry },
+        { provide: OUTBOUND_SENDERS, useValue: options.senders ?? [] },
+        RunStore,
+        WorkRunner,
+        WakeService,
+        EngineControl,
+        OutboxService,
+        ScheduleService,
+        {
+          provide: RECONCILE_CONTRIBUTORS,
+          useFactory: (schedules: ScheduleService) => [schedules],
+          inject: [ScheduleService],
+        },
+        ReconcilerService,
+        JobRouter,
+        WorkProcessor,
+        WakeProcessor,
+        OutboxProcessor,
+      ],
+      exports: [
+        WorkflowRegistry,
+        WORKFLOW_DEFAULTS,
+        EngineControl,
+        WorkRunner,
+        WakeService,
+        ReconcilerService,
+        RunStore,
+        OutboxService,
+        ScheduleService,
+      ],
+    };
+  }
+
+  /** What the gateway needs: operator control over works, without running them. */
+  static forGateway(): DynamicModule {
+    return {
+      module: EngineModule,
+      imports: [QueuesModule.forRoot('producer')],
+      providers: [EngineControl],
+      exports: [EngineControl],
+    };
+  }
+}

@@ -1,0 +1,104 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import { type JobsOptions, Queue } from 'bullmq';
+import { CLOCK, type Clock } from '@app/core';
+import { type Dispatch, type WorkDispatcher } from '@app/ledger';
+import { deliverJob, QUEUE_NAMES, retryDueJob, runWorkJob, waitTimerJob } from './job-catalog';
+
+interface Planned {
+  queue: Queue;
+  name: string;
+  data: object;
+  opts: JobsOptions;
+}
+
+/** The ledger's WorkDispatcher port on BullMQ: every dispatch is a job from the catalog. */
+@Injectable()
+export class BullmqDispatcher implements WorkDispatcher {
+  constructor(
+    @InjectQueue(QUEUE_NAMES.work) private readonly workQueue: Queue,
+    @InjectQueue(QUEUE_NAMES.wake) private readonly wakeQueue: Queue,
+    @InjectQueue(QUEUE_NAMES.outbox) private readonly outboxQueue: Queue,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async dispatch(items: Dispatch[]): Promise<void> {
+    const now = this.clock.now();
+    // Re-arming replaces by id: a delayed timer job already there moves to its new time
+    // (BullMQ's add() would keep the old one and ignore the new).
+    const rest: Dispatch[] = [];
+    for (const item of items) {
+      if (item.type !== 'wait-timer' || !item.replace) {
+        rest.push(item);
+        continue;
+      }
+      const existing = await this.wakeQueue.getJob(
+        waitTimerJob.jobId({ waitId: item.waitId, rung: item.rung }),
+      );
+      if (existing && (await existing.isDelayed()))
+        await existing.changeDelay(Math.max(0, item.at - now));
+      else rest.push(item);
+    }
+    items = rest;
+    const delay = (at: number | undefined) => (at !== undefined && at > now ? at - now : undefined);
+    const planned: Planned[] = items.map((item): Planned => {
+      switch (item.type) {
+        case 'run': {
+          const data = runWorkJob.payload.parse({ workId: item.workId, runSeq: item.runSeq });
+          return {
+            queue: this.workQueue,
+            name: runWorkJob.name,
+            data,
+            opts: { ...runWorkJob.options, jobId: runWorkJob.jobId(data), delay: delay(item.at) },
+          };
+        }
+        case 'retry': {
+          const data = retryDueJob.payload.parse({
+            workId: item.workId,
+            attempt: item.attempt,
+            runSeq: item.runSeq,
+          });
+          return {
+            queue: this.wakeQueue,
+            name: retryDueJob.name,
+            data,
+            opts: { ...retryDueJob.options, jobId: retryDueJob.jobId(data), delay: delay(item.at) },
+          };
+        }
+        case 'wait-timer': {
+          const data = waitTimerJob.payload.parse({ waitId: item.waitId, rung: item.rung });
+          return {
+            queue: this.wakeQueue,
+            name: waitTimerJob.name,
+            data,
+            opts: {
+              ...waitTimerJob.options,
+              jobId: waitTimerJob.jobId(data),
+              delay: delay(item.at),
+            },
+          };
+        }
+        case 'deliver': {
+          const data = deliverJob.payload.parse({ outboxId: item.outboxId });
+          return {
+            queue: this.outboxQueue,
+            name: deliverJob.name,
+            data,
+            opts: {
+              ...deliverJob.options,
+              jobId: deliverJob.jobId(data, item.attempt),
+              delay: delay(item.at),
+            },
+          };
+        }
+      }
+    });
+    // One round trip per queue: addBulk is a single MULTI.
+    for (const queue of [this.workQueue, this.wakeQueue, this.outboxQueue]) {
+      const jobs = planned.filter((p) => p.queue === queue);
+      if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+      else if (jobs.length > 1)
+        await queue.addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts })));
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { type JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { jobIds } from '@app/core';
+
+/**
+ * The one job catalog (STYLE.md): every job's name, queue, payload schema, id and
+ * default options. Producers and processors both go through it, so a payload that does
+ * not parse is a bug caught at the boundary, not a half-run job. Every job is a hint:
+ * its handler re-reads the ledger and skips when the work has moved on.
+ */
+export const QUEUE_NAMES = { work: 'work', wake: 'wake', outbox: 'outbox' } as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+// Completed jobs are removed: job ids carry a run sequence, rung or attempt, so a kept
+// job is never needed to dedupe a later enqueue, and Redis memory stays flat under load.
+// BullMQ-level retries are off: the ledger decides retries (work retry policy, outbox
+// backoff), and the reconciler re-enqueues anything a lost job leaves behind.
+const defaults: JobsOptions = {
+  removeOnComplete: true,
+  removeOnFail: { age: 24 * 3600, count: 10_000 },
+  attempts: 1,
+};
+
+export const runWorkJob = {
+  name: 'run-work',
+  queue: QUEUE_NAMES.work,
+  payload: z.object({ workId: z.uuid(), runSeq: z.number().int().positive() }),
+  jobId: (p: { workId: string; runSeq: number }) => jobIds.work(p.workId, p.runSeq),
+  options: defaults,
+} as const;
+
+/** A wait's timer: the sleep itself, a timeout, or one rung of its escalation ladder. */
+export const waitTimerJob = {
+  name: 'wait-timer',
+  queue: QUEUE_NAMES.wake,
+  payload: z.object({ waitId: z.uuid(), rung: z.number().int().nonnegative() }),
+  jobId: (p: { waitId: string; rung: number }) => jobIds.wait(p.waitId, p.rung),
+  options: defaults,
+} as const;
+
+/** A retry backoff has passed: run the work again. */
+export const retryDueJob = {
+  name: 'retry-due',
+  queue: QUEUE_NAMES.wake,
+  payload: z.object({
+    workId: z.uuid(),
+    attempt: z.number().int().positive(),
+    runSeq: z.number().int().positive(),
+  }),
+  jobId: (p: { workId: string; attempt: number }) => jobIds.retry(p.workId, p.attempt),
+  options: defaults,
+} as const;
+
+/** A schedule's fire (produced by a BullMQ job scheduler, or by the reconciler for a missed one). */
+export const scheduleFireJob = {
+  name: 'schedule-fire',
+  queue: QUEUE_NAMES.wake,
+  payload: z.object({ scheduleId: z.uuid(), fireAt: z.number().int().optional() }),
+  jobId: (p: { scheduleId: string; fireAt?: number }) =>
+    jobIds.schedule(p.scheduleId, p.fireAt ?? 0),
+  options: defaults,
+} as const;
+
+/** Deliver one outbox row. */
+export const deliverJob = {
+  name: 'deliver',
+  queue: QUEUE_NAMES.outbox,
+  payload: z.object({ outboxId: z.uuid() }),
+  jobId: (p: { outboxId: string }, attempt: number) => jobIds.outbox(p.outboxId, attempt),
+  options: defaults,
+} as const;
+
+export type RunWorkPayload = z.infer<typeof runWorkJob.payload>;
+export type WaitTimerPayload = z.infer<typeof waitTimerJob.payload>;
+export type RetryDuePayload = z.infer<typeof retryDueJob.payload>;
+export type ScheduleFirePayload = z.infer<typeof scheduleFireJob.payload>;
+export type DeliverPayload = z.infer<typeof deliverJob.payload>;
+
+export const JOB_CATALOG = [
+  runWorkJob,
+  waitTimerJob,
+  retryDueJob,
+  scheduleFireJob,
+  deliverJob,
+] as const;
+export type JobName = (typeof JOB_CATALOG)[number]['name'];

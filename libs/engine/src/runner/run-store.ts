@@ -1,0 +1,582 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type PoolClient } from 'pg';
+import {
+  CLOCK,
+  type Clock,
+  ID_GENERATOR,
+  type IdGenerator,
+  type RetryPolicy,
+  stepIdempotencyKey,
+} from '@app/core';
+import { LOGGER, type Logger } from '@app/config';
+import {
+  AnswerValidator,
+  type Dispatch,
+  LedgerDatabase,
+  type NewWait,
+  OutboxRepository,
+  type StepRow,
+  type StepType,
+  StepRepository,
+  WaitRepository,
+  WORK_DISPATCHER,
+  type WorkDispatcher,
+  type WorkRow,
+  WorkRepository,
+  translateDatabaseError,
+} from '@app/ledger';
+import { LeaseLostError, Suspend } from '../workflow/workflow.errors';
+
+/** Who is writing: the run holding a work's lease. Every write presents its token. */
+export interface RunHandle {
+  workId: string;
+  token: bigint;
+  workerId: string;
+}
+
+export interface WaitSpec {
+  stepName: string;
+  stepType: StepType;
+  wait: Omit<NewWait, 'id' | 'workId' | 'stepSeq'>;
+  /** Check the inbox first: a buffered event on this correlation key answers at once. */
+  inboxCorrelationKey?: string;
+  /** A prompt to send in the same transaction (ask). */
+  prompt?: { channel: string; target: string; payload: Record<string, unknown> };
+  /** Timer for the first rung (or the sleep itself). */
+  timerAt?: number;
+  /** A recorded step being run again (its old wait is replaced). */
+  restartStepId?: string;
+}
+
+/** What a fenced transaction leaves for after its commit: jobs, and whether the run must stop. */
+type Outcome = Dispatch[] & { stop?: 'paused' | 'cancelled' };
+
+export type OpenWaitResult = { satisfied: true; value: unknown } | { satisfied: false };
+
+/** Step outputs are stored wrapped, so `undefined` and `null` survive the JSON round trip. */
+export const wrap = (value: unknown) => (value === undefined ? {} : { v: value });
+export const unwrap = (stored: unknown): unknown => (stored as { v?: unknown } | null)?.v;
+
+/**
+ * Every ledger write a run makes, each in its own transaction that first re-reads the
+ * work under a row lock and checks the run still holds the lease (fencing): a zombie
+ * worker's late writes throw LeaseLostError instead of landing. Jobs are enqueued only
+ * after the transaction commits.
+ */
+@Injectable()
+export class RunStore {
+  constructor(
+    private readonly db: LedgerDatabase,
+    private readonly works: WorkRepository,
+    private readonly steps: StepRepository,
+    private readonly waits: WaitRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly validator: AnswerValidator,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async load(workId: string): Promise<{ work: WorkRow; steps: StepRow[] } | null> {
+    return this.tx(async (client) => {
+      const work = await this.works.find(client, workId);
+      if (!work) return null;
+      return { work, steps: await this.steps.list(client, workId) };
+    });
+  }
+
+  /**
+   * Works opened by the gateway carry the default retry policy (the gateway does not
+   * load workflow code); the first run writes the workflow's own policy, fenced.
+   */
+  async syncRetryPolicy(run: RunHandle, current: RetryPolicy, wanted: RetryPolicy): Promise<void> {
+    // Compared field by field: jsonb does not keep key order.
+    const same = (Object.keys(wanted) as Array<keyof RetryPolicy>).every(
+      (k) => JSON.stringify(current[k]) === JSON.stringify(wanted[k]),
+    );
+    if (same) return;
+    await this.fenced(run, (client) =>
+      client.query('UPDATE "Work" SET "retryPolicy" = $2 WHERE id = $1', [
+        run.workId,
+        JSON.stringify(wanted),
+      ]),
+    );
+  }
+
+  /** Records a step as running (new, or again after a crash or failure). */
+  async startStep(
+    run: RunHandle,
+    seq: number,
+    name: string,
+    type: StepType,
+    restart?: StepRow,
+  ): Promise<StepRow> {
+    return this.fenced(run, async (client) => {
+      if (restart) return this.steps.restart(client, restart.id, run.workerId);
+      return this.steps.insert(client, {
+        id: this.ids.uuid(),
+        workId: run.workId,
+        seq,
+        name,
+        type,
+        idempotencyKey: stepIdempotencyKey(run.workId, seq),
+        status: 'running',
+        workerId: run.workerId,
+      });
+    });
+  }
+
+  /** The checkpoint: the step's output and the work's step_completed, together. */
+  async completeStep(
+    run: RunHandle,
+    step: { id: string; seq: number; name: string },
+    output: unknown,
+  ): Promise<void> {
+    await this.fenced(run, async (client, dispatches) => {
+      await this.steps.complete(client, step.id, wrap(output));
+      await this.checkpoint(client, run, step.seq, step.name, dispatches);
+    });
+  }
+
+  async failStep(run: RunHandle, stepId: string, error: unknown): Promise<void> {
+    await this.fenced(run, (client) => this.steps.fail(client, stepId, error));
+  }
+
+  /** A step whose value is produced here (now, random, uuid, inbox): recorded and checkpointed at once. */
+  async recordValue(
+    run: RunHandle,
+    seq: number,
+    name: string,
+    produce: (client: PoolClient) => Promise<unknown>,
+  ): Promise<unknown> {
+    return this.fenced(run, async (client, dispatches) => {
+      const value = await produce(client);
+      await this.steps.insert(client, {
+        id: this.ids.uuid(),
+        workId: run.workId,
+        seq,
+        name,
+        type: 'task',
+        idempotencyKey: stepIdempotencyKey(run.workId, seq),
+        status: 'completed',
+        output: wrap(value),
+        workerId: run.workerId,
+      });
+      await this.checkpoint(client, run, seq, name, dispatches);
+      return value;
+    });
+  }
+
+  /** A sleep that was already due when reached: recorded as a completed sleep step. */
+  async recordSleep(run: RunHandle, seq: number): Promise<void> {
+    await this.fenced(run, async (client, dispatches) => {
+      await this.steps.insert(client, {
+        id: this.ids.uuid(),
+        workId: run.workId,
+        seq,
+        name: 'sleep',
+        type: 'sleep',
+        idempotencyKey: stepIdempotencyKey(run.workId, seq),
+        status: 'completed',
+        output: {},
+        workerId: run.workerId,
+      });
+      await this.checkpoint(client, run, seq, 'sleep', dispatches);
+    });
+  }
+
+  /** Takes the work's unconsumed inbox, oldest first (arrival order), and marks it consumed. */
+  async takeInbox(client: PoolClient, workId: string): Promise<unknown[]> {
+    const { rows } = await client.query<{
+      id: string;
+      channel: string;
+      source: string;
+      decision: string;
+      body: unknown;
+      answer: unknown;
+      receivedAt: Date;
+    }>(
+      `SELECT id, channel, source, decision, body, answer, "receivedAt" FROM "InboundEvent"
+       WHERE "workId" = $1 AND "consumedAt" IS NULL AND decision IN ('inbox', 'collected', 'interrupted')
+       ORDER BY seq FOR UPDATE`,
+      [workId],
+    );
+    if (rows.length)
+      await client.query(
+        'UPDATE "InboundEvent" SET "consumedAt" = now() WHERE id = ANY($1::uuid[])',
+        [rows.map((r) => r.id)],
+      );
+    return rows.map((r) => ({
+      eventId: r.id,
+      channel: r.channel,
+      source: r.source,
+      decision: r.decision,
+      body: r.body,
+      answer: r.answer,
+      receivedAt: r.receivedAt.toISOString(),
+    }));
+  }
+
+  /** ctx.send: the outbox row and the checkpoint in one transaction; delivery after commit. */
+  async send(
+    run: RunHandle,
+    seq: number,
+    name: string,
+    to: { channel: string; target: string; thread?: string },
+    payload: Record<string, unknown>,
+  ): Promise<string> {
+    return this.fenced(run, async (client, dispatches) => {
+      const stepId = this.ids.uuid();
+      const row = await this.outbox.insert(client, {
+        id: this.ids.uuid(),
+        workId: run.workId,
+        stepId: null,
+        channel: to.channel,
+        target: to.target,
+        payload: { ...payload, ...(to.thread ? { thread: to.thread } : {}) },
+        idempotencyKey: stepIdempotencyKey(run.workId, seq),
+      });
+      await this.steps.insert(client, {
+        id: stepId,
+        workId: run.workId,
+        seq,
+        name,
+        type: 'send',
+        idempotencyKey: stepIdempotencyKey(run.workId, seq),
+        status: 'completed',
+        input: { to, payload },
+        output: wrap({ outboxId: row.id }),
+        workerId: run.workerId,
+      });
+      await client.query('UPDATE "Outbox" SET "stepId" = $2 WHERE id = $1', [row.id, stepId]);
+      await this.checkpoint(client, run, seq, name, dispatches);
+      dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
+      return row.id;
+    });
+  }
+
+  /**
+   * Opens a wait (sleep, waitFor, ask, budget): the step, the wait, an optional prompt
+   * and the work's open_wait, in one transaction. waitFor first looks in the inbox
+   * (under the correlation key's lock, the same lock ingest takes), so an event that
+   * arrived before the wait is consumed now rather than lost.
+   */
+  async openWait(run: RunHandle, seq: number, spec: WaitSpec): Promise<OpenWaitResult> {
+    return this.fenced(run, async (client, dispatches) => {
+      const stepId = spec.restartStepId ?? this.ids.uuid();
+      if (spec.restartStepId) {
+        await this.waits.remove(client, run.workId, seq);
+        await this.steps.restart(client, spec.restartStepId, run.workerId);
+      } else {
+        await this.steps.insert(client, {
+          id: stepId,
+          workId: run.workId,
+          seq,
+          name: spec.stepName,
+          type: spec.stepType,
+          idempotencyKey: stepIdempotencyKey(run.workId, seq),
+          status: 'running',
+          workerId: run.workerId,
+        });
+      }
+      const waitId = this.ids.uuid();
+      if (spec.inboxCorrelationKey) {
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `corr:${spec.inboxCorrelationKey}`,
+        ]);
+        const buffered = await this.findBuffered(
+          client,
+          run.workId,
+          spec.inboxCorrelationKey,
+          spec.wait.expects,
+        );
+        if (buffered) {
+          await client.query(
+            `UPDATE "InboundEvent" SET "consumedAt" = now(), "workId" = $2, "waitId" = $3 WHERE id = $1`,
+            [buffered.id, run.workId, waitId],
+          );
+          await this.waits.insert(client, {
+            ...spec.wait,
+            id: waitId,
+            workId: run.workId,
+            stepSeq: seq,
+            status: 'satisfied',
+            result: buffered.answer,
+            satisfiedByEventId: buffered.id,
+          });
+          await this.steps.complete(client, stepId, wrap(buffered.answer));
+          await this.works.appendEvent(
+            client,
+            run.workId,
+            'wait_satisfied_from_inbox',
+            { waitId, eventId: buffered.id, seq },
+            `worker:${run.workerId}`,
+          );
+          await this.checkpoint(client, run, seq, spec.stepName, dispatches);
+          return { satisfied: true, value: buffered.answer };
+        }
+      }
+      let promptRef: string | null = null;
+      if (spec.prompt) {
+        const prompt = await this.outbox.insert(client, {
+          id: this.ids.uuid(),
+          workId: run.workId,
+          stepId,
+          channel: spec.prompt.channel,
+          target: spec.prompt.target,
+          payload: { ...spec.prompt.payload, waitId },
+          idempotencyKey: `${stepIdempotencyKey(run.workId, seq)}:prompt`,
+        });
+        promptRef = prompt.id;
+        dispatches.push({ type: 'deliver', outboxId: prompt.id, attempt: prompt.attempts + 1 });
+      }
+      await this.waits.insert(client, {
+        ...spec.wait,
+        id: waitId,
+        workId: run.workId,
+        stepSeq: seq,
+        promptRef,
+        timeoutAt: spec.timerAt !== undefined ? new Date(spec.timerAt) : null,
+      });
+      const applied = await this.works.apply(
+        client,
+        run.workId,
+        { type: 'open_wait', token: run.token, seq },
+        {
+          actor: `worker:${run.workerId}`,
+          data: {
+            waitId,
+            waitType: spec.wait.type,
+            seq,
+            step: spec.stepName,
+            timeoutAt: spec.timerAt ? new Date(spec.timerAt).toISOString() : null,
+          },
+          patch: { waitReason: spec.wait.type },
+        },
+      );
+      if (!applied.ok) throw new LeaseLostError(run.workId);
+      dispatches.push(...applied.dispatches);
+      if (spec.timerAt !== undefined)
+        dispatches.push({ type: 'wait-timer', waitId, rung: 0, at: spec.timerAt });
+      return { satisfied: false };
+    });
+  }
+
+  /** ctx.child: the child work, the parent's child wait and open_wait, together. */
+  async startChild(
+    run: RunHandle,
+    seq: number,
+    name: string,
+    kind: string,
+    input: unknown,
+    retryPolicy: RetryPolicy,
+    conversationKey: string | null,
+    restart?: StepRow,
+  ): Promise<string> {
+    return this.fenced(run, async (client, dispatches) => {
+      if (restart) {
+        await this.waits.remove(client, run.workId, seq);
+        await this.steps.restart(client, restart.id, run.workerId);
+      } else {
+        await this.steps.insert(client, {
+          id: this.ids.uuid(),
+          workId: run.workId,
+          seq,
+          name,
+          type: 'child',
+          idempotencyKey: stepIdempotencyKey(run.workId, seq),
+          status: 'running',
+          input: { kind, input },
+          workerId: run.workerId,
+        });
+      }
+      const childId = this.ids.uuid();
+      const created = await this.works.create(
+        client,
+        {
+          id: childId,
+          kind,
+          sourceType: 'child',
+          sourceId: run.workId,
+          conversationKey,
+          parentId: run.workId,
+          input,
+          retryPolicy,
+        },
+        `work:${run.workId}`,
+        { parentId: run.workId },
+      );
+      dispatches.push(...created.dispatches);
+      const waitId = this.ids.uuid();
+      await this.waits.insert(client, {
+        id: waitId,
+        workId: run.workId,
+        stepSeq: seq,
+        type: 'child',
+        matchKeys: { childWorkId: childId },
+      });
+      const applied = await this.works.apply(
+        client,
+        run.workId,
+        { type: 'open_wait', token: run.token, seq },
+        {
+          actor: `worker:${run.workerId}`,
+          data: { waitId, childWorkId: childId, kind, seq },
+          patch: { waitReason: 'child' },
+        },
+      );
+      if (!applied.ok) throw new LeaseLostError(run.workId);
+      dispatches.push(...applied.dispatches);
+      return childId;
+    });
+  }
+
+  async complete(run: RunHandle, output: unknown): Promise<void> {
+    await this.fenced(run, async (client, dispatches) => {
+      const applied = await this.works.apply(
+        client,
+        run.workId,
+        { type: 'complete', token: run.token },
+        { actor: `worker:${run.workerId}`, patch: { output: output ?? null } },
+      );
+      if (!applied.ok) throw new LeaseLostError(run.workId);
+      dispatches.push(...applied.dispatches);
+    });
+  }
+
+  async fail(
+    run: RunHandle,
+    error: { code?: string } & Record<string, unknown>,
+    retryable: boolean,
+    random: number,
+  ): Promise<string> {
+    return this.fenced(run, async (client, dispatches) => {
+      const applied = await this.works.apply(
+        client,
+        run.workId,
+        {
+          type: 'fail',
+          token: run.token,
+          errorCode: error.code,
+          retryable,
+          now: this.clock.now(),
+          random,
+        },
+        {
+          actor: `worker:${run.workerId}`,
+          patch: { error },
+          data: { error: { name: error.name, message: error.message, code: error.code } },
+        },
+      );
+      if (!applied.ok) throw new LeaseLostError(run.workId);
+      dispatches.push(...applied.dispatches);
+      return applied.row.state;
+    });
+  }
+
+  async release(run: RunHandle): Promise<void> {
+    await this.fenced(run, async (client, dispatches) => {
+      const applied = await this.works.apply(
+        client,
+        run.workId,
+        { type: 'release', token: run.token },
+        { actor: `worker:${run.workerId}` },
+      );
+      if (applied.ok) dispatches.push(...applied.dispatches);
+    }).catch((err: unknown) => {
+      if (!(err instanceof LeaseLostError)) throw err;
+    });
+  }
+
+  async heartbeatStep(stepId: string): Promise<void> {
+    await this.db.pool
+      .query('UPDATE "Step" SET "heartbeatAt" = now() WHERE id = $1', [stepId])
+      .catch(() => undefined);
+  }
+
+  private async checkpoint(
+    client: PoolClient,
+    run: RunHandle,
+    seq: number,
+    step: string,
+    dispatches: Outcome,
+  ): Promise<void> {
+    const applied = await this.works.apply(
+      client,
+      run.workId,
+      { type: 'step_completed', token: run.token, seq },
+      { actor: `worker:${run.workerId}`, data: { seq, step } },
+    );
+    if (!applied.ok) throw new LeaseLostError(run.workId);
+    dispatches.push(...applied.dispatches);
+    // A pause or cancel requested while the step ran lands here, at its boundary; the
+    // run ends once this transaction has committed.
+    if (applied.effects.some((e) => e.type === 'stop_run')) {
+      dispatches.stop = applied.row.state === 'CANCELLED' ? 'cancelled' : 'paused';
+    }
+  }
+
+  private async findBuffered(
+    client: PoolClient,
+    workId: string,
+    correlationKey: string,
+    expects: unknown,
+  ) {
+    const { rows } = await client.query<{ id: string; answer: unknown }>(
+      `SELECT id, answer FROM "InboundEvent"
+       WHERE "correlationKey" = $1 AND "consumedAt" IS NULL AND decision = 'inbox' AND ("workId" IS NULL OR "workId" = $2)
+       ORDER BY seq LIMIT 20`,
+      [correlationKey, workId],
+    );
+    return rows.find((r) => this.validator.validate(expects, r.answer).ok);
+  }
+
+  /**
+   * One fenced transaction: lock the work, check the run still holds its lease, run
+   * `fn`, commit, then enqueue what it asked for. A checkpoint that landed a pause or
+   * a cancel ends the run (Suspend) once its transaction has committed.
+   */
+  private async fenced<T>(
+    run: RunHandle,
+    fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
+  ): Promise<T> {
+    const dispatches: Outcome = [];
+    let result: T;
+    try {
+      result = await this.db.transaction(async (client) => {
+        const { rows } = await client.query<{ state: string; leaseToken: string }>(
+          'SELECT state, "leaseToken" FROM "Work" WHERE id = $1 FOR UPDATE',
+          [run.workId],
+        );
+        const work = rows[0];
+        if (!work || work.state !== 'RUNNING' || BigInt(work.leaseToken) !== run.token)
+          throw new LeaseLostError(run.workId);
+        return fn(client, dispatches);
+      });
+    } catch (err) {
+      if (err instanceof LeaseLostError) throw err;
+      translateDatabaseError(err);
+    }
+    if (dispatches.length) {
+      await this.dispatcher
+        .dispatch(dispatches)
+        .catch((err: Error) =>
+          this.logger.warn(
+            { workId: run.workId, err: err.message },
+            'enqueue after commit failed; the reconciler will retry',
+          ),
+        );
+    }
+    if (dispatches.stop) throw new Suspend(dispatches.stop);
+    return result;
+  }
+
+  private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(fn);
+    } catch (err) {
+      translateDatabaseError(err);
+    }
+  }
+}

@@ -1,0 +1,240 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Job, DelayedError } from 'bullmq';
+import { type PoolClient } from 'pg';
+import {
+  CLOCK,
+  type Clock,
+  type EscalationRung,
+  ID_GENERATOR,
+  type IdGenerator,
+  stepIdempotencyKey,
+} from '@app/core';
+import { LOGGER, type Logger } from '@app/config';
+import {
+  type Dispatch,
+  LedgerDatabase,
+  OutboxRepository,
+  translateDatabaseError,
+  WaitRepository,
+  type WaitRow,
+  WORK_DISPATCHER,
+  type WorkDispatcher,
+  WorkRepository,
+} from '@app/ledger';
+import { OnJob } from '../jobs/on-job.decorator';
+import {
+  retryDueJob,
+  type RetryDuePayload,
+  waitTimerJob,
+  type WaitTimerPayload,
+} from '../queues/job-catalog';
+import { serializeError, WaitTimeoutError } from '../workflow/workflow.errors';
+
+export type WakeOutcome = 'fired' | 'early' | 'stale' | 'paused' | 'rung' | 'requeued';
+
+/**
+ * Timers: a sleep's wake, a wait's timeout, and every rung of an escalation ladder,
+ * plus retry backoffs. Each handler re-reads the ledger: a job for a wait that was
+ * answered, a rung already passed or a work that moved on does nothing. A timer never
+ * fires early: a job that runs before its time is put back until then.
+ */
+@Injectable()
+export class WakeService {
+  constructor(
+    private readonly db: LedgerDatabase,
+    private readonly works: WorkRepository,
+    private readonly waits: WaitRepository,
+    private readonly outbox: OutboxRepository,
+    @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @OnJob(waitTimerJob)
+  async handleWaitTimer(
+    payload: WaitTimerPayload,
+    job?: Job,
+    token?: string,
+  ): Promise<WakeOutcome> {
+    const result = await this.fireWaitTimer(payload.waitId, payload.rung);
+    if (typeof result === 'object' && job) {
+      // Early (clock skew, or a re-armed job): back into the delayed set until its time.
+      await job.moveToDelayed(result.at, token);
+      throw new DelayedError();
+    }
+    return typeof result === 'object' ? 'early' : result;
+  }
+
+  /** Fires rung `rung` of a wait's timer if it is due and still applies. */
+  async fireWaitTimer(
+    waitId: string,
+    rung: number,
+  ): Promise<WakeOutcome | { early: true; at: number }> {
+    const dispatches: Dispatch[] = [];
+    let outcome: WakeOutcome | { early: true; at: number };
+    try {
+      outcome = await this.db.transaction(async (client) => {
+        // Lock order: the wait, then its work (the same order ingest uses), so an answer
+        // and a timeout serialize on the wait row and exactly one of them applies.
+        const wait = await this.waits.find(client, waitId, true);
+        if (!wait || wait.status !== 'open' || wait.escalationRung !== rung) return 'stale';
+        const now = this.clock.now();
+        if (wait.timeoutAt && wait.timeoutAt.getTime() > now)
+          return { early: true as const, at: wait.timeoutAt.getTime() };
+        const work = await this.works.lock(client, wait.workId);
+        if (!work) return 'stale';
+        // Timers do not fire while paused; resume fires the ones that fell due.
+        if (work.state === 'PAUSED') return 'paused';
+        if (work.state !== 'WAITING') return 'stale';
+        if (wait.type === 'timer') return this.fireSleep(client, wait, dispatches);
+        return this.fireRung(client, wait, rung, dispatches);
+      });
+    } catch (err) {
+      translateDatabaseError(err);
+    }
+    if (dispatches.length) await this.dispatch(dispatches, waitId);
+    return outcome;
+  }
+
+  private async fireSleep(
+    client: PoolClient,
+    wait: WaitRow,
+    dispatches: Dispatch[],
+  ): Promise<WakeOutcome> {
+    await this.waits.resolve(client, wait.id, 'satisfied', null);
+    const late = wait.timeoutAt ? this.clock.now() - wait.timeoutAt.getTime() : 0;
+    const applied = await this.works.apply(
+      client,
+      wait.workId,
+      { type: 'timer_fired' },
+      { actor: 'timer', data: { waitId: wait.id, lateMs: late } },
+    );
+    if (applied.ok) dispatches.push(...applied.dispatches);
+    return 'fired';
+  }
+
+  private async fireRung(
+    client: PoolClient,
+    wait: WaitRow,
+    rung: number,
+    dispatches: Dispatch[],
+  ): Promise<WakeOutcome> {
+    const ladder: EscalationRung[] = wait.escalation ?? [];
+    const step = ladder[rung];
+    if (!step) return 'stale';
+    const data = { waitId: wait.id, rung: rung + 1, action: step.action };
+    switch (step.action) {
+      case 'remind':
+      case 'escalate': {
+        const to =
+          step.action === 'escalate'
+            ? (JSON.parse(step.target) as { channel: string; target: string; thread?: string })
+            : this.resumeAddress(wait);
+        if (to) {
+          const prompt = wait.promptRef ? await this.outbox.find(client, wait.promptRef) : null;
+          const row = await this.outbox.insert(client, {
+            id: this.ids.uuid(),
+            workId: wait.workId,
+            stepId: null,
+            channel: to.channel,
+            target: to.target,
+            payload: {
+              ...(prompt?.payload ?? { kind: 'ask' }),
+              kind: 'ask',
+              waitId: wait.id,
+              reminder: step.action === 'remind',
+              escalated: step.action === 'escalate',
+              ...(to.thread ? { thread: to.thread } : {}),
+            },
+            idempotencyKey: `${stepIdempotencyKey(wait.workId, wait.stepSeq)}:rung${rung + 1}`,
+          });
+          dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
+        }
+        await this.works.lock(client, wait.workId);
+        await this.works.appendEvent(
+          client,
+          wait.workId,
+          'escalation',
+          { ...data, to: to ?? null },
+          'timer',
+        );
+        const next = ladder[rung + 1];
+        const nextAt = next ? wait.createdAt.getTime() + next.afterMs : null;
+        await this.waits.advanceRung(
+          client,
+          wait.id,
+          rung + 1,
+          nextAt === null ? null : new Date(nextAt),
+        );
+        if (nextAt !== null)
+          dispatches.push({ type: 'wait-timer', waitId: wait.id, rung: rung + 1, at: nextAt });
+        return 'rung';
+      }
+      case 'default': {
+        await this.waits.resolve(
+          client,
+          wait.id,
+          'timed_out',
+          step.value ?? wait.defaultValue ?? null,
+        );
+        await this.works.appendEvent(client, wait.workId, 'escalation', data, 'timer');
+        const applied = await this.works.apply(
+          client,
+          wait.workId,
+          { type: 'wait_timed_out', onTimeout: 'resume' },
+          { actor: 'timer', data },
+        );
+        if (applied.ok) dispatches.push(...applied.dispatches);
+        return 'fired';
+      }
+      case 'fail': {
+        const error = serializeError(
+          new WaitTimeoutError(`wait ${wait.id} (${wait.type}) was not answered in time`),
+        );
+        await this.waits.resolve(client, wait.id, 'timed_out', null, null, error);
+        await this.works.appendEvent(client, wait.workId, 'escalation', data, 'timer');
+        const applied = await this.works.apply(
+          client,
+          wait.workId,
+          { type: 'wait_timed_out', onTimeout: 'fail' },
+          { actor: 'timer', data, patch: { error } },
+        );
+        if (applied.ok) dispatches.push(...applied.dispatches);
+        return 'fired';
+      }
+    }
+  }
+
+  private resumeAddress(
+    wait: WaitRow,
+  ): { channel: string; target: string; thread?: string } | null {
+    if (!wait.resumeChannel) return null;
+    try {
+      return JSON.parse(wait.resumeChannel) as { channel: string; target: string; thread?: string };
+    } catch {
+      return null;
+    }
+  }
+
+  @OnJob(retryDueJob)
+  async handleRetryDue(payload: RetryDuePayload): Promise<WakeOutcome> {
+    // The backoff has passed: the work's run job, under the run sequence the retry set.
+    // (The runner puts a run back until runAfter if this one came a moment early.)
+    await this.dispatcher.dispatch([
+      { type: 'run', workId: payload.workId, runSeq: payload.runSeq },
+    ]);
+    return 'requeued';
+  }
+
+  private async dispatch(dispatches: Dispatch[], waitId: string): Promise<void> {
+    await this.dispatcher
+      .dispatch(dispatches)
+      .catch((err: Error) =>
+        this.logger.warn(
+          { waitId, err: err.message },
+          'enqueue after commit failed; the reconciler will retry',
+        ),
+      );
+  }
+}

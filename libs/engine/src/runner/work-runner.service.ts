@@ -1,0 +1,229 @@
+import { hostname } from 'node:os';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, parseDurationMs } from '@app/core';
+import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
+import { LeaseService, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
+import { OnJob } from '../jobs/on-job.decorator';
+import { runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
+import { WorkflowRegistry } from '../workflow/workflow-registry';
+import { WorkflowRun } from '../workflow/workflow-run';
+import {
+  CancelRequested,
+  DeterminismError,
+  LeaseLostError,
+  NonRetryableError,
+  Suspend,
+  WorkerStopping,
+  serializeError,
+} from '../workflow/workflow.errors';
+import { type RunHandle, RunStore } from './run-store';
+
+export type RunOutcome =
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'completed' | 'suspended' | 'failed' | 'lease_lost' | 'released'; detail?: string };
+
+/**
+ * Runs one work until it completes, suspends at a wait, fails, or loses its lease:
+ * claim → load the record → execute the workflow function against it → finish.
+ * The lease is renewed every lease/3 while the run lasts.
+ */
+@Injectable()
+export class WorkRunner implements OnApplicationShutdown {
+  readonly workerId: string;
+  private readonly active = new Map<string, AbortController>();
+  private stopping = false;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly leases: LeaseService,
+    private readonly registry: WorkflowRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
+  ) {
+    this.workerId = config.env.WORKER_ID ?? `${hostname()}:${process.pid}`;
+  }
+
+  @OnJob(runWorkJob)
+  async handleRunWork(payload: RunWorkPayload): Promise<RunOutcome> {
+    return this.run(payload.workId, payload.runSeq);
+  }
+
+  async run(workId: string, runSeq?: number): Promise<RunOutcome> {
+    if (this.stopping) return { outcome: 'skipped', reason: 'worker stopping' };
+    const leaseMs = this.config.worker.lease;
+    const claim = await this.leases.claim(workId, this.workerId, leaseMs);
+    if (!claim.ok) {
+      if (claim.code === 'not_due' && claim.runAfter !== null) {
+        // A run job that came before the backoff ended goes back until then.
+        await this.dispatcher.dispatch([
+          { type: 'run', workId, runSeq: runSeq ?? 1, at: claim.runAfter },
+        ]);
+      }
+      this.logger.debug({ workId, runSeq, reason: claim.reason }, 'run skipped');
+      return { outcome: 'skipped', reason: claim.reason };
+    }
+    const handle: RunHandle = { workId, token: claim.token, workerId: this.workerId };
+    const log = this.logger.child({
+      workId,
+      kind: claim.work.kind,
+      attempt: claim.work.attempt,
+      runSeq: claim.work.runSeq,
+    });
+    const abort = new AbortController();
+    this.active.set(workId, abort);
+    const heartbeat = setInterval(
+      () => {
+        this.leases.heartbeat(workId, claim.token, leaseMs).then(
+          ({ held, cancelRequested }) => {
+            if (!held) abort.abort(new LeaseLostError(workId));
+            else if (cancelRequested && !abort.signal.aborted) abort.abort(new CancelRequested());
+          },
+          (err: Error) =>
+            log.warn({ err: err.message }, 'heartbeat failed; retrying at the next beat'),
+        );
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    log.info('run started');
+    try {
+      const loaded = await this.store.load(workId);
+      if (!loaded) return { outcome: 'skipped', reason: 'work vanished' };
+      const definition = this.registry.get(loaded.work.kind);
+      if (!definition) {
+        throw new NonRetryableError(
+          `no workflow named "${loaded.work.kind}" is registered in this worker (have: ${this.registry.names().join(', ') || 'none'})`,
+          'unknown_workflow',
+        );
+      }
+      await this.store.syncRetryPolicy(
+        handle,
+        loaded.work.retryPolicy,
+        this.registry.retryPolicy(loaded.work.kind),
+      );
+      let input: unknown = loaded.work.input;
+      if (definition.options.input) {
+        const parsed = definition.options.input.safeParse(input);
+        if (!parsed.success)
+          throw new NonRetryableError(
+            `the work's input does not match the workflow's schema: ${parsed.error.message}`,
+            'invalid_input',
+          );
+        input = parsed.data;
+      }
+      const ctx = new WorkflowRun(
+        {
+          store: this.store,
+          clock: this.clock,
+          ids: this.ids,
+          logger: log,
+          renewLease: () => this.leases.renew(workId, claim.token, leaseMs),
+          retryPolicyFor: (kind) => this.registry.retryPolicy(kind),
+        },
+        handle,
+        loaded.work,
+        input,
+        new Map(loaded.steps.map((s) => [s.seq, s])),
+        abort.signal,
+        log,
+      );
+      const output = await this.withRunTimeout(
+        definition.fn(ctx, input),
+        definition.options.runTimeout,
+        abort,
+      );
+      assertJson(output);
+      await this.store.complete(handle, output ?? null);
+      log.info('work completed');
+      return { outcome: 'completed' };
+    } catch (err) {
+      return this.finishWithError(err, handle, abort, log);
+    } finally {
+      clearInterval(heartbeat);
+      this.active.delete(workId);
+    }
+  }
+
+  private async finishWithError(
+    err: unknown,
+    handle: RunHandle,
+    abort: AbortController,
+    log: Logger,
+  ): Promise<RunOutcome> {
+    if (err instanceof Suspend) {
+      log.info({ reason: err.reason }, 'run suspended');
+      return { outcome: 'suspended', detail: err.reason };
+    }
+    if (err instanceof LeaseLostError || abort.signal.reason instanceof LeaseLostError) {
+      log.warn('lease lost; this run stops without writing');
+      return { outcome: 'lease_lost' };
+    }
+    if (err instanceof WorkerStopping || abort.signal.reason instanceof WorkerStopping) {
+      await this.store.release(handle);
+      log.info('released the work for another worker (shutdown)');
+      return { outcome: 'released' };
+    }
+    const error = serializeError(err);
+    const retryable = !(err instanceof NonRetryableError || err instanceof DeterminismError);
+    try {
+      const state = await this.store.fail(handle, error, retryable, this.ids.random());
+      log.warn(
+        { err: error.message, code: error.code, state },
+        state === 'QUEUED' ? 'run failed; retry scheduled' : `run failed; work ${state}`,
+      );
+      return { outcome: 'failed', detail: state };
+    } catch (failErr) {
+      if (failErr instanceof LeaseLostError) return { outcome: 'lease_lost' };
+      throw failErr;
+    }
+  }
+
+  private async withRunTimeout<T>(
+    promise: Promise<T>,
+    runTimeout: string | number | undefined,
+    abort: AbortController,
+  ): Promise<T> {
+    if (runTimeout === undefined) return promise;
+    const ms = parseDurationMs(runTimeout) ?? 0;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = Object.assign(new Error(`the run took longer than ${ms} ms`), {
+              code: 'run_timeout',
+            });
+            abort.abort(error);
+            reject(error);
+          }, ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops taking runs; running ones stop at their next boundary and give their work back. */
+  onApplicationShutdown(): void {
+    this.stopping = true;
+    for (const abort of this.active.values()) abort.abort(new WorkerStopping());
+  }
+
+  get activeRuns(): number {
+    return this.active.size;
+  }
+}
+
+function assertJson(value: unknown): void {
+  try {
+    JSON.stringify(value);
+  } catch (err) {
+    throw new NonRetryableError(
+      `the workflow's result is not JSON: ${(err as Error).message}`,
+      'invalid_output',
+    );
+  }
+}

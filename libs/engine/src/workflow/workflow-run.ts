@@ -1,0 +1,423 @@
+import { type Logger } from 'pino';
+import {
+  type Clock,
+  conversationKeyOf,
+  decideRetry,
+  type EscalationRung,
+  type IdGenerator,
+  normalizeRetryPolicy,
+  parseDurationMs,
+  type RetryPolicy,
+} from '@app/core';
+import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
+import { type RunHandle, type RunStore, unwrap } from '../runner/run-store';
+import {
+  ChildWorkError,
+  DeterminismError,
+  LeaseLostError,
+  NonRetryableError,
+  StepTimeoutError,
+  Suspend,
+  WorkerStopping,
+  serializeError,
+} from './workflow.errors';
+import {
+  type Address,
+  type AskOptions,
+  type Duration,
+  type EscalationStep,
+  type InboxEvent,
+  type OutboundMessageBody,
+  type StepContext,
+  type StepOptions,
+  type WaitForOptions,
+  type WorkflowContext,
+  type WorkOrigin,
+} from './workflow.types';
+
+export interface RunDeps {
+  store: RunStore;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  /** Renews the lease now; false when it was lost. */
+  renewLease: () => Promise<boolean>;
+  retryPolicyFor: (kind: string) => RetryPolicy;
+}
+
+function durationMs(value: Duration, what: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === undefined)
+    throw new NonRetryableError(`${what}: not a duration: ${String(value)}`, 'invalid_duration');
+  return ms;
+}
+
+/** The escalation ladder as stored (relative ms), from the workflow's declaration. */
+export function toLadder<T>(
+  opts: Pick<AskOptions<T>, 'escalation' | 'timeout' | 'onTimeout' | 'default'>,
+): EscalationRung[] {
+  const steps: EscalationStep[] =
+    opts.escalation ??
+    (opts.timeout !== undefined
+      ? [
+          opts.onTimeout === 'default'
+            ? { after: opts.timeout, action: 'default', value: opts.default ?? null }
+            : { after: opts.timeout, action: 'fail' },
+        ]
+      : []);
+  let last = -1;
+  return steps.map((s, i) => {
+    const afterMs = durationMs(s.after, `escalation rung ${i + 1}`);
+    if (afterMs <= last)
+      throw new NonRetryableError(
+        `escalation rungs must come later one after another (rung ${i + 1})`,
+        'invalid_escalation',
+      );
+    last = afterMs;
+    switch (s.action) {
+      case 'remind':
+        return { afterMs, action: 'remind' };
+      case 'escalate':
+        return { afterMs, action: 'escalate', target: JSON.stringify(s.to) };
+      case 'default':
+        return { afterMs, action: 'default', value: s.value };
+      case 'fail':
+        return { afterMs, action: 'fail' };
+    }
+  });
+}
+
+/**
+ * One run of one work: the WorkflowContext the workflow function receives. Each ctx
+ * call takes the next sequence number and either returns what the record holds for
+ * it, or does the thing and records it. A record with a different name or kind at that
+ * position is a determinism error, never silent drift.
+ */
+export class WorkflowRun implements WorkflowContext {
+  private seq = 0;
+  readonly origin: WorkOrigin;
+
+  constructor(
+    private readonly deps: RunDeps,
+    private readonly run: RunHandle,
+    private readonly work: WorkRow,
+    readonly input: unknown,
+    private readonly record: Map<number, StepRow>,
+    private readonly signal: AbortSignal,
+    readonly log: Logger,
+  ) {
+    this.origin = {
+      channel: work.sourceType,
+      conversationKey: work.conversationKey,
+      eventId: work.sourceId,
+    };
+  }
+
+  get workId() {
+    return this.work.id;
+  }
+  get kind() {
+    return this.work.kind;
+  }
+  get attempt() {
+    return this.work.attempt;
+  }
+
+  /** The last sequence number used (for tests and logs). */
+  get position() {
+    return this.seq;
+  }
+
+  private next(name: string, type: StepType): { seq: number; recorded: StepRow | undefined } {
+    // Between steps is where a lost lease or a stopping worker ends the run.
+    if (
+      this.signal.aborted &&
+      (this.signal.reason instanceof LeaseLostError || this.signal.reason instanceof WorkerStopping)
+    ) {
+      throw this.signal.reason;
+    }
+    const seq = ++this.seq;
+    const recorded = this.record.get(seq);
+    if (recorded && (recorded.name !== name || recorded.type !== type)) {
+      throw new DeterminismError(seq, { name: recorded.name, type: recorded.type }, { name, type });
+    }
+    return { seq, recorded };
+  }
+
+  async step<T>(
+    name: string,
+    fn: (step: StepContext) => Promise<T> | T,
+    options: StepOptions = {},
+  ): Promise<T> {
+    const { seq, recorded } = this.next(name, 'task');
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
+    const policy = options.retry
+      ? normalizeRetryPolicy({ maxAttempts: 1, ...options.retry })
+      : undefined;
+    const timeoutMs =
+      options.timeout !== undefined
+        ? durationMs(options.timeout, `step "${name}" timeout`)
+        : undefined;
+    let row = await this.deps.store.startStep(this.run, seq, name, 'task', recorded);
+    for (let inline = 1; ; inline++) {
+      const log = this.log.child({ step: name, seq, attempt: row.attempt });
+      const started = performance.now();
+      log.debug('step started');
+      try {
+        const value = await this.execute(row, fn, name, timeoutMs);
+        await this.deps.store.completeStep(this.run, row, value);
+        log.debug({ ms: Math.round(performance.now() - started) }, 'step completed');
+        return value;
+      } catch (err) {
+        if (err instanceof Suspend || err instanceof LeaseLostError) throw err;
+        if (
+          this.signal.aborted &&
+          (this.signal.reason instanceof LeaseLostError ||
+            this.signal.reason instanceof WorkerStopping)
+        ) {
+          // The step was cut short by the run ending, not by its own failure: no failure is recorded.
+          throw this.signal.reason;
+        }
+        const code = (err as { code?: unknown }).code;
+        const decision =
+          policy && !(err instanceof NonRetryableError)
+            ? decideRetry(
+                policy,
+                inline,
+                typeof code === 'string' ? code : (err as Error).name,
+                this.deps.ids.random(),
+              )
+            : undefined;
+        log.warn({ err: (err as Error).message, retry: decision?.retry ?? false }, 'step failed');
+        if (decision?.retry) {
+          await this.pause(decision.delayMs);
+          row = await this.deps.store.startStep(this.run, seq, name, 'task', row);
+          continue;
+        }
+        await this.deps.store.failStep(this.run, row.id, serializeError(err));
+        throw err;
+      }
+    }
+  }
+
+  private async execute<T>(
+    row: StepRow,
+    fn: (step: StepContext) => Promise<T> | T,
+    name: string,
+    timeoutMs: number | undefined,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(this.signal.reason);
+    this.signal.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const context: StepContext = {
+        idempotencyKey: row.idempotencyKey,
+        attempt: row.attempt,
+        signal: controller.signal,
+        heartbeat: async () => {
+          if (!(await this.deps.renewLease())) throw new LeaseLostError(this.work.id);
+          await this.deps.store.heartbeatStep(row.id);
+        },
+      };
+      const work = Promise.resolve().then(() => fn(context));
+      if (timeoutMs === undefined) return await work;
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new StepTimeoutError(name, timeoutMs);
+            controller.abort(error);
+            reject(error);
+          }, timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      this.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(this.signal.reason instanceof Error ? this.signal.reason : new Error('aborted'));
+        },
+        { once: true },
+      );
+    });
+  }
+
+  async sleep(duration: Duration | { until: Date | string }): Promise<void> {
+    const { seq, recorded } = this.next('sleep', 'sleep');
+    if (recorded?.status === 'completed') return;
+    // The wake time is fixed when the sleep is first reached, and derived from the step's
+    // record on every later run, so a replay never moves it.
+    const base = recorded ? recorded.startedAt.getTime() : this.deps.clock.now();
+    const at =
+      typeof duration === 'object' && 'until' in duration
+        ? new Date(duration.until).getTime()
+        : base + durationMs(duration, 'sleep');
+    if (Number.isNaN(at))
+      throw new NonRetryableError(
+        `sleep: not a time: ${JSON.stringify(duration)}`,
+        'invalid_duration',
+      );
+    if (at <= this.deps.clock.now() && !recorded) {
+      // Already due: nothing to wait for, but the position is still recorded.
+      await this.deps.store.recordSleep(this.run, seq);
+      return;
+    }
+    await this.deps.store.openWait(this.run, seq, {
+      stepName: 'sleep',
+      stepType: 'sleep',
+      wait: { type: 'timer', onTimeout: 'resume' },
+      timerAt: at,
+      restartStepId: recorded?.id,
+    });
+    throw new Suspend('waiting');
+  }
+
+  async waitFor<T = unknown>(options: WaitForOptions<T>): Promise<T> {
+    const name = `waitFor:${options.match}`;
+    const { seq, recorded } = this.next(name, 'wait');
+    // A wait step that is not completed (its wait timed out and the work was retried,
+    // or a rerun cancelled it) opens a fresh wait.
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
+    const ladder = toLadder({
+      timeout: options.timeout,
+      onTimeout: options.onTimeout,
+      default: options.default,
+    });
+    const opened = await this.deps.store.openWait(this.run, seq, {
+      stepName: name,
+      stepType: 'wait',
+      wait: {
+        type: options.type ?? 'event',
+        correlationKey: options.match,
+        expects: options.expects ?? null,
+        onTimeout: ladder.length ? 'escalate' : 'fail',
+        escalation: ladder.length ? ladder : null,
+        defaultValue: options.default ?? null,
+      },
+      inboxCorrelationKey: options.match,
+      timerAt: ladder[0] ? this.deps.clock.now() + ladder[0].afterMs : undefined,
+      restartStepId: recorded?.id,
+    });
+    if (opened.satisfied) return opened.value as T;
+    throw new Suspend('waiting');
+  }
+
+  async ask<T = unknown>(options: AskOptions<T>): Promise<T> {
+    const { seq, recorded } = this.next('ask', 'wait');
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
+    const ladder = toLadder(options);
+    const conversationKey = options.to ? conversationKeyOf(options.to) : this.work.conversationKey;
+    await this.deps.store.openWait(this.run, seq, {
+      stepName: 'ask',
+      stepType: 'wait',
+      wait: {
+        type: 'human',
+        conversationKey,
+        expects: options.expects ?? null,
+        responders: options.responders ?? null,
+        resumeChannel: options.to ? JSON.stringify(options.to) : null,
+        onTimeout: ladder.length ? 'escalate' : 'fail',
+        escalation: ladder.length ? ladder : null,
+        defaultValue: options.default ?? null,
+      },
+      prompt: options.to
+        ? {
+            channel: options.to.channel,
+            target: options.to.target,
+            payload: {
+              kind: 'ask',
+              text: options.text,
+              expects: options.expects ?? null,
+              responders: options.responders ?? null,
+              ...(options.to.thread ? { thread: options.to.thread } : {}),
+            },
+          }
+        : undefined,
+      timerAt: ladder[0] ? this.deps.clock.now() + ladder[0].afterMs : undefined,
+      restartStepId: recorded?.id,
+    });
+    throw new Suspend('waiting');
+  }
+
+  async send(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }> {
+    const name = `send:${to.channel}`;
+    const { seq, recorded } = this.next(name, 'send');
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as { outboxId: string };
+    const outboxId = await this.deps.store.send(this.run, seq, name, to, {
+      kind: 'message',
+      ...message,
+    });
+    return { outboxId };
+  }
+
+  async child<T = unknown>(kind: string, input: unknown): Promise<T> {
+    const name = `child:${kind}`;
+    const { seq, recorded } = this.next(name, 'child');
+    if (recorded?.status === 'completed') {
+      const result = unwrap(recorded.output) as {
+        workId: string;
+        state: string;
+        output: unknown;
+        error: unknown;
+      };
+      if (result.state !== 'COMPLETED')
+        throw new ChildWorkError(result.workId, result.state, result.error);
+      return result.output as T;
+    }
+    await this.deps.store.startChild(
+      this.run,
+      seq,
+      name,
+      kind,
+      input,
+      this.deps.retryPolicyFor(kind),
+      this.work.conversationKey,
+      recorded,
+    );
+    throw new Suspend('waiting');
+  }
+
+  async inbox(): Promise<InboxEvent[]> {
+    const { seq, recorded } = this.next('$inbox', 'task');
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as InboxEvent[];
+    return (await this.deps.store.recordValue(this.run, seq, '$inbox', (client) =>
+      this.deps.store.takeInbox(client, this.work.id),
+    )) as InboxEvent[];
+  }
+
+  async now(): Promise<Date> {
+    const { seq, recorded } = this.next('$now', 'task');
+    if (recorded?.status === 'completed') return new Date(unwrap(recorded.output) as string);
+    return new Date(
+      (await this.deps.store.recordValue(this.run, seq, '$now', async () =>
+        new Date(this.deps.clock.now()).toISOString(),
+      )) as string,
+    );
+  }
+
+  async random(): Promise<number> {
+    const { seq, recorded } = this.next('$random', 'task');
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as number;
+    return (await this.deps.store.recordValue(this.run, seq, '$random', async () =>
+      this.deps.ids.random(),
+    )) as number;
+  }
+
+  async uuid(): Promise<string> {
+    const { seq, recorded } = this.next('$uuid', 'task');
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as string;
+    return (await this.deps.store.recordValue(this.run, seq, '$uuid', async () =>
+      this.deps.ids.uuid(),
+    )) as string;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Thrown inside a run to leave the workflow function at a wait (or a pause or cancel
+ * at a step boundary). Not an error: the run stops and the ledger already says why.
+ */
+export class Suspend extends Error {
+  constructor(readonly reason: 'waiting' | 'paused' | 'cancelled' | 'stopped') {
+    super(`run suspended: ${reason}`);
+    this.name = 'Suspend';
+  }
+}
+
+/** The run no longer holds the work's lease; nothing more may be written. */
+export class LeaseLostError extends Error {
+  constructor(workId: string) {
+    super(`lost the lease on work ${workId}; another worker owns it now`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** The code asked for a different step than the one recorded at this position. */
+export class DeterminismError extends Error {
+  readonly code = 'determinism_violation';
+  constructor(
+    readonly seq: number,
+    readonly recorded: { name: string; type: string },
+    readonly requested: { name: string; type: string },
+  ) {
+    super(
+      `determinism violation at step ${seq}: the record has ${recorded.type} "${recorded.name}", the code asked for ${requested.type} "${requested.name}". ` +
+        'Workflow code changed under a running work, or depends on something it did not record (time, randomness, I/O outside a step).',
+    );
+    this.name = 'DeterminismError';
+  }
+}
+
+/** Throw from a step (or the workflow) to fail the work without retrying. */
+export class NonRetryableError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'non_retryable') {
+    super(message);
+    this.name = 'NonRetryableError';
+    this.code = code;
+  }
+}
+
+/** A wait ran out of time with `onTimeout: 'fail'`. */
+export class WaitTimeoutError extends Error {
+  readonly code = 'wait_timed_out';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+/** A child work ended FAILED or CANCELLED. */
+export class ChildWorkError extends Error {
+  readonly code = 'child_failed';
+  constructor(
+    readonly childWorkId: string,
+    readonly state: string,
+    readonly childError: unknown,
+  ) {
+    super(`child work ${childWorkId} ended ${state}`);
+    this.name = 'ChildWorkError';
+  }
+}
+
+/** A step took longer than its timeout. */
+export class StepTimeoutError extends Error {
+  readonly code = 'step_timeout';
+  constructor(name: string, ms: number) {
+    super(`step "${name}" did not finish within ${ms} ms`);
+    this.name = 'StepTimeoutError';
+  }
+}
+
+/** The JSON an error is recorded as (Step.error, Work.error). */
+export function serializeError(err: unknown): {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  details?: unknown;
+} {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(err.stack ? { stack: err.stack.split('\n').slice(0, 12).join('\n') } : {}),
+    };
+  }
+  return { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) };
+}
+
+/** A run's signal reason when the worker itself is stopping: the run gives its work back. */
+export class WorkerStopping extends Error {
+  constructor() {
+    super('the worker is shutting down');
+    this.name = 'WorkerStopping';
+  }
+}
+
+/** A run's signal reason when an operator asked to cancel the work while a step runs. */
+export class CancelRequested extends Error {
+  readonly code = 'cancel_requested';
+  constructor() {
+    super('cancel requested');
+    this.name = 'CancelRequested';
+  }
+}

@@ -1,0 +1,19 @@
+import { type Provider } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
+import { LedgerDatabase } from './ledger-database';
+
+export const ledgerDatabaseProvider: Provider = {
+  provide: LedgerDatabase,
+  inject: [APP_CONFIG, LOGGER],
+  useFactory: (config: AppConfig, logger: Logger) =>
+    new LedgerDatabase({
+      connectionString: config.env.DATABASE_URL,
+      schema: config.env.WORKGATE_DB_SCHEMA,
+      poolSize: config.env.DATABASE_POOL_SIZE,
+      onPoolError: (err) =>
+        logger.warn(
+          { err: err.message },
+          'idle PostgreSQL connection lost; reconnecting on next use',
+        ),
+    }),
+};

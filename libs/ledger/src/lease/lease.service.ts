@@ -1,0 +1,100 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type PoolClient } from 'pg';
+import { CLOCK, type Clock, type RejectionCode } from '@app/core';
+import { LedgerDatabase } from '../database/ledger-database';
+import { translateDatabaseError } from '../database/database-errors';
+import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
+import { type WorkRow } from '../work/work-row';
+import { WorkRepository } from '../work/work.repository';
+
+export type ClaimResult =
+  | { ok: true; token: bigint; work: WorkRow }
+  | { ok: false; code: RejectionCode; reason: string; runAfter: number | null };
+
+/**
+ * Leases: who may run a work right now. A claim hands out a new fencing token (the
+ * previous one + 1) with an expiry; a run presents the token with every write, so a
+ * worker that lost its lease (expired, swept, claimed by another) cannot land anything.
+ */
+@Injectable()
+export class LeaseService {
+  constructor(
+    private readonly db: LedgerDatabase,
+    private readonly works: WorkRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
+  ) {}
+
+  async claim(workId: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    const outcome = await this.tx((client) =>
+      this.works.apply(
+        client,
+        workId,
+        { type: 'claim', owner, leaseMs, now: this.clock.now() },
+        { actor: `worker:${owner}`, data: { owner } },
+      ),
+    );
+    if (!outcome.ok)
+      return {
+        ok: false,
+        code: outcome.code,
+        reason: outcome.reason,
+        runAfter: outcome.row?.runAfter?.getTime() ?? null,
+      };
+    return { ok: true, token: BigInt(outcome.row.leaseToken), work: outcome.row };
+  }
+
+  /**
+   * Extends the lease if, and only if, the caller still holds it. One conditional
+   * UPDATE: a heartbeat changes no state, so it skips the transition bookkeeping and
+   * the timeline (it runs every lease/3 for every running work).
+   */
+  async renew(workId: string, token: bigint, leaseMs: number): Promise<boolean> {
+    return (await this.heartbeat(workId, token, leaseMs)).held;
+  }
+
+  /** renew(), also telling the run whether an operator asked to cancel it meanwhile. */
+  async heartbeat(
+    workId: string,
+    token: bigint,
+    leaseMs: number,
+  ): Promise<{ held: boolean; cancelRequested: boolean }> {
+    const now = this.clock.now();
+    try {
+      const res = await this.db.pool.query<{ cancelRequested: boolean }>(
+        `UPDATE "Work" SET "leaseExpiresAt" = $3, "lastHeartbeatAt" = $4
+         WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
+         RETURNING "cancelRequested"`,
+        [workId, token.toString(), new Date(now + leaseMs), new Date(now)],
+      );
+      return { held: res.rowCount === 1, cancelRequested: res.rows[0]?.cancelRequested ?? false };
+    } catch (err) {
+      translateDatabaseError(err);
+    }
+  }
+
+  /** Gives the work back (a graceful shutdown): QUEUED again, no attempt used up. */
+  async release(workId: string, token: bigint, owner: string): Promise<boolean> {
+    let dispatches: Dispatch[] = [];
+    const outcome = await this.tx(async (client) => {
+      const applied = await this.works.apply(
+        client,
+        workId,
+        { type: 'release', token },
+        { actor: `worker:${owner}` },
+      );
+      if (applied.ok) dispatches = applied.dispatches;
+      return applied;
+    });
+    if (dispatches.length) await this.dispatcher.dispatch(dispatches).catch(() => undefined); // the reconciler covers a failure
+    return outcome.ok;
+  }
+
+  private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(fn);
+    } catch (err) {
+      translateDatabaseError(err);
+    }
+  }
+}

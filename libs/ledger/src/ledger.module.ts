@@ -1,0 +1,53 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, ID_GENERATOR } from '@app/core';
+import { LedgerDatabase } from './database/ledger-database';
+import { ledgerDatabaseProvider } from './database/ledger-database.provider';
+import { AnswerValidator } from './ingest/answer-validator';
+import { IngestService } from './ingest/ingest.service';
+import { LeaseService } from './lease/lease.service';
+import { OutboxRepository } from './outbox/outbox.repository';
+import { StepRepository } from './steps/step.repository';
+import { WaitRepository } from './waits/wait.repository';
+import { CryptoIdGenerator } from './system/crypto-id-generator';
+import { SystemClock } from './system/system-clock';
+import { WorkRepository } from './work/work.repository';
+
+/**
+ * The ledger: the database, the repositories and the ingest service. Global, because
+ * every other module reads or writes the ledger. Expects a WORK_DISPATCHER provider
+ * from the queues (libs/engine) in the application.
+ */
+@Global()
+@Module({
+  providers: [
+    ledgerDatabaseProvider,
+    { provide: CLOCK, useClass: SystemClock },
+    { provide: ID_GENERATOR, useClass: CryptoIdGenerator },
+    WorkRepository,
+    AnswerValidator,
+    IngestService,
+    LeaseService,
+    StepRepository,
+    WaitRepository,
+    OutboxRepository,
+  ],
+  exports: [
+    LedgerDatabase,
+    CLOCK,
+    ID_GENERATOR,
+    WorkRepository,
+    AnswerValidator,
+    IngestService,
+    LeaseService,
+    StepRepository,
+    WaitRepository,
+    OutboxRepository,
+  ],
+})
+export class LedgerModule implements OnApplicationShutdown {
+  constructor(@Inject(LedgerDatabase) private readonly db: LedgerDatabase) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.db.close();
+  }
+}

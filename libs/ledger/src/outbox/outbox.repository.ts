@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { type PoolClient } from 'pg';
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'cancelled';
+
+export interface OutboxRow {
+  id: string;
+  workId: string | null;
+  stepId: string | null;
+  channel: string;
+  target: string;
+  payload: Record<string, unknown>;
+  idempotencyKey: string;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  providerMessageId: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+export interface NewOutbox {
+  id: string;
+  workId: string | null;
+  stepId: string | null;
+  channel: string;
+  target: string;
+  payload: unknown;
+  idempotencyKey: string;
+}
+
+/** Outbound messages: written in the run's transaction, delivered after commit. */
+@Injectable()
+export class OutboxRepository {
+  /** Inserts once per idempotency key; a replay of the same send finds the existing row. */
+  async insert(client: PoolClient, row: NewOutbox): Promise<OutboxRow> {
+    const { rows } = await client.query<OutboxRow>(
+      `INSERT INTO "Outbox" (id, "workId", "stepId", channel, target, payload, "idempotencyKey")
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT ("idempotencyKey") DO UPDATE SET "idempotencyKey" = EXCLUDED."idempotencyKey"
+       RETURNING *`,
+      [
+        row.id,
+        row.workId,
+        row.stepId,
+        row.channel,
+        row.target,
+        JSON.stringify(row.payload),
+        row.idempotencyKey,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  async find(client: PoolClient, id: string): Promise<OutboxRow | null> {
+    const { rows } = await client.query<OutboxRow>('SELECT * FROM "Outbox" WHERE id = $1', [id]);
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Takes a pending row for one delivery attempt. The row's nextAttemptAt moves past
+   * the attempt's deadline, so neither the reconciler nor a duplicate job can start a
+   * second delivery while this one runs; if this worker dies, the row is due again
+   * after the deadline and is delivered again with the same idempotency key.
+   */
+  async claim(
+    client: PoolClient,
+    id: string,
+    now: Date,
+    deadline: Date,
+  ): Promise<OutboxRow | null> {
+    const { rows } = await client.query<OutboxRow>(
+      `UPDATE "Outbox" SET attempts = attempts + 1, "nextAttemptAt" = $3
+       WHERE id = $1 AND status = 'pending' AND "nextAttemptAt" <= $2
+       RETURNING *`,
+      [id, now, deadline],
+    );
+    return rows[0] ?? null;
+  }
+
+  async markSent(client: PoolClient, id: string, providerMessageId: string | null): Promise<void> {
+    await client.query(
+      `UPDATE "Outbox" SET status = 'sent', "sentAt" = now(), "providerMessageId" = $2, "lastError" = NULL WHERE id = $1`,
+      [id, providerMessageId],
+    );
+  }
+
+  async reschedule(client: PoolClient, id: string, at: Date, error: string): Promise<void> {
+    await client.query(
+      `UPDATE "Outbox" SET "nextAttemptAt" = $2, "lastError" = $3 WHERE id = $1 AND status = 'pending'`,
+      [id, at, error],
+    );
+  }
+
+  async markFailed(client: PoolClient, id: string, error: string): Promise<void> {
+    await client.query(`UPDATE "Outbox" SET status = 'failed', "lastError" = $2 WHERE id = $1`, [
+      id,
+      error,
+    ]);
+  }
+
+  /** Pending rows whose next attempt is due (for the reconciler). */
+  async due(client: PoolClient, now: Date, limit: number): Promise<OutboxRow[]> {
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT * FROM "Outbox" WHERE status = 'pending' AND "nextAttemptAt" <= $1 ORDER BY "nextAttemptAt" LIMIT $2`,
+      [now, limit],
+    );
+    return rows;
+  }
+
+  async pendingAfter(
+    client: PoolClient,
+    limit: number,
+    afterId: string | null,
+  ): Promise<OutboxRow[]> {
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT * FROM "Outbox" WHERE status = 'pending' AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $1`,
+      [limit, afterId],
+    );
+    return rows;
+  }
+}

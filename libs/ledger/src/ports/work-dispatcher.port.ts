@@ -1,0 +1,24 @@
+/**
+ * What the ledger asks of the queues once a transaction has committed. The ledger is
+ * the truth; a dispatch that fails (Redis down, wiped) is repaired by the reconciler,
+ * which rebuilds every job from the rows: QUEUED works, open waits with timers,
+ * pending outbox rows.
+ */
+export type Dispatch =
+  /** Run the work. `at`: not before this instant (a backoff still pending after a resume). */
+  | { type: 'run'; workId: string; runSeq: number; at?: number }
+  /** A retry backoff: run again at `at`. */
+  | { type: 'retry'; workId: string; runSeq: number; attempt: number; at: number }
+  /**
+   * A wait's timer (sleep, timeout, escalation rung `rung`) at `at`. `replace`: re-arm —
+   * a delayed job already there under the same id moves to the new time.
+   */
+  | { type: 'wait-timer'; waitId: string; rung: number; at: number; replace?: boolean }
+  /** Deliver an outbox row (attempt numbers the job id). */
+  | { type: 'deliver'; outboxId: string; attempt: number; at?: number };
+
+export interface WorkDispatcher {
+  dispatch(items: Dispatch[]): Promise<void>;
+}
+
+export const WORK_DISPATCHER = Symbol('WorkDispatcher');

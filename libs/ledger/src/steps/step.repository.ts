@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { type PoolClient } from 'pg';
+
+export type StepType = 'task' | 'llm' | 'send' | 'sleep' | 'wait' | 'child';
+export type StepStatus = 'running' | 'completed' | 'failed';
+
+export interface StepRow {
+  id: string;
+  workId: string;
+  seq: number;
+  name: string;
+  type: StepType;
+  idempotencyKey: string;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  attempt: number;
+  workerId: string | null;
+  startedAt: Date;
+  heartbeatAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface NewStep {
+  id: string;
+  workId: string;
+  seq: number;
+  name: string;
+  type: StepType;
+  idempotencyKey: string;
+  status: StepStatus;
+  input?: unknown;
+  output?: unknown;
+  workerId: string | null;
+}
+
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+
+/** Step rows: the record a replay reads back. Callers hold the work's lease (fenced). */
+@Injectable()
+export class StepRepository {
+  async list(client: PoolClient, workId: string): Promise<StepRow[]> {
+    const { rows } = await client.query<StepRow>(
+      'SELECT * FROM "Step" WHERE "workId" = $1 ORDER BY seq',
+      [workId],
+    );
+    return rows;
+  }
+
+  async insert(client: PoolClient, step: NewStep): Promise<StepRow> {
+    const { rows } = await client.query<StepRow>(
+      `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, input, output, attempt, "workerId", "startedAt", "finishedAt")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, now(), CASE WHEN $7::"StepStatus" = 'running' THEN NULL ELSE now() END)
+       RETURNING *`,
+      [
+        step.id,
+        step.workId,
+        step.seq,
+        step.name,
+        step.type,
+        step.idempotencyKey,
+        step.status,
+        json(step.input),
+        json(step.output),
+        step.workerId,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  /** A step that crashed or failed runs again: same row, same idempotency key, attempt + 1. */
+  async restart(client: PoolClient, stepId: string, workerId: string): Promise<StepRow> {
+    const { rows } = await client.query<StepRow>(
+      `UPDATE "Step" SET status = 'running', attempt = attempt + 1, "workerId" = $2, "startedAt" = now(),
+         "finishedAt" = NULL, error = NULL
+       WHERE id = $1 RETURNING *`,
+      [stepId, workerId],
+    );
+    return rows[0]!;
+  }
+
+  async complete(client: PoolClient, stepId: string, output: unknown): Promise<void> {
+    await client.query(
+      `UPDATE "Step" SET status = 'completed', output = $2, "finishedAt" = now() WHERE id = $1`,
+      [stepId, json(output)],
+    );
+  }
+
+  async completeBySeq(
+    client: PoolClient,
+    workId: string,
+    seq: number,
+    output: unknown,
+  ): Promise<void> {
+    await client.query(
+      `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
+      [workId, seq, json(output)],
+    );
+  }
+
+  async fail(client: PoolClient, stepId: string, error: unknown): Promise<void> {
+    await client.query(
+      `UPDATE "Step" SET status = 'failed', error = $2, "finishedAt" = now() WHERE id = $1`,
+      [stepId, json(error)],
+    );
+  }
+
+  async failBySeq(client: PoolClient, workId: string, seq: number, error: unknown): Promise<void> {
+    await client.query(
+      `UPDATE "Step" SET status = 'failed', error = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
+      [workId, seq, json(error)],
+    );
+  }
+
+  async heartbeat(client: PoolClient, stepId: string): Promise<void> {
+    await client.query('UPDATE "Step" SET "heartbeatAt" = now() WHERE id = $1', [stepId]);
+  }
+}

@@ -1,0 +1,285 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type PoolClient } from 'pg';
+import {
+  CLOCK,
+  type Clock,
+  type Rejection,
+  type RetryPolicy,
+  type WorkCommand,
+  type WorkEffect,
+  type WorkEventType,
+  type WorkSnapshot,
+  isTerminal,
+  transition,
+} from '@app/core';
+import { type Dispatch } from '../ports/work-dispatcher.port';
+import { toSnapshot, type WorkRow } from './work-row';
+
+export interface NewWork {
+  id: string;
+  kind: string;
+  sourceType: string;
+  sourceId: string | null;
+  conversationKey: string | null;
+  parentId?: string | null;
+  input: unknown;
+  retryPolicy: RetryPolicy;
+}
+
+/** Fields a transition may carry besides the state machine's own. */
+export interface WorkPatch {
+  output?: unknown;
+  error?: unknown;
+  waitReason?: string | null;
+}
+
+export type ApplyOutcome =
+  | { ok: true; row: WorkRow; event: WorkEventType; effects: WorkEffect[]; dispatches: Dispatch[] }
+  | (Rejection & { row: WorkRow | null });
+
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+
+/**
+ * Every write to a Work row. Each change has the same shape: lock the row, read its
+ * latest state, ask `transition()`, write the result with a conditional UPDATE and
+ * append the timeline entry, all inside the caller's transaction.
+ */
+@Injectable()
+export class WorkRepository {
+  constructor(@Inject(CLOCK) private readonly clock: Clock) {}
+
+  async lock(client: PoolClient, workId: string): Promise<WorkRow | null> {
+    const { rows } = await client.query<WorkRow>('SELECT * FROM "Work" WHERE id = $1 FOR UPDATE', [
+      workId,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  async find(client: PoolClient, workId: string): Promise<WorkRow | null> {
+    const { rows } = await client.query<WorkRow>('SELECT * FROM "Work" WHERE id = $1', [workId]);
+    return rows[0] ?? null;
+  }
+
+  async create(client: PoolClient, work: NewWork, actor: string, data?: Record<string, unknown>) {
+    const result = transition(null, { type: 'create', retryPolicy: work.retryPolicy });
+    if (!result.ok) throw new Error(`create rejected: ${result.reason}`);
+    const s = result.next;
+    const { rows } = await client.query<WorkRow>(
+      `INSERT INTO "Work" (id, kind, state, "sourceType", "sourceId", "conversationKey", "parentId", input,
+         attempt, "retryPolicy", "runSeq", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, 0, now(), now())
+       RETURNING *`,
+      [
+        work.id,
+        work.kind,
+        s.state,
+        work.sourceType,
+        work.sourceId,
+        work.conversationKey,
+        work.parentId ?? null,
+        json(work.input ?? null),
+        s.attempt,
+        json(s.retryPolicy),
+        s.runSeq,
+      ],
+    );
+    const row = rows[0]!;
+    await this.appendEvent(client, row.id, 'created', { kind: work.kind, ...data }, actor);
+    return { row, dispatches: this.dispatchesFor(row.id, result.effects) };
+  }
+
+  /**
+   * Applies one command to one work. The row lock serializes writers; the UPDATE is
+   * still conditional on the version read, so a write can never land on a state it
+   * did not decide on.
+   */
+  async apply(
+    client: PoolClient,
+    workId: string,
+    command: WorkCommand,
+    opts: { actor: string; data?: Record<string, unknown>; patch?: WorkPatch },
+  ): Promise<ApplyOutcome> {
+    const row = await this.lock(client, workId);
+    const result = transition(row ? toSnapshot(row) : null, command);
+    if (!result.ok) return { ...result, row };
+    const current = row!;
+    const next = result.next;
+    const patch = opts.patch ?? {};
+    const heartbeat = command.type === 'claim' || command.type === 'heartbeat';
+    const { rows } = await client.query<WorkRow>(
+      `UPDATE "Work" SET
+         state = $3::"WorkState", "pausedFrom" = $4::"WorkState", attempt = $5, "runSeq" = $6, "leaseOwner" = $7, "leaseToken" = $8,
+         "leaseExpiresAt" = $9, "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
+         "checkpointSeq" = $13, version = $14, "updatedAt" = now(),
+         "finishedAt" = CASE WHEN $15::boolean THEN now() ELSE NULL END,
+         "lastHeartbeatAt" = CASE WHEN $16::boolean THEN now() ELSE "lastHeartbeatAt" END,
+         output = CASE WHEN $17::boolean THEN $18::jsonb ELSE output END,
+         error = CASE WHEN $19::boolean THEN $20::jsonb ELSE error END,
+         "waitReason" = CASE WHEN $21::boolean THEN $22::text WHEN $3::"WorkState" = 'WAITING' THEN "waitReason" ELSE NULL END
+       WHERE id = $1 AND version = $2
+       RETURNING *`,
+      [
+        workId,
+        current.version,
+        next.state,
+        next.pausedFrom,
+        next.attempt,
+        next.runSeq,
+        next.leaseOwner,
+        next.leaseToken.toString(),
+        ms(next.leaseExpiresAt),
+        ms(next.runAfter),
+        next.pauseRequested,
+        next.cancelRequested,
+        next.checkpointSeq,
+        next.version,
+        isTerminal(next.state),
+        heartbeat,
+        'output' in patch,
+        json(patch.output),
+        'error' in patch,
+        json(patch.error),
+        'waitReason' in patch,
+        patch.waitReason ?? null,
+      ],
+    );
+    const updated = rows[0];
+    if (!updated) throw new Error(`work ${workId} changed under its row lock`); // cannot happen: we hold FOR UPDATE
+    if (result.event !== 'heartbeat') {
+      await this.appendEvent(
+        client,
+        workId,
+        result.event,
+        { from: current.state, to: next.state, ...opts.data },
+        opts.actor,
+      );
+    }
+    const dispatches = this.dispatchesFor(workId, result.effects, next);
+    dispatches.push(...(await this.applyLedgerEffects(client, updated, result.effects)));
+    return { ok: true, row: updated, event: result.event, effects: result.effects, dispatches };
+  }
+
+  /** Appends to the timeline. The caller holds the work's row lock (seq = max + 1 is safe). */
+  async appendEvent(
+    client: PoolClient,
+    workId: string,
+    type: string,
+    data: unknown,
+    actor: string,
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO "WorkEvent" ("workId", seq, type, data, actor, at)
+       SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM "WorkEvent" WHERE "workId" = $1`,
+      [workId, type, json(data), actor, new Date(this.clock.now())],
+    );
+  }
+
+  /** Effects that are ledger writes happen in the same transaction as the transition. */
+  private async applyLedgerEffects(
+    client: PoolClient,
+    work: WorkRow,
+    effects: WorkEffect[],
+  ): Promise<Dispatch[]> {
+    const workId = work.id;
+    const dispatches: Dispatch[] = [];
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'cancel_waits':
+          await client.query(
+            `UPDATE "Wait" SET status = 'cancelled', "resolvedAt" = now() WHERE "workId" = $1 AND status = 'open'`,
+            [workId],
+          );
+          break;
+        case 'discard_steps_from':
+          await client.query('DELETE FROM "Wait" WHERE "workId" = $1 AND "stepSeq" >= $2', [
+            workId,
+            effect.seq,
+          ]);
+          await client.query('DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2', [
+            workId,
+            effect.seq,
+          ]);
+          break;
+        case 'notify_parent':
+          if (work.parentId)
+            dispatches.push(...(await this.notifyParent(client, work, effect.outcome)));
+          break;
+        case 'enqueue':
+        case 'schedule_retry':
+        case 'stop_run':
+        case 'fire_due_waits':
+          break; // after commit, or the engine's concern
+      }
+    }
+    return dispatches;
+  }
+
+  /**
+   * A child finished: the parent's child wait gets its result and the parent runs
+   * again, in the same transaction as the child's last transition (child row locked
+   * first, then the parent's: always in that order).
+   */
+  private async notifyParent(
+    client: PoolClient,
+    child: WorkRow,
+    outcome: 'COMPLETED' | 'FAILED' | 'CANCELLED',
+  ): Promise<Dispatch[]> {
+    const { rows } = await client.query<{ id: string; stepSeq: number }>(
+      `SELECT id, "stepSeq" FROM "Wait"
+       WHERE "workId" = $1 AND type = 'child' AND status = 'open' AND "matchKeys"->>'childWorkId' = $2`,
+      [child.parentId, child.id],
+    );
+    const wait = rows[0];
+    if (!wait) return [];
+    const result = {
+      workId: child.id,
+      state: outcome,
+      output: child.output ?? null,
+      error: child.error ?? null,
+    };
+    await client.query(
+      `UPDATE "Wait" SET status = 'satisfied', result = $2, "resolvedAt" = now() WHERE id = $1 AND status = 'open'`,
+      [wait.id, JSON.stringify(result)],
+    );
+    await client.query(
+      `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
+      [child.parentId, wait.stepSeq, JSON.stringify({ v: result })],
+    );
+    const applied = await this.apply(
+      client,
+      child.parentId!,
+      { type: 'wait_satisfied' },
+      { actor: `work:${child.id}`, data: { childWorkId: child.id, outcome } },
+    );
+    return applied.ok ? applied.dispatches : [];
+  }
+
+  private dispatchesFor(workId: string, effects: WorkEffect[], next?: WorkSnapshot): Dispatch[] {
+    const out: Dispatch[] = [];
+    for (const effect of effects) {
+      if (effect.type === 'enqueue') {
+        const at = next?.runAfter ?? undefined;
+        out.push(
+          at !== undefined && at > this.clock.now()
+            ? { type: 'run', workId, runSeq: effect.runSeq, at }
+            : { type: 'run', workId, runSeq: effect.runSeq },
+        );
+      }
+      if (effect.type === 'schedule_retry' && next) {
+        out.push({
+          type: 'retry',
+          workId,
+          runSeq: next.runSeq,
+          attempt: effect.attempt,
+          at: effect.at,
+        });
+      }
+    }
+    // A retry with a backoff is dispatched as the delayed job only, not as an immediate run.
+    return out.some((d) => d.type === 'retry') ? out.filter((d) => d.type === 'retry') : out;
+  }
+}
+
+function ms(value: number | null): Date | null {
+  return value === null ? null : new Date(value);
+}

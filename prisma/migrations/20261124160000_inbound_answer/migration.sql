@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "InboundEvent" ADD COLUMN     "answer" JSONB;
+

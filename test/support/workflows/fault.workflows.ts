@@ -1,0 +1,108 @@
+import { defineWorkflow } from '@app/engine';
+
+/**
+ * Workflows the fault tests run in real worker processes (compiled to
+ * dist/test/support/workflows and loaded through WORKGATE_WORKFLOWS). Side effects go to
+ * a loopback HTTP server the test controls, keyed by the step's idempotency key.
+ */
+
+async function post(url: string, body: unknown, key?: string): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A side effect, then (first attempt only, if asked) a hang before the checkpoint. */
+export const sideEffect = defineWorkflow(
+  'fault.side-effect',
+  async (ctx, input: { url: string; hang: boolean }) => {
+    const applied = await ctx.step('effect', async ({ idempotencyKey, attempt }) => {
+      await post(
+        `${input.url}/effect`,
+        { workId: ctx.workId, attempt, pid: process.pid },
+        idempotencyKey,
+      );
+      if (input.hang && attempt === 1) await new Promise(() => undefined); // killed here, after the effect
+      return { attempt, pid: process.pid };
+    });
+    const after = await ctx.step('after', async () => 'done');
+    return { applied, after };
+  },
+);
+
+/** Holds its first step long enough to be frozen (SIGSTOP) past its lease. */
+export const zombie = defineWorkflow(
+  'fault.zombie',
+  async (ctx, input: { url: string; holdMs: number }) => {
+    const result = await ctx.step('effect', async ({ attempt }) => {
+      if (attempt === 1) {
+        await post(`${input.url}/started`, { workId: ctx.workId, pid: process.pid });
+        await pause(input.holdMs);
+      }
+      return { attempt, pid: process.pid };
+    });
+    return result;
+  },
+);
+
+/** Several steps that report when each starts and ends, and where. */
+export const reporter = defineWorkflow(
+  'fault.reporter',
+  async (ctx, input: { url: string; steps: number; stepMs: number }) => {
+    const done: number[] = [];
+    for (let i = 1; i <= input.steps; i++) {
+      done.push(
+        await ctx.step(`s${i}`, async ({ attempt }) => {
+          await post(`${input.url}/span`, {
+            workId: ctx.workId,
+            step: i,
+            attempt,
+            pid: process.pid,
+            phase: 'start',
+            at: Date.now(),
+          });
+          await pause(input.stepMs);
+          await post(`${input.url}/span`, {
+            workId: ctx.workId,
+            step: i,
+            attempt,
+            pid: process.pid,
+            phase: 'end',
+            at: Date.now(),
+          });
+          return i;
+        }),
+      );
+    }
+    return { done };
+  },
+);
+
+/** Sleeps, then sends a message through the outbox to the test's server. */
+export const sleeper = defineWorkflow(
+  'fault.sleeper',
+  async (ctx, input: { url: string; ms: number }) => {
+    await ctx.sleep(input.ms);
+    await ctx.send(
+      { channel: 'http', target: `${input.url}/message` },
+      { text: `woke ${ctx.workId}` },
+    );
+    return { woke: true };
+  },
+);
+
+/** One quick step. */
+export const quick = defineWorkflow('fault.quick', async (ctx) => {
+  return ctx.step('x', async () => 1);
+});
+
+/** Sleeps, then records one step. */
+export const napper = defineWorkflow('fault.napper', async (ctx, input: { ms: number }) => {
+  await ctx.sleep(input.ms);
+  return ctx.step('after-nap', async () => ({ napped: input.ms }));
+});
