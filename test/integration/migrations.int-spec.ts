@@ -5,6 +5,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -30,6 +31,11 @@ import { until } from '../support/until';
 const root = join(__dirname, '..', '..');
 const MIGRATIONS = join(root, 'prisma', 'migrations');
 const INIT = '20261124000000_init';
+/** Every migration in the repository, in order: a fresh database gets all of them. */
+const ALL = readdirSync(MIGRATIONS, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 jest.setTimeout(60_000);
 
@@ -50,10 +56,16 @@ function tempDir(label: string): string {
   return dir;
 }
 
-/** A copy of prisma/migrations, optionally with extra migrations, that a test may edit. */
+/**
+ * The first migration of prisma/migrations (so the runner's mechanics are tested against a
+ * fixed history however many migrations the project adds), optionally with extra
+ * migrations, in a folder a test may edit.
+ */
 function migrationsCopy(extra: Record<string, string> = {}): string {
   const dir = join(tempDir('migrations'), 'migrations');
-  cpSync(MIGRATIONS, dir, { recursive: true });
+  mkdirSync(dir);
+  cpSync(join(MIGRATIONS, INIT), join(dir, INIT), { recursive: true });
+  cpSync(join(MIGRATIONS, 'migration_lock.toml'), join(dir, 'migration_lock.toml'));
   for (const [name, sql] of Object.entries(extra)) {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, 'migration.sql'), sql);
@@ -80,7 +92,7 @@ describe('migration runner + drift check on real PostgreSQL', () => {
   it('migrates a fresh schema to exactly what schema.prisma describes', async () => {
     const s = await freshSchema('mig_fresh');
     const result = await migrate(s);
-    expect(result).toEqual({ applied: [INIT], alreadyApplied: 0 });
+    expect(result).toEqual({ applied: ALL, alreadyApplied: 0 });
     const drift = await checkSchemaDrift({ connectionString: s.url, schema: s.schema });
     expect(drift.problems).toEqual([]);
     expect(drift.ok).toBe(true);
@@ -90,13 +102,13 @@ describe('migration runner + drift check on real PostgreSQL', () => {
     const s = await freshSchema('mig_twice');
     await migrate(s);
     const before = await records(s);
-    expect(await migrate(s)).toEqual({ applied: [], alreadyApplied: 1 });
+    expect(await migrate(s)).toEqual({ applied: [], alreadyApplied: ALL.length });
     expect(await records(s)).toEqual(before);
   });
 
   it('writes _prisma_migrations exactly as Prisma Migrate does', async () => {
     const s = await freshSchema('mig_shape');
-    await migrate(s);
+    await migrate(s, migrationsCopy());
     // The table: Prisma's DDL (prisma-engines PostgresFlavour::create_migrations_table).
     const columns = await s.query(
       `SELECT column_name, data_type, character_maximum_length AS len, is_nullable, column_default
@@ -201,7 +213,7 @@ describe('migration runner + drift check on real PostgreSQL', () => {
       INIT,
     ]);
 
-    expect(await migrate(s)).toEqual({ applied: [], alreadyApplied: 1 });
+    expect(await migrate(s)).toEqual({ applied: ALL.slice(1), alreadyApplied: 1 });
     expect(
       (await checkSchemaDrift({ connectionString: s.url, schema: s.schema })).problems,
     ).toEqual([]);
@@ -388,7 +400,7 @@ describe('migration runner + drift check on real PostgreSQL', () => {
     const url = new URL(s.url);
     url.searchParams.set('schema', s.schema);
     expect(await runMigrations({ connectionString: url.toString() })).toEqual({
-      applied: [INIT],
+      applied: ALL,
       alreadyApplied: 0,
     });
     expect((await checkSchemaDrift({ connectionString: url.toString() })).ok).toBe(true);
@@ -428,7 +440,7 @@ describe('migration runner + drift check on real PostgreSQL', () => {
           '  finishedAt       DateTime?  @db.Timestamptz(3)\n',
           '  finishedAt       DateTime?  @db.Timestamptz(3)\n  priority         Int        @default(0)\n',
         )
-        .replace('  @@index([createdAt])\n}\n\nmodel Step', '}\n\nmodel Step') +
+        .replace('  @@index([createdAt])\n', '') +
       '\nmodel AuditLog {\n  id String @id @db.Uuid\n  at DateTime @db.Timestamptz(3)\n}\n';
     expect(edited).toContain('priority');
     const schemaPath = join(tempDir('schema'), 'schema.prisma');

@@ -124,6 +124,43 @@ export const fileConfigSchema = z.strictObject({
         .default({}),
     })
     .prefault({}),
+  /** What every chat channel shares. */
+  chat: z
+    .strictObject({
+      /**
+       * HMAC secrets for button tokens: the first signs, every one verifies (rotation).
+       * Empty: a random per-process secret is used, which is only fine for one gateway
+       * and worker on one machine — buttons stop verifying after a restart.
+       */
+      buttonSecrets: z.array(z.string().min(16, 'button secrets need 16+ characters')).default([]),
+      /**
+       * One person, several channel identities: a wait that names any of them may be
+       * answered by all of them (e.g. `ana: [telegram:111, slack:T1:U1]`).
+       */
+      identities: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+    })
+    .prefault({}),
+  /** Outbound HTTP targets for `ctx.send({ channel: 'http', target: <name> }, …)`. */
+  outbound: z
+    .strictObject({
+      http: z
+        .record(
+          z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_-]*$/, 'target names: lowercase letters, digits, - and _'),
+          z.strictObject({
+            url: z.string().url(),
+            /** Standard Webhooks signing secret (whsec_…); unsigned when absent. */
+            secret: z.string().min(1).optional(),
+            headers: z.record(z.string(), z.string()).default({}),
+            timeout: durationMs.default(10_000),
+            /** Deliveries per second to this target (none: unlimited). */
+            ratePerSecond: z.number().positive().optional(),
+          }),
+        )
+        .default({}),
+    })
+    .prefault({}),
 });
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 

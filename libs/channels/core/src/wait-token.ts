@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type ButtonPress } from '@app/core';
 
 /**
  * What a button carries: which wait it answers (or which work a routing question
@@ -10,9 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Written here rather than with a JWT library: a JWT for the same claims is several
  * hundred bytes and would not fit.
  */
-export type ButtonToken =
-  | { kind: 'answer'; waitId: string; choice: number }
-  | { kind: 'pick'; workId: string; choice: number };
+export type ButtonToken = ButtonPress;
 
 const KIND = { answer: 1, pick: 2 } as const;
 const MAC_BYTES = 10;

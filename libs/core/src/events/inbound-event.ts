@@ -27,9 +27,31 @@ export interface InboundEventInput {
   /** The value a wait receives when this event answers it. */
   answer: unknown;
   reference: { workId: string; waitId?: string } | null;
-  command: 'new' | null;
+  command: ChatCommand | null;
   route: RoutePolicy;
+  /**
+   * A reply to one of our messages (Telegram reply_to_message, Slack thread parent):
+   * the ingest service looks the message up in the Outbox (channel, target,
+   * providerMessageId) and resumes the work that sent it.
+   */
+  replyTo?: { target: string; providerMessageId: string } | null;
+  /** A button press whose signed token the channel has already verified. */
+  button?: ButtonPress | null;
+  /** Where the gateway's own replies go: command answers, refusals, re-prompts. */
+  replyAddress?: { channel: string; target: string; thread?: string } | null;
 }
+
+/** `/new` forces a new work; `/cancel` and `/status` are answered by the gateway. */
+export type ChatCommand = 'new' | 'cancel' | 'status';
+
+/**
+ * What a verified button carries (libs/channels/core signs and verifies it): the wait
+ * it answers and the index of the choice (see askChoices), or the work a
+ * "which one did you mean?" question offered.
+ */
+export type ButtonPress =
+  | { kind: 'answer'; waitId: string; choice: number }
+  | { kind: 'pick'; workId: string; choice: number };
 
 export type IngestDecision =
   'resumed' | 'inbox' | 'collected' | 'interrupted' | 'rejected' | 'asked' | 'opened' | 'dropped';
@@ -42,4 +64,9 @@ export interface IngestResult {
   reason: string;
   /** True when the event was seen before: nothing was written this time. */
   duplicate: boolean;
+  /**
+   * A short line for the person who pressed a button (Telegram answerCallbackQuery,
+   * Slack ephemeral): "Answered", "Only @ana can answer this", "Already answered".
+   */
+  feedback?: string;
 }

@@ -1,3 +1,4 @@
+import { type ChatCommand } from '../events/inbound-event';
 import { isTerminal, type WorkState } from '../work/work-state';
 
 export const BUSY_POLICIES = ['inbox', 'collect', 'interrupt', 'reject'] as const;
@@ -10,7 +11,7 @@ export interface RouteEvent {
   /** An explicit reference: a signed wait token in a button, a reply to a work's message. */
   reference: { workId: string; waitId?: string } | null;
   /** `/new` forces a new work. */
-  command: 'new' | null;
+  command: ChatCommand | null;
 }
 
 export interface WaitCandidate {
