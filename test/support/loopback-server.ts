@@ -6,6 +6,8 @@ export interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: any;
+  /** The exact bytes, as text (signatures are over these). */
+  raw: string;
   at: number;
   /** The status this server answered. */
   status?: number;
@@ -43,6 +45,7 @@ export class LoopbackServer {
           path: req.url ?? '/',
           headers: req.headers,
           body,
+          raw: text,
           at: Date.now(),
         };
         this.received.push(entry);

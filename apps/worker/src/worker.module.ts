@@ -7,6 +7,8 @@ import {
   WorkflowRegistry,
   workflowModulePaths,
 } from '@app/engine';
+import { HttpSender } from '@app/channels/webhook';
+import { type OutboundSender } from '@app/core';
 import { LedgerModule } from '@app/ledger';
 import { EXAMPLE_WORKFLOWS } from './workflows';
 
@@ -24,6 +26,11 @@ export function configuredKinds(config: AppConfig): Array<{ kind: string; where:
   );
 }
 
+/** One sender per outbound channel this worker delivers to. */
+export function outboundSenders(config: AppConfig): OutboundSender[] {
+  return [HttpSender.fromConfig(config)];
+}
+
 @Module({})
 export class WorkerModule {
   static forRoot(options: WorkerOptions): DynamicModule {
@@ -39,7 +46,7 @@ export class WorkerModule {
       imports: [
         ConfigModule.forRoot({ config: options.config, logger: options.logger, name: 'worker' }),
         LedgerModule,
-        EngineModule.forWorker({ workflows }),
+        EngineModule.forWorker({ workflows, senders: outboundSenders(options.config) }),
       ],
     };
   }

@@ -143,6 +143,16 @@ export const fileConfigSchema = z.strictObject({
   /** Outbound HTTP targets for `ctx.send({ channel: 'http', target: <name> }, …)`. */
   outbound: z
     .strictObject({
+      /** Delivery attempts per outbox row before it is marked failed (operators can retry it). */
+      maxAttempts: z.number().int().positive().default(10),
+      /** First retry delay; doubles per attempt (with jitter) up to maxRetryDelay. */
+      retryDelay: durationMs.default(1_000),
+      maxRetryDelay: durationMs.default(10 * 60_000),
+      /**
+       * How long one delivery attempt may take before the row counts as abandoned (the
+       * worker died mid-send) and is delivered again with the same idempotency key.
+       */
+      attemptDeadline: durationMs.default(60_000),
       http: z
         .record(
           z

@@ -1,3 +1,4 @@
 export * from './schemes';
 export * from './webhook.module';
 export * from './webhook.service';
+export * from './outbound/http.sender';

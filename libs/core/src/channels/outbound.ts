@@ -10,10 +10,7 @@
  * - http: the name of an `outbound.http` target in config.
  */
 export type OutboundPayload =
-  | OutboundMessagePayload
-  | OutboundAskPayload
-  | OutboundAnsweredPayload
-  | OutboundNoticePayload;
+  OutboundMessagePayload | OutboundAskPayload | OutboundAnsweredPayload | OutboundNoticePayload;
 
 /** A workflow's `ctx.send(to, message)`. */
 export interface OutboundMessagePayload {
@@ -78,8 +75,9 @@ export function askChoices(
   expects: Record<string, unknown> | null,
 ): Array<{ label: string; value: unknown }> | null {
   if (!expects) return null;
-  if (Array.isArray(expects.enum) && expects.enum.length > 0 && expects.enum.length <= 32) {
-    return expects.enum.map((value) => ({
+  const values: unknown = expects.enum;
+  if (Array.isArray(values) && values.length > 0 && values.length <= 32) {
+    return (values as unknown[]).map((value) => ({
       label: typeof value === 'string' ? value : JSON.stringify(value),
       value,
     }));
