@@ -65,7 +65,11 @@ describe('outbox delivery (real worker, PostgreSQL, Redis, a loopback receiver)'
   const settled = (workId: string, rows = 1) =>
     until(async () => {
       const all = await outboxOf(workId);
-      return all.length === rows && all.every((r) => r.status !== 'pending');
+      if (all.length === rows && all.every((r) => r.status !== 'pending')) return true;
+      // Thrown, so a timeout reports where each row stands.
+      throw new Error(
+        JSON.stringify(all.map((r) => [r.target, r.status, r.attempts, r.lastError])),
+      );
     }, `the work's ${rows} outbox row(s) to be sent or failed`);
 
   it('signs a named target with Standard Webhooks and records the delivery on the timeline', async () => {
@@ -95,7 +99,9 @@ describe('outbox delivery (real worker, PostgreSQL, Redis, a loopback receiver)'
   it('retries 503 and 429 (honouring Retry-After) and delivers once', async () => {
     let calls = 0;
     const failedAt: number[] = [];
-    server.respond = (req): { status: number; headers?: Record<string, string> } => {
+    server.respond = (
+      req,
+    ): { status: number; body?: unknown; headers?: Record<string, string> } => {
       if (req.path !== '/flaky') return { status: 200 };
       calls += 1;
       if (calls === 1) return { status: 503, body: 'down' };

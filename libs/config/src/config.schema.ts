@@ -129,8 +129,8 @@ export const fileConfigSchema = z.strictObject({
     .strictObject({
       /**
        * HMAC secrets for button tokens: the first signs, every one verifies (rotation).
-       * Empty: a random per-process secret is used, which is only fine for one gateway
-       * and worker on one machine — buttons stop verifying after a restart.
+       * Empty: WORKGATE_BUTTON_SECRET, else a development secret derived from the
+       * database URL (see libs/channels/core/src/button-secrets.ts) — set one in production.
        */
       buttonSecrets: z.array(z.string().min(16, 'button secrets need 16+ characters')).default([]),
       /**
@@ -194,6 +194,8 @@ export const envSchema = z.object({
   WORKER_ID: z.string().optional(),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
   WORKGATE_WORKFLOWS: z.string().optional(),
+  /** Signs chat buttons when chat.buttonSecrets is empty (see libs/channels/core/src/button-secrets.ts). */
+  WORKGATE_BUTTON_SECRET: z.string().min(16).optional(),
   /** Where the CLI finds a running gateway. */
   WORKGATE_URL: z.string().url().default('http://127.0.0.1:3000'),
 });

@@ -3,6 +3,7 @@ import { CLOCK, ID_GENERATOR } from '@app/core';
 import { LedgerDatabase } from './database/ledger-database';
 import { ledgerDatabaseProvider } from './database/ledger-database.provider';
 import { AnswerValidator } from './ingest/answer-validator';
+import { ChatRouting } from './ingest/chat-routing';
 import { IngestService } from './ingest/ingest.service';
 import { LeaseService } from './lease/lease.service';
 import { OutboxRepository } from './outbox/outbox.repository';
@@ -25,6 +26,7 @@ import { WorkRepository } from './work/work.repository';
     { provide: ID_GENERATOR, useClass: CryptoIdGenerator },
     WorkRepository,
     AnswerValidator,
+    ChatRouting,
     IngestService,
     LeaseService,
     StepRepository,

@@ -3,3 +3,4 @@ export * from './storable-json.util';
 export * from './http.util';
 export * from './wait-token';
 export * from './channel-adapter.port';
+export * from './button-secrets';

@@ -54,7 +54,15 @@ export type ButtonPress =
   | { kind: 'pick'; workId: string; choice: number };
 
 export type IngestDecision =
-  'resumed' | 'inbox' | 'collected' | 'interrupted' | 'rejected' | 'asked' | 'opened' | 'dropped';
+  | 'resumed'
+  | 'inbox'
+  | 'collected'
+  | 'interrupted'
+  | 'rejected'
+  | 'asked'
+  | 'opened'
+  | 'dropped'
+  | 'command';
 
 export interface IngestResult {
   eventId: string;

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { type Redis } from 'ioredis';
+import { type PoolClient } from 'pg';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import {
@@ -100,12 +101,15 @@ export class OutboxService {
     return result;
   }
 
-  /** One delivery attempt of a row; `{ waitMs }` when a rate limit says not yet. */
+  /** One delivery attempt of a row; `{ waitMs }` when it is not due or a rate limit says not yet. */
   async deliver(outboxId: string): Promise<DeliverOutcome | { waitMs: number }> {
     const row = await this.db.transaction((c) => this.outbox.find(c, outboxId));
     if (!row || row.status !== 'pending') return 'stale';
-    // Not due: a retry is scheduled later, or another attempt holds the row until its deadline.
-    if (row.nextAttemptAt.getTime() > this.clock.now()) return 'stale';
+    // Not due: a retry is scheduled later, or another attempt holds the row until its
+    // deadline. Wait until then rather than dropping the job: if that attempt died,
+    // this job is the one that delivers.
+    const notYet = row.nextAttemptAt.getTime() - this.clock.now();
+    if (notYet > 0) return { waitMs: notYet };
 
     const sender = this.senders.get(row.channel);
     if (!sender) {
@@ -132,20 +136,14 @@ export class OutboxService {
       await this.db.transaction(async (client) => {
         await this.outbox.markSent(client, claimed.id, providerMessageId ?? null);
         if (claimed.workId)
-          await this.works.appendEvent(
-            client,
-            claimed.workId,
-            'message_sent',
-            {
-              outboxId: claimed.id,
-              channel: claimed.channel,
-              target: claimed.target,
-              kind: delivery.payload.kind,
-              attempt: claimed.attempts,
-              providerMessageId: providerMessageId ?? null,
-            },
-            'outbox',
-          );
+          await this.note(client, claimed.workId, 'message_sent', {
+            outboxId: claimed.id,
+            channel: claimed.channel,
+            target: claimed.target,
+            kind: delivery.payload.kind,
+            attempt: claimed.attempts,
+            providerMessageId: providerMessageId ?? null,
+          });
       });
       return 'sent';
     } catch (err) {
@@ -171,13 +169,12 @@ export class OutboxService {
     await this.db.transaction(async (client) => {
       await this.outbox.reschedule(client, row.id, new Date(at), message);
       if (row.workId)
-        await this.works.appendEvent(
-          client,
-          row.workId,
-          'message_retry',
-          { outboxId: row.id, attempt: row.attempts, error: message, nextAttemptAt: new Date(at) },
-          'outbox',
-        );
+        await this.note(client, row.workId, 'message_retry', {
+          outboxId: row.id,
+          attempt: row.attempts,
+          error: message,
+          nextAttemptAt: new Date(at),
+        });
     });
     this.logger.warn(
       { outboxId: row.id, channel: row.channel, attempt: row.attempts, err: message },
@@ -191,18 +188,29 @@ export class OutboxService {
     await this.db.transaction(async (client) => {
       await this.outbox.markFailed(client, row.id, error);
       if (row.workId)
-        await this.works.appendEvent(
-          client,
-          row.workId,
-          'message_failed',
-          { outboxId: row.id, channel: row.channel, target: row.target, attempts, error },
-          'outbox',
-        );
+        await this.note(client, row.workId, 'message_failed', {
+          outboxId: row.id,
+          channel: row.channel,
+          target: row.target,
+          attempts,
+          error,
+        });
     });
     this.logger.error(
       { outboxId: row.id, channel: row.channel, attempts, err: error },
       'delivery failed for good',
     );
+  }
+
+  /** A timeline entry; the work's row lock orders it after the run's own writes (seq = max + 1). */
+  private async note(
+    client: PoolClient,
+    workId: string,
+    type: 'message_sent' | 'message_retry' | 'message_failed',
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    await this.works.lock(client, workId);
+    await this.works.appendEvent(client, workId, type, data, 'outbox');
   }
 
   private async dispatch(outboxId: string, attempt: number, at: number): Promise<void> {

@@ -67,7 +67,9 @@ export const deliverJob = {
   queue: QUEUE_NAMES.outbox,
   payload: z.object({ outboxId: z.uuid() }),
   jobId: (p: { outboxId: string }, attempt: number) => jobIds.outbox(p.outboxId, attempt),
-  options: defaults,
+  // A delivery that threw (the ledger was unreachable) must not keep its id in the
+  // failed set: the reconciler re-enqueues the still-pending row under that same id.
+  options: { ...defaults, removeOnFail: true },
 } as const;
 
 export type RunWorkPayload = z.infer<typeof runWorkJob.payload>;

@@ -110,6 +110,7 @@ export class WorkflowRun implements WorkflowContext {
       channel: work.sourceType,
       conversationKey: work.conversationKey,
       eventId: work.sourceId,
+      address: work.replyAddress ?? null,
     };
   }
 
@@ -316,6 +317,8 @@ export class WorkflowRun implements WorkflowContext {
     const { seq, recorded } = this.next('ask', 'wait');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
     const ladder = toLadder(options);
+    // Without `to`, a work opened from a chat asks in that chat.
+    if (!options.to && this.origin.address) options = { ...options, to: this.origin.address };
     const conversationKey = options.to ? conversationKeyOf(options.to) : this.work.conversationKey;
     await this.deps.store.openWait(this.run, seq, {
       stepName: 'ask',

@@ -86,6 +86,11 @@ export interface WorkOrigin {
   channel: string;
   conversationKey: string | null;
   eventId: string | null;
+  /**
+   * Where the work was asked for, when that is a chat: `ctx.ask()` without `to`
+   * prompts there, and `ctx.send(ctx.origin.address, …)` answers there.
+   */
+  address: Address | null;
 }
 
 /**

@@ -22,6 +22,7 @@ import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/wo
 import { WaitRepository } from '../waits/wait.repository';
 import { WorkRepository } from '../work/work.repository';
 import { AnswerValidator } from './answer-validator';
+import { ChatRouting } from './chat-routing';
 
 /** Where new works get their retry policy (the engine's workflow registry provides it). */
 export interface WorkflowDefaults {
@@ -52,6 +53,15 @@ interface WaitRow {
   createdAt: Date;
 }
 
+type Applied = {
+  decision: IngestDecision;
+  reason: string;
+  workId: string | null;
+  waitId: string | null;
+  dispatches: Dispatch[];
+  feedback?: string;
+};
+
 interface ExistingEventRow {
   id: string;
   decision: IngestDecision;
@@ -73,6 +83,7 @@ export class IngestService {
     private readonly works: WorkRepository,
     private readonly waits: WaitRepository,
     private readonly validator: AnswerValidator,
+    private readonly chat: ChatRouting,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -125,13 +136,13 @@ export class IngestService {
     }
   }
 
-  private async ingestInTransaction(client: PoolClient, event: InboundEventInput) {
+  private async ingestInTransaction(client: PoolClient, input: InboundEventInput) {
     // Serialize per conversation (and per correlation key): two events for the same
     // conversation route one after the other, in arrival order. Keys are locked in a
     // fixed order so two events holding both keys cannot deadlock.
     const keys = [
       ...new Set(
-        [event.conversationKey, event.correlationKey && `corr:${event.correlationKey}`].filter(
+        [input.conversationKey, input.correlationKey && `corr:${input.correlationKey}`].filter(
           (k): k is string => !!k,
         ),
       ),
@@ -150,21 +161,21 @@ export class IngestService {
        RETURNING id`,
       [
         eventId,
-        event.channel,
-        event.source,
-        event.externalId,
-        event.conversationKey,
-        event.correlationKey,
-        JSON.stringify(event.actor),
-        JSON.stringify(event.raw ?? null),
-        JSON.stringify(event.body ?? null),
-        JSON.stringify(event.answer ?? null),
+        input.channel,
+        input.source,
+        input.externalId,
+        input.conversationKey,
+        input.correlationKey,
+        JSON.stringify(input.actor),
+        JSON.stringify(input.raw ?? null),
+        JSON.stringify(input.body ?? null),
+        JSON.stringify(input.answer ?? null),
       ],
     );
     if (inserted.rowCount === 0) {
       const { rows } = await client.query<ExistingEventRow>(
         'SELECT id, decision, "workId", "waitId", reason FROM "InboundEvent" WHERE channel = $1 AND "externalId" = $2',
-        [event.channel, event.externalId],
+        [input.channel, input.externalId],
       );
       const existing = rows[0]!;
       return {
@@ -180,6 +191,26 @@ export class IngestService {
       };
     }
 
+    // Chat inputs (a button, a reply to our message, /status, /cancel, a pick) become
+    // explicit references, or are answered right here.
+    const prepared = await this.chat.prepare(client, eventId, input);
+    if (prepared.kind === 'handled') {
+      const applied = prepared.applied;
+      await this.recordDecision(client, eventId, applied);
+      return {
+        dispatches: applied.dispatches,
+        result: {
+          eventId,
+          decision: applied.decision,
+          reason: applied.reason,
+          workId: applied.workId,
+          waitId: applied.waitId,
+          duplicate: false,
+          ...(applied.feedback ? { feedback: applied.feedback } : {}),
+        },
+      };
+    }
+    const event = prepared.event;
     const candidates = await this.loadCandidates(client, event);
     const outcome = route(
       {
@@ -192,11 +223,36 @@ export class IngestService {
       event.route,
     );
     const applied = await this.apply(client, eventId, event, outcome);
+    await this.recordDecision(client, eventId, applied);
+    const feedback = applied.feedback ?? prepared.feedback;
+    return {
+      dispatches: applied.dispatches,
+      result: {
+        eventId,
+        decision: applied.decision,
+        reason: applied.reason,
+        workId: applied.workId,
+        waitId: applied.waitId,
+        duplicate: false,
+        ...(feedback ? { feedback } : {}),
+      },
+    };
+  }
+
+  private async recordDecision(
+    client: PoolClient,
+    eventId: string,
+    applied: {
+      decision: IngestDecision;
+      reason: string;
+      workId: string | null;
+      waitId: string | null;
+    },
+  ): Promise<void> {
     await client.query(
       'UPDATE "InboundEvent" SET decision = $2, reason = $3, "workId" = $4, "waitId" = $5 WHERE id = $1',
       [eventId, applied.decision, applied.reason, applied.workId, applied.waitId],
     );
-    return { dispatches: applied.dispatches, result: { eventId, ...applied, duplicate: false } };
   }
 
   private async apply(
@@ -204,7 +260,7 @@ export class IngestService {
     eventId: string,
     event: InboundEventInput,
     outcome: RouteOutcome,
-  ) {
+  ): Promise<Applied> {
     const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
     const none = { workId: null, waitId: null, dispatches: [] as Dispatch[] };
     switch (outcome.decision) {
@@ -217,6 +273,7 @@ export class IngestService {
             sourceType: event.channel,
             sourceId: eventId,
             conversationKey: event.conversationKey,
+            replyAddress: event.replyAddress ?? null,
             input: event.body,
             retryPolicy: this.defaults?.retryPolicy(outcome.kind) ?? DEFAULT_RETRY_POLICY,
           },
@@ -232,6 +289,25 @@ export class IngestService {
         };
       }
       case 'resume': {
+        const wait = await this.waits.find(client, outcome.waitId);
+        if (wait?.type === 'human' && !this.chat.mayAnswer(wait, event.actor?.id ?? null)) {
+          const refused = await this.chat.refuse(client, eventId, event, wait);
+          await this.noteOnTimeline(
+            client,
+            wait.workId,
+            eventId,
+            'rejected',
+            `${actor} may not answer wait ${wait.id}`,
+            actor,
+          );
+          return {
+            decision: 'rejected',
+            reason: `${actor} is not among wait ${wait.id}'s responders`,
+            workId: wait.workId,
+            waitId: wait.id,
+            ...refused,
+          };
+        }
         // Conditional on the wait still being open: a timeout firing at the same
         // instant updates the same row, and exactly one of the two UPDATEs matches.
         const satisfied = await this.waits.resolve(
@@ -260,12 +336,15 @@ export class IngestService {
           throw new Error(
             `wait ${outcome.waitId} was open but its work refused wait_satisfied: ${applied.reason}`,
           );
+        const edits =
+          wait?.type === 'human' ? await this.chat.answered(client, eventId, event, wait) : [];
         return {
           decision: 'resumed' as const,
           reason: outcome.reason,
           workId: outcome.workId,
           waitId: outcome.waitId,
-          dispatches: applied.dispatches,
+          dispatches: [...applied.dispatches, ...edits],
+          ...(event.button ? { feedback: 'Thanks, answered.' } : {}),
         };
       }
       case 'inbox':
@@ -281,7 +360,7 @@ export class IngestService {
           actor,
           DECISION_BY_OUTCOME[outcome.decision],
         );
-      case 'reject':
+      case 'reject': {
         if (outcome.workId)
           await this.noteOnTimeline(
             client,
@@ -291,22 +370,52 @@ export class IngestService {
             outcome.reason,
             actor,
           );
+        // A wait that did not take the answer asks again (the wait stays open); a
+        // busy work says so.
+        const wait = outcome.waitId ? await this.waits.find(client, outcome.waitId) : null;
+        const replied = wait
+          ? await this.chat.reprompt(
+              client,
+              eventId,
+              event,
+              wait,
+              this.validationError(wait, event) ?? 'not what was asked',
+            )
+          : {
+              dispatches: await this.chat.busy(
+                client,
+                eventId,
+                event,
+                outcome.workId,
+                outcome.reason,
+              ),
+              feedback: undefined,
+            };
         return {
-          ...none,
           decision: 'rejected' as const,
           reason: outcome.reason,
           workId: outcome.workId,
           waitId: outcome.waitId ?? null,
+          dispatches: replied.dispatches,
+          ...(replied.feedback ? { feedback: replied.feedback } : {}),
         };
+      }
       case 'ask-which':
         return {
           ...none,
           decision: 'asked' as const,
           reason: `${outcome.reason}: ${outcome.workIds.join(', ')}`,
+          dispatches: await this.chat.askWhich(client, eventId, event, outcome.workIds),
+          feedback: 'Which one? See the question in the chat.',
         };
       case 'drop':
         return { ...none, decision: 'dropped' as const, reason: outcome.reason };
     }
+  }
+
+  private validationError(wait: WaitRow, event: InboundEventInput): string | null {
+    const verdict = this.validator.validate(wait.expects, event.answer);
+    return verdict.ok ? null : verdict.error;
   }
 
   private async toInbox(

@@ -9,6 +9,8 @@ export interface WorkRow {
   sourceType: string;
   sourceId: string | null;
   conversationKey: string | null;
+  /** Where replies to the origin go (chat works); null for webhooks and the API. */
+  replyAddress: { channel: string; target: string; thread?: string } | null;
   parentId: string | null;
   input: unknown;
   output: unknown;

@@ -21,6 +21,7 @@ export interface NewWork {
   sourceType: string;
   sourceId: string | null;
   conversationKey: string | null;
+  replyAddress?: { channel: string; target: string; thread?: string } | null;
   parentId?: string | null;
   input: unknown;
   retryPolicy: RetryPolicy;
@@ -66,8 +67,8 @@ export class WorkRepository {
     const s = result.next;
     const { rows } = await client.query<WorkRow>(
       `INSERT INTO "Work" (id, kind, state, "sourceType", "sourceId", "conversationKey", "parentId", input,
-         attempt, "retryPolicy", "runSeq", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, 0, now(), now())
+         attempt, "retryPolicy", "runSeq", "replyAddress", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, now(), now())
        RETURNING *`,
       [
         work.id,
@@ -81,6 +82,7 @@ export class WorkRepository {
         s.attempt,
         json(s.retryPolicy),
         s.runSeq,
+        work.replyAddress ? json(work.replyAddress) : null,
       ],
     );
     const row = rows[0]!;
