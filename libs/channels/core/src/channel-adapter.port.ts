@@ -1,8 +1,4 @@
-import {
-  type InboundEventInput,
-  type OutboundAskPayload,
-  type OutboundSender,
-} from '@app/core';
+import { type InboundEventInput, type OutboundAskPayload, type OutboundSender } from '@app/core';
 
 /** An inbound HTTP request as a channel sees it: the exact bytes, for signature checks. */
 export interface InboundRequest {
