@@ -22,8 +22,11 @@ const moduleNameMapper = {
   '^@app/config$': '<rootDir>/libs/config/src',
   '^@app/ledger$': '<rootDir>/libs/ledger/src',
   '^@app/engine$': '<rootDir>/libs/engine/src',
+  '^@app/observability$': '<rootDir>/libs/observability/src',
   '^@app/channels/core$': '<rootDir>/libs/channels/core/src',
   '^@app/channels/webhook$': '<rootDir>/libs/channels/webhook/src',
+  '^@app/channels/slack$': '<rootDir>/libs/channels/slack/src',
+  '^@app/channels/telegram$': '<rootDir>/libs/channels/telegram/src',
   '^@test/(.*)$': '<rootDir>/test/support/$1',
 };
 const common = {

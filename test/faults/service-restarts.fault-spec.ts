@@ -80,13 +80,15 @@ describe('Redis and PostgreSQL restarted during runs', () => {
     await startPostgres();
 
     await until(
-      async () =>
-        (
-          await db.query<any>(
-            `SELECT count(*)::int AS n FROM "Work" WHERE id = ANY($1::uuid[]) AND state = 'COMPLETED'`,
-            [ids],
-          )
-        )[0].n === ids.length,
+      async () => {
+        const states = await db.query<any>(
+          `SELECT kind, state, count(*)::int AS n FROM "Work" WHERE id = ANY($1::uuid[]) GROUP BY kind, state`,
+          [ids],
+        );
+        if (states.length === 2 && states.every((s: any) => s.state === 'COMPLETED')) return true;
+        // Thrown, so a timeout says where the works are stuck.
+        throw new Error(JSON.stringify(states));
+      },
       'all 20 works to complete',
       90_000,
       250,

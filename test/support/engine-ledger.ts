@@ -165,3 +165,33 @@ export async function startEngine(
     },
   };
 }
+
+/**
+ * A webhook-style event as a channel hands it to IngestService: carries a correlation
+ * key (what `ctx.waitFor({ match })` names) and the answer a wait receives.
+ */
+export function correlatedEvent(
+  correlationKey: string,
+  answer: unknown,
+  externalId = `evt:${correlationKey}:${Math.random().toString(36).slice(2)}`,
+) {
+  return {
+    channel: 'webhook',
+    source: 'engine-test',
+    externalId,
+    conversationKey: null,
+    correlationKey,
+    actor: null,
+    raw: answer,
+    body: answer,
+    answer,
+    reference: null,
+    command: null,
+    route: { openKind: null, busyPolicy: 'inbox' as const, collectWindowMs: 0 },
+  };
+}
+
+/** Timeline entries of one type, oldest first. */
+export function eventsOfType(timeline: WorkEventRowT[], type: string): WorkEventRowT[] {
+  return timeline.filter((e) => e.type === type);
+}

@@ -26,6 +26,8 @@ export function testConfig(opts: {
       WORKGATE_QUEUE_PREFIX: opts.prefix,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATABASE_POOL_SIZE: '10',
+      // Test files run in parallel: no worker binds the default metrics port unless asked.
+      WORKER_METRICS_PORT: '0',
       ...opts.env,
     },
     path: null,

@@ -31,7 +31,13 @@ export function spawnApp(
     [join(ROOT, 'dist', 'apps', app, 'src', 'main.js'), ...args],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        // Parallel test files' workers would all want the default metrics port.
+        WORKER_METRICS_PORT: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

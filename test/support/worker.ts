@@ -1,6 +1,7 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import { createWorker } from '../../apps/worker/src/worker.app';
 import { type AppConfig, createLogger } from '../../libs/config/src';
+import { type OutboundSender } from '../../libs/core/src';
 import {
   EngineControl,
   ReconcilerService,
@@ -18,8 +19,9 @@ export interface TestWorker {
 export async function startWorker(
   config: AppConfig,
   workflows: AnyWorkflowDefinition[],
+  senders?: OutboundSender[],
 ): Promise<TestWorker> {
-  const app = await createWorker(config, createLogger(config, 'worker'), workflows);
+  const app = await createWorker(config, createLogger(config, 'worker'), workflows, senders);
   return {
     app,
     control: app.get(EngineControl),

@@ -1,10 +1,17 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError } from '@app/config';
+import { registerEvents } from './commands/events.command';
 import { registerMigrate } from './commands/migrate.command';
+import { registerOutbox } from './commands/outbox.command';
+import { registerSchedules } from './commands/schedules.command';
 import { registerSend } from './commands/send.command';
 import { registerStart } from './commands/start.command';
-import { EXIT } from './exit-codes';
+import { registerTelegram } from './commands/telegram.command';
+import { registerSystem } from './commands/system.command';
+import { registerTokens } from './commands/tokens.command';
+import { registerWorks } from './commands/works.command';
+import { CliError, EXIT } from './exit-codes';
 
 const program = new Command()
   .name('workgate')
@@ -14,7 +21,14 @@ const program = new Command()
 
 registerMigrate(program);
 registerStart(program);
+registerWorks(program);
+registerEvents(program);
+registerSystem(program);
+registerOutbox(program);
+registerSchedules(program);
+registerTokens(program);
 registerSend(program);
+registerTelegram(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as { code?: string; exitCode?: number; message?: string };
@@ -22,6 +36,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exit(
       e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage,
     );
+  }
+  if (err instanceof CliError) {
+    console.error(err.message);
+    process.exit(err.exitCode);
   }
   if (err instanceof ConfigError) {
     console.error(err.message);

@@ -3,7 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BodyPolicies } from '@app/channels/core';
 import { WebhookService } from '@app/channels/webhook';
+import { SlackIngressService } from '@app/channels/slack';
+import { TelegramIngressService } from '@app/channels/telegram';
 import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
+import { ApiModule } from './api/api.module';
+import { buildOpenApiDocument, setupOpenApi } from './api/openapi';
+import { registerDashboard } from './dashboard/dashboard';
 import { GatewayModule } from './gateway.module';
 import { registerBodyParser } from './http/body-parser';
 
@@ -34,6 +39,10 @@ export async function createGateway(
   );
   const policies = new BodyPolicies();
   policies.register(app.get(WebhookService).bodyPolicy);
+  policies.register(app.get(SlackIngressService).bodyPolicy);
+  policies.register(app.get(TelegramIngressService).bodyPolicy);
   registerBodyParser(app.getHttpAdapter().getInstance(), policies, config.server.bodyLimit);
+  setupOpenApi(app, buildOpenApiDocument(app, [ApiModule]));
+  await registerDashboard(app);
   return app;
 }

@@ -10,9 +10,10 @@ export async function createWorker(
   config: AppConfig,
   logger: Logger,
   workflows?: WorkerOptions['workflows'],
+  senders?: WorkerOptions['senders'],
 ): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot({ config, logger, workflows }),
+    WorkerModule.forRoot({ config, logger, workflows, senders }),
     {
       logger: new NestPinoLogger(logger.child({ component: 'nest' })),
       abortOnError: false,

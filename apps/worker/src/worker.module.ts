@@ -7,9 +7,12 @@ import {
   WorkflowRegistry,
   workflowModulePaths,
 } from '@app/engine';
+import { createSlackSender, slackConfiguredKinds } from '@app/channels/slack';
+import { createTelegramSender, telegramConfiguredKinds } from '@app/channels/telegram';
 import { HttpSender } from '@app/channels/webhook';
 import { type OutboundSender } from '@app/core';
 import { LedgerModule } from '@app/ledger';
+import { MetricsModule } from '@app/observability';
 import { EXAMPLE_WORKFLOWS } from './workflows';
 
 export interface WorkerOptions {
@@ -17,18 +20,34 @@ export interface WorkerOptions {
   logger: Logger;
   /** Workflows to register instead of the examples and configured modules (tests). */
   workflows?: AnyWorkflowDefinition[];
+  /** Extra outbound senders (tests register a recording one for a channel of their own). */
+  senders?: OutboundSender[];
 }
 
 /** Every workflow kind a config file names must be registered, or the worker refuses to start. */
 export function configuredKinds(config: AppConfig): Array<{ kind: string; where: string }> {
-  return Object.entries(config.webhooks.sources).flatMap(([name, source]) =>
-    source.workflow ? [{ kind: source.workflow, where: `webhooks.sources.${name}.workflow` }] : [],
-  );
+  return [
+    ...Object.entries(config.webhooks.sources).flatMap(([name, source]) =>
+      source.workflow
+        ? [{ kind: source.workflow, where: `webhooks.sources.${name}.workflow` }]
+        : [],
+    ),
+    ...slackConfiguredKinds(config),
+    ...telegramConfiguredKinds(config),
+    ...config.schedules.map((s, i) => ({
+      kind: s.workflow,
+      where: `schedules[${i}] (${s.name}).workflow`,
+    })),
+  ];
 }
 
 /** One sender per outbound channel this worker delivers to. */
-export function outboundSenders(config: AppConfig): OutboundSender[] {
-  return [HttpSender.fromConfig(config)];
+export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSender[] {
+  return [
+    HttpSender.fromConfig(config),
+    createSlackSender(config, logger),
+    createTelegramSender(config, logger),
+  ];
 }
 
 @Module({})
@@ -45,8 +64,13 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot({ config: options.config, logger: options.logger, name: 'worker' }),
+        // Prometheus /metrics on worker.metricsPort (the worker has no HTTP server).
+        MetricsModule.forRoot({ listen: true }),
         LedgerModule,
-        EngineModule.forWorker({ workflows, senders: outboundSenders(options.config) }),
+        EngineModule.forWorker({
+          workflows,
+          senders: [...outboundSenders(options.config, options.logger), ...(options.senders ?? [])],
+        }),
       ],
     };
   }

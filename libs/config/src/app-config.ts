@@ -78,5 +78,6 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   if (env.PORT !== undefined) config.server.port = env.PORT;
   if (env.HOST !== undefined) config.server.host = env.HOST;
   if (env.WORKER_CONCURRENCY !== undefined) config.worker.concurrency = env.WORKER_CONCURRENCY;
+  if (env.WORKER_METRICS_PORT !== undefined) config.worker.metricsPort = env.WORKER_METRICS_PORT;
   return { ...config, env, configPath };
 }

@@ -1,5 +1,6 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { BUSY_POLICIES, parseDurationMs, parsePointer } from '@app/core';
+import { BUSY_POLICIES, MISSED_FIRE_POLICIES, parseDurationMs, parsePointer } from '@app/core';
 import { parseByteSize } from './byte-size.util';
 
 const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -89,6 +90,166 @@ const webhookSource = z
   });
 export type WebhookSourceConfig = z.infer<typeof webhookSource>;
 
+/** One Slack workspace (a team where the app is installed): `slack.workspaces.<name>`. */
+const slackWorkspace = z
+  .strictObject({
+    /** The team id (`T…`); events are routed to the workspace by the body's team_id. */
+    teamId: z.string().regex(/^[TE][A-Z0-9]+$/, 'a Slack team id such as T0123ABCD'),
+    /** Bot token (`xoxb-…`) for the Web API. */
+    botToken: z.string().min(1),
+    /** The app's signing secret: verifies /slack/events and /slack/interactivity. */
+    signingSecret: z.string().min(1).optional(),
+    /** Receive events over a Socket Mode WebSocket instead of HTTP. */
+    socketMode: z.boolean().default(false),
+    /** App-level token (`xapp-…`, scope connections:write), for Socket Mode. */
+    appToken: z.string().min(1).optional(),
+    /** The bot's user id (`U…`); read from each event's authorizations when absent. */
+    botUserId: z.string().min(1).optional(),
+    /** Workflow kind a mention or DM opens when it resumes nothing; absent = never open. */
+    workflow: z.string().min(1).optional(),
+    busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
+    /** Debounce window of the `collect` busy policy. */
+    collectWindow: durationMs.default(3_000),
+  })
+  .superRefine((ws, ctx) => {
+    if (ws.socketMode && !ws.appToken) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['appToken'],
+        message: 'socketMode needs an app-level token (xapp-…)',
+      });
+    }
+    if (!ws.socketMode && !ws.signingSecret) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['signingSecret'],
+        message: 'HTTP delivery (socketMode: false) needs the app signing secret',
+      });
+    }
+  });
+export type SlackWorkspaceConfig = z.infer<typeof slackWorkspace>;
+
+export const TELEGRAM_MODES = ['webhook', 'polling'] as const;
+
+/** One Telegram bot: `telegram.bots.<name>` (libs/channels/telegram). */
+const telegramBot = z
+  .strictObject({
+    /** The BotFather token, `<bot id>:<secret>` (from the environment: `${TELEGRAM_BOT_TOKEN}`). */
+    token: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token such as 123456789:AAE…'),
+    /** webhook: Telegram POSTs to /telegram/<name>; polling: the gateway calls getUpdates. */
+    mode: z.enum(TELEGRAM_MODES).default('webhook'),
+    /** setWebhook's secret_token, echoed in X-Telegram-Bot-Api-Secret-Token (webhook mode). */
+    secretToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 characters: A-Z a-z 0-9 _ -')
+      .optional(),
+    /** The bot's @username (without @): `/status@otherbot` in a group is then ignored. */
+    username: z.string().min(1).optional(),
+    /** Workflow kind a new message opens when it resumes nothing; absent = never open. */
+    workflow: z.string().min(1).optional(),
+    busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
+    /** Debounce window of the `collect` busy policy. */
+    collectWindow: durationMs.default(3_000),
+    /** getUpdates long-poll timeout (polling mode), whole seconds, 1s-50s. */
+    pollTimeout: durationMs
+      .default(30_000)
+      .refine((ms) => ms >= 1_000 && ms <= 50_000 && ms % 1_000 === 0, {
+        message: 'pollTimeout must be whole seconds between 1s and 50s',
+      }),
+  })
+  .superRefine((bot, ctx) => {
+    if (bot.mode === 'webhook' && !bot.secretToken) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretToken'],
+        message: 'webhook mode needs a secretToken (it authenticates every delivery)',
+      });
+    }
+  });
+export type TelegramBotConfig = z.infer<typeof telegramBot>;
+
+/** An IANA time zone, checked against the runtime's tz database (the one cron-parser uses). */
+const timeZone = z
+  .string()
+  .min(1)
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'not an IANA time zone (e.g. Europe/Berlin, UTC)' },
+  );
+
+/** Schedule.intervalMs is a 32-bit column; below 100 ms a schedule would only load Redis. */
+const MAX_INTERVAL_MS = 2_147_483_647;
+const MIN_INTERVAL_MS = 100;
+
+/**
+ * One schedule (`schedules:` in the file, or ScheduleService.define in code): which
+ * workflow to start, and exactly one of `cron` (+ `timezone`), `every` or `at`.
+ */
+export const scheduleSpecSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .max(200)
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'schedule names: lowercase letters, digits, ., - and _'),
+    workflow: z.string().min(1),
+    /** Five fields, or six with seconds first (cron-parser, as BullMQ reads it). */
+    cron: z.string().min(1).optional(),
+    /** The cron's time zone (default UTC). */
+    timezone: timeZone.optional(),
+    every: durationMs.optional(),
+    /** A one-shot: an ISO 8601 time with Z or an offset. */
+    at: z
+      .union([z.iso.datetime({ offset: true }), z.date()])
+      .transform((v) => new Date(v))
+      .optional(),
+    /** Merged into each fire's work input (with `schedule` and `fireAt`). */
+    input: z.record(z.string(), z.unknown()).default({}),
+    /** Fires that fell due while no worker ran: `fire_once` (the latest of them) or `skip`. */
+    missed: z.enum(MISSED_FIRE_POLICIES).default('fire_once'),
+    /** Absent: a new schedule is enabled, an existing one keeps its state. */
+    enabled: z.boolean().optional(),
+  })
+  .superRefine((s, ctx) => {
+    const timings = (['cron', 'every', 'at'] as const).filter((k) => s[k] !== undefined);
+    if (timings.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: `a schedule needs exactly one of cron, every or at${timings.length ? ` (got ${timings.join(', ')})` : ''}`,
+      });
+    if (s.timezone !== undefined && s.cron === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timezone'],
+        message: 'timezone applies to cron only',
+      });
+    if (s.cron !== undefined) {
+      try {
+        CronExpressionParser.parse(s.cron, { tz: s.timezone ?? 'UTC' }).next();
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cron'],
+          message: `not a cron expression: ${(err as Error).message}`,
+        });
+      }
+    }
+    if (s.every !== undefined && (s.every < MIN_INTERVAL_MS || s.every > MAX_INTERVAL_MS))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['every'],
+        message: `every must be between ${MIN_INTERVAL_MS}ms and 24d`,
+      });
+  });
+export type ScheduleSpec = z.input<typeof scheduleSpecSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSpecSchema>;
+
 export const fileConfigSchema = z.strictObject({
   server: z
     .strictObject({
@@ -104,6 +265,9 @@ export const fileConfigSchema = z.strictObject({
       concurrency: z.number().int().positive().default(8),
       lease: durationMs.default(30_000),
       reconcileEvery: durationMs.default(5_000),
+      /** Prometheus /metrics of the worker on its own small HTTP listener; 0 = off. */
+      metricsPort: z.number().int().min(0).max(65535).default(9464),
+      metricsHost: z.string().default('0.0.0.0'),
     })
     .prefault({}),
   workflows: z
@@ -120,6 +284,59 @@ export const fileConfigSchema = z.strictObject({
             .string()
             .regex(/^[a-z0-9][a-z0-9_-]*$/, 'source names: lowercase letters, digits, - and _'),
           webhookSource,
+        )
+        .default({}),
+    })
+    .prefault({}),
+  /** Slack workspaces (libs/channels/slack): Events API, interactivity, Socket Mode, Web API. */
+  slack: z
+    .strictObject({
+      /** Web API base URL (tests point it at a loopback server). */
+      apiUrl: z
+        .string()
+        .url()
+        .default('https://slack.com/api/')
+        .transform((u) => (u.endsWith('/') ? u : `${u}/`)),
+      /** Limit for /slack/* request bodies. */
+      bodyLimit: byteSize.default(1024 * 1024),
+      workspaces: z
+        .record(
+          z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_-]*$/, 'workspace names: lowercase letters, digits, - and _'),
+          slackWorkspace,
+        )
+        .default({}),
+    })
+    .prefault({}),
+  /** Telegram bots (libs/channels/telegram): webhook at /telegram/<bot>, or long polling. */
+  telegram: z
+    .strictObject({
+      /** Bot API base URL (tests point it at a loopback server). */
+      apiRoot: z
+        .string()
+        .url()
+        .default('https://api.telegram.org/')
+        // Telegraf resolves `./bot<token>/<method>` against it: a path prefix needs the slash.
+        .transform((u) => (u.endsWith('/') ? u : `${u}/`)),
+      /** Limit for /telegram/* request bodies. */
+      bodyLimit: byteSize.default(1024 * 1024),
+      /** Polling: how often a standby replica tries to take a bot over, and the pause after a failed getUpdates. */
+      pollRetry: durationMs.default(5_000),
+      /** Outbound rate limits per bot (Bot API FAQ); raise them only for paid broadcasts. */
+      limits: z
+        .strictObject({
+          perChatPerSecond: z.number().int().positive().default(1),
+          perBotPerSecond: z.number().int().positive().default(30),
+          perGroupPerMinute: z.number().int().positive().default(20),
+        })
+        .prefault({}),
+      bots: z
+        .record(
+          z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_-]*$/, 'bot names: lowercase letters, digits, - and _'),
+          telegramBot,
         )
         .default({}),
     })
@@ -171,6 +388,22 @@ export const fileConfigSchema = z.strictObject({
         .default({}),
     })
     .prefault({}),
+  /** Schedules the worker upserts by name at start (config wins for the fields it sets). */
+  schedules: z
+    .array(scheduleSpecSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((s, i) => {
+        if (seen.has(s.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `schedule "${s.name}" is defined twice`,
+          });
+        seen.add(s.name);
+      });
+    }),
 });
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 
@@ -192,11 +425,23 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
   WORKER_ID: z.string().optional(),
+  /** Overrides worker.metricsPort (one per replica on a shared host; 0 = off). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
   WORKGATE_WORKFLOWS: z.string().optional(),
   /** Signs chat buttons when chat.buttonSecrets is empty (see libs/channels/core/src/button-secrets.ts). */
   WORKGATE_BUTTON_SECRET: z.string().min(16).optional(),
   /** Where the CLI finds a running gateway. */
   WORKGATE_URL: z.string().url().default('http://127.0.0.1:3000'),
+  /** The CLI's bearer token for the operator API (`workgate tokens create`). */
+  WORKGATE_TOKEN: z.string().min(1).optional(),
+  /**
+   * A bootstrap operator token the gateway accepts besides the stored ones (acts as
+   * `token:bootstrap`). For first setup and automation; prefer stored tokens.
+   */
+  WORKGATE_API_TOKEN: z
+    .string()
+    .min(32, 'WORKGATE_API_TOKEN needs 32+ characters (e.g. `openssl rand -base64 32`)')
+    .optional(),
 });
 export type EnvConfig = z.infer<typeof envSchema>;

@@ -14,3 +14,4 @@ export * from './ports/id-generator.port';
 export * from './json/json-pointer.util';
 export * from './channels/outbound';
 export * from './ports/outbound-sender.port';
+export * from './schedules/schedule-slots';

@@ -14,6 +14,7 @@ export * from './runner/run-store';
 export * from './runner/wake.service';
 export * from './runner/work-runner.service';
 export * from './schedules/schedule.service';
+export * from './schedules/cron-slots.util';
 export * from './workflow/define-workflow';
 export * from './workflow/workflow-registry';
 export * from './workflow/workflow-run';

@@ -6,11 +6,16 @@ import { AnswerValidator } from './ingest/answer-validator';
 import { ChatRouting } from './ingest/chat-routing';
 import { IngestService } from './ingest/ingest.service';
 import { LeaseService } from './lease/lease.service';
+import { OperatorEventsRepository } from './operator/operator-events.repository';
+import { OperatorOutboxRepository } from './operator/operator-outbox.repository';
+import { OperatorWorksRepository } from './operator/operator-works.repository';
 import { OutboxRepository } from './outbox/outbox.repository';
+import { ScheduleRepository } from './schedules/schedule.repository';
 import { StepRepository } from './steps/step.repository';
 import { WaitRepository } from './waits/wait.repository';
 import { CryptoIdGenerator } from './system/crypto-id-generator';
 import { SystemClock } from './system/system-clock';
+import { ApiTokenRepository } from './tokens/api-token.repository';
 import { WorkRepository } from './work/work.repository';
 
 /**
@@ -32,6 +37,11 @@ import { WorkRepository } from './work/work.repository';
     StepRepository,
     WaitRepository,
     OutboxRepository,
+    ScheduleRepository,
+    OperatorWorksRepository,
+    OperatorEventsRepository,
+    OperatorOutboxRepository,
+    ApiTokenRepository,
   ],
   exports: [
     LedgerDatabase,
@@ -44,6 +54,11 @@ import { WorkRepository } from './work/work.repository';
     StepRepository,
     WaitRepository,
     OutboxRepository,
+    ScheduleRepository,
+    OperatorWorksRepository,
+    OperatorEventsRepository,
+    OperatorOutboxRepository,
+    ApiTokenRepository,
   ],
 })
 export class LedgerModule implements OnApplicationShutdown {

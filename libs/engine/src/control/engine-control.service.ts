@@ -56,25 +56,27 @@ export class EngineControl {
 
   /** Back to the state it left; a timer that fell due while paused fires now. */
   resume(workId: string, actor: string) {
-    return this.command(workId, { type: 'resume' }, actor, async (client, work, dispatches) => {
-      if (work.state !== 'WAITING') return;
-      const { rows } = await client.query<{
-        id: string;
-        escalationRung: number;
-        timeoutAt: Date | null;
-      }>(
-        `SELECT id, "escalationRung", "timeoutAt" FROM "Wait" WHERE "workId" = $1 AND status = 'open' AND "timeoutAt" IS NOT NULL`,
-        [workId],
-      );
-      // Due ones fire at once; the rest are re-armed (their jobs may have run while paused).
-      for (const w of rows)
-        dispatches.push({
-          type: 'wait-timer',
-          waitId: w.id,
-          rung: w.escalationRung,
-          at: Math.max(this.clock.now(), w.timeoutAt!.getTime()),
-          replace: true,
-        });
+    return this.command(workId, { type: 'resume' }, actor, {
+      after: async (client, work, dispatches) => {
+        if (work.state !== 'WAITING') return;
+        const { rows } = await client.query<{
+          id: string;
+          escalationRung: number;
+          timeoutAt: Date | null;
+        }>(
+          `SELECT id, "escalationRung", "timeoutAt" FROM "Wait" WHERE "workId" = $1 AND status = 'open' AND "timeoutAt" IS NOT NULL`,
+          [workId],
+        );
+        // Due ones fire at once; the rest are re-armed (their jobs may have run while paused).
+        for (const w of rows)
+          dispatches.push({
+            type: 'wait-timer',
+            waitId: w.id,
+            rung: w.escalationRung,
+            at: Math.max(this.clock.now(), w.timeoutAt!.getTime()),
+            replace: true,
+          });
+      },
     });
   }
 
@@ -90,7 +92,17 @@ export class EngineControl {
 
   /** Keeps steps before `seq`, discards the rest, and runs again from there. */
   rerunFromStep(workId: string, seq: number, actor: string) {
-    return this.command(workId, { type: 'rerun_from_step', seq }, actor);
+    return this.command(workId, { type: 'rerun_from_step', seq }, actor, {
+      // The timeline says where the rerun started and which records it threw away:
+      // they are deleted, so this entry is the only trace of them.
+      data: async (client) => {
+        const { rows } = await client.query<{ name: string }>(
+          'SELECT name FROM "Step" WHERE "workId" = $1 AND seq >= $2 ORDER BY seq',
+          [workId, seq],
+        );
+        return { fromSeq: seq, discarded: rows.map((r) => r.name) };
+      },
+    });
   }
 
   /**
@@ -184,13 +196,22 @@ export class EngineControl {
     workId: string,
     command: WorkCommand,
     actor: string,
-    after?: (client: PoolClient, work: WorkRow, dispatches: Dispatch[]) => Promise<void>,
+    hooks: {
+      /** Extra timeline data, read under the work's row lock before the command applies. */
+      data?: (client: PoolClient) => Promise<Record<string, unknown>>;
+      after?: (client: PoolClient, work: WorkRow, dispatches: Dispatch[]) => Promise<void>;
+    } = {},
   ): Promise<ControlResult> {
     const dispatches: Dispatch[] = [];
     let result: ControlResult;
     try {
       result = await this.db.transaction(async (client) => {
-        const applied = await this.works.apply(client, workId, command, { actor });
+        let data: Record<string, unknown> | undefined;
+        if (hooks.data) {
+          await this.works.lock(client, workId);
+          data = await hooks.data(client);
+        }
+        const applied = await this.works.apply(client, workId, command, { actor, data });
         if (!applied.ok) {
           if (applied.code === 'no_work')
             throw new WorkgateError(ErrorCode.NotFound, `no work ${workId}`);
@@ -199,7 +220,7 @@ export class EngineControl {
           });
         }
         dispatches.push(...applied.dispatches);
-        await after?.(client, applied.row, dispatches);
+        await hooks.after?.(client, applied.row, dispatches);
         return { workId, state: applied.row.state, event: applied.event };
       });
     } catch (err) {

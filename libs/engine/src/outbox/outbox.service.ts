@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { type Redis } from 'ioredis';
 import { type PoolClient } from 'pg';
@@ -22,6 +22,7 @@ import {
   type WorkDispatcher,
   WorkRepository,
 } from '@app/ledger';
+import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import { deliverJob, type DeliverPayload } from '../queues/job-catalog';
 import { REDIS } from '../queues/redis.module';
@@ -65,6 +66,7 @@ export class OutboxService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {
     for (const sender of senders) {
       if (this.senders.has(sender.channel))
@@ -176,6 +178,7 @@ export class OutboxService {
           nextAttemptAt: new Date(at),
         });
     });
+    this.metrics.outboxFailed(row.channel, 'retry');
     this.logger.warn(
       { outboxId: row.id, channel: row.channel, attempt: row.attempts, err: message },
       'delivery failed; retrying',
@@ -196,6 +199,7 @@ export class OutboxService {
           error,
         });
     });
+    this.metrics.outboxFailed(row.channel, 'failed');
     this.logger.error(
       { outboxId: row.id, channel: row.channel, attempts, err: error },
       'delivery failed for good',

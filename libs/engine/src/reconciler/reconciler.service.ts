@@ -17,6 +17,7 @@ import {
   type WorkDispatcher,
   WorkRepository,
 } from '@app/ledger';
+import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { REDIS } from '../queues/redis.module';
 import { WakeService } from '../runner/wake.service';
 
@@ -79,6 +80,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     @Optional()
     @Inject(RECONCILE_CONTRIBUTORS)
     private readonly contributors: ReconcileContributor[] = [],
+    @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {
     this.workerId = `${config.env.WORKER_ID ?? 'worker'}:${process.pid}:${ids.uuid().slice(-8)}`;
   }
@@ -197,8 +199,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async sweepLeases(now: number): Promise<number> {
-    const { rows } = await this.db.pool.query<{ id: string; leaseToken: string }>(
-      `SELECT id, "leaseToken" FROM "Work" WHERE state = 'RUNNING' AND "leaseExpiresAt" < $1 ORDER BY "leaseExpiresAt" LIMIT $2`,
+    const { rows } = await this.db.pool.query<{ id: string; kind: string; leaseToken: string }>(
+      `SELECT id, kind, "leaseToken" FROM "Work" WHERE state = 'RUNNING' AND "leaseExpiresAt" < $1 ORDER BY "leaseExpiresAt" LIMIT $2`,
       [new Date(now), PAGE],
     );
     let swept = 0;
@@ -221,6 +223,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       });
       if (applied) {
         swept++;
+        this.metrics.leaseExpired(row.kind);
         this.logger.warn(
           { workId: row.id },
           'lease expired; the work goes back to the queue by its retry policy',

@@ -326,7 +326,10 @@ export class RunStore {
           channel: spec.prompt.channel,
           target: spec.prompt.target,
           payload: { ...spec.prompt.payload, waitId },
-          idempotencyKey: `${stepIdempotencyKey(run.workId, seq)}:prompt`,
+          // Per wait, not per step: a step asked again (operator retry after a timeout,
+          // rerun) opens a new wait, and its prompt must go out again carrying the new
+          // wait's id; a step-only key would hand back the old, already sent row.
+          idempotencyKey: `${stepIdempotencyKey(run.workId, seq)}:prompt:${waitId}`,
         });
         promptRef = prompt.id;
         dispatches.push({ type: 'deliver', outboxId: prompt.id, attempt: prompt.attempts + 1 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type Job, DelayedError } from 'bullmq';
 import { type PoolClient } from 'pg';
 import {
@@ -21,6 +21,7 @@ import {
   type WorkDispatcher,
   WorkRepository,
 } from '@app/ledger';
+import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import {
   retryDueJob,
@@ -49,6 +50,7 @@ export class WakeService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {}
 
   @OnJob(waitTimerJob)
@@ -73,6 +75,7 @@ export class WakeService {
   ): Promise<WakeOutcome | { early: true; at: number }> {
     const dispatches: Dispatch[] = [];
     let outcome: WakeOutcome | { early: true; at: number };
+    let fired: { timer: 'sleep' | 'wait'; lateMs: number } | undefined;
     try {
       outcome = await this.db.transaction(async (client) => {
         // Lock order: the wait, then its work (the same order ingest uses), so an answer
@@ -87,12 +90,20 @@ export class WakeService {
         // Timers do not fire while paused; resume fires the ones that fell due.
         if (work.state === 'PAUSED') return 'paused';
         if (work.state !== 'WAITING') return 'stale';
-        if (wait.type === 'timer') return this.fireSleep(client, wait, dispatches);
-        return this.fireRung(client, wait, rung, dispatches);
+        const timer = wait.type === 'timer' ? 'sleep' : 'wait';
+        const result =
+          timer === 'sleep'
+            ? await this.fireSleep(client, wait, dispatches)
+            : await this.fireRung(client, wait, rung, dispatches);
+        if (result === 'fired' || result === 'rung')
+          fired = { timer, lateMs: now - (wait.timeoutAt?.getTime() ?? now) };
+        return result;
       });
     } catch (err) {
       translateDatabaseError(err);
     }
+    // Observed once committed: a rolled-back fire is retried and observed then.
+    if (fired) this.metrics.timerFired(fired.timer, fired.lateMs / 1000);
     if (dispatches.length) await this.dispatch(dispatches, waitId);
     return outcome;
   }
@@ -147,7 +158,8 @@ export class WakeService {
               escalated: step.action === 'escalate',
               ...(to.thread ? { thread: to.thread } : {}),
             },
-            idempotencyKey: `${stepIdempotencyKey(wait.workId, wait.stepSeq)}:rung${rung + 1}`,
+            // Per wait, like the prompt's (RunStore.openWait): a step asked again climbs its ladder again.
+            idempotencyKey: `${stepIdempotencyKey(wait.workId, wait.stepSeq)}:rung${rung + 1}:${wait.id}`,
           });
           dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
         }

@@ -1,14 +1,16 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, parseDurationMs } from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import { LeaseService, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
+import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import { runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
 import { WorkflowRun } from '../workflow/workflow-run';
 import {
   CancelRequested,
+  ChildWorkError,
   DeterminismError,
   LeaseLostError,
   NonRetryableError,
@@ -42,6 +44,7 @@ export class WorkRunner implements OnApplicationShutdown {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
+    @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {
     this.workerId = config.env.WORKER_ID ?? `${hostname()}:${process.pid}`;
   }
@@ -68,6 +71,8 @@ export class WorkRunner implements OnApplicationShutdown {
     const handle: RunHandle = { workId, token: claim.token, workerId: this.workerId };
     const log = this.logger.child({
       workId,
+      // The event the work came from (a child's source is its parent work, not an event).
+      eventId: claim.work.sourceType === 'child' ? undefined : (claim.work.sourceId ?? undefined),
       kind: claim.work.kind,
       attempt: claim.work.attempt,
       runSeq: claim.work.runSeq,
@@ -88,6 +93,7 @@ export class WorkRunner implements OnApplicationShutdown {
       Math.max(50, Math.floor(leaseMs / 3)),
     );
     log.info('run started');
+    let ctx: WorkflowRun | undefined;
     try {
       const loaded = await this.store.load(workId);
       if (!loaded) return { outcome: 'skipped', reason: 'work vanished' };
@@ -113,7 +119,7 @@ export class WorkRunner implements OnApplicationShutdown {
           );
         input = parsed.data;
       }
-      const ctx = new WorkflowRun(
+      ctx = new WorkflowRun(
         {
           store: this.store,
           clock: this.clock,
@@ -121,6 +127,7 @@ export class WorkRunner implements OnApplicationShutdown {
           logger: log,
           renewLease: () => this.leases.renew(workId, claim.token, leaseMs),
           retryPolicyFor: (kind) => this.registry.retryPolicy(kind),
+          metrics: this.metrics,
         },
         handle,
         loaded.work,
@@ -134,12 +141,19 @@ export class WorkRunner implements OnApplicationShutdown {
         definition.options.runTimeout,
         abort,
       );
+      ctx.assertReplayComplete();
       assertJson(output);
       await this.store.complete(handle, output ?? null);
-      log.info('work completed');
+      log.info(ctx.currentStep ?? {}, 'work completed');
       return { outcome: 'completed' };
     } catch (err) {
-      return this.finishWithError(err, handle, abort, log);
+      // A determinism violation the workflow code caught, then threw something else
+      // after (or was cut short by): the violation is what the work fails with.
+      const violation = ctx?.determinismViolation;
+      const cause = violation && !(err instanceof LeaseLostError) ? violation : err;
+      // Where the run stopped (the step that suspended, failed or was cut short) on every line after.
+      const at = ctx?.currentStep;
+      return this.finishWithError(cause, handle, abort, at ? log.child(at) : log);
     } finally {
       clearInterval(heartbeat);
       this.active.delete(workId);
@@ -166,7 +180,13 @@ export class WorkRunner implements OnApplicationShutdown {
       return { outcome: 'released' };
     }
     const error = serializeError(err);
-    const retryable = !(err instanceof NonRetryableError || err instanceof DeterminismError);
+    // A child's failure is a recorded step result: a retry replays the same ChildWorkError
+    // (the child is not started again), so retrying would only wait out backoffs.
+    const retryable = !(
+      err instanceof NonRetryableError ||
+      err instanceof DeterminismError ||
+      err instanceof ChildWorkError
+    );
     try {
       const state = await this.store.fail(handle, error, retryable, this.ids.random());
       log.warn(

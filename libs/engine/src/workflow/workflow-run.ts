@@ -10,6 +10,7 @@ import {
   type RetryPolicy,
 } from '@app/core';
 import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
+import { type MetricsPort } from '@app/observability';
 import { type RunHandle, type RunStore, unwrap } from '../runner/run-store';
 import {
   ChildWorkError,
@@ -43,6 +44,8 @@ export interface RunDeps {
   /** Renews the lease now; false when it was lost. */
   renewLease: () => Promise<boolean>;
   retryPolicyFor: (kind: string) => RetryPolicy;
+  /** Step durations go to workgate_step_duration_seconds. */
+  metrics?: MetricsPort;
 }
 
 function durationMs(value: Duration, what: string): number {
@@ -95,6 +98,13 @@ export function toLadder<T>(
  */
 export class WorkflowRun implements WorkflowContext {
   private seq = 0;
+  /**
+   * The first determinism violation of this run. Sticky: workflow code may catch the
+   * error (a "best effort" try/catch around a step), but every later ctx call throws it
+   * again and the runner fails the work with it, so drift is never silently absorbed.
+   */
+  private violation: DeterminismError | undefined;
+  private current: { step: string; seq: number } | undefined;
   readonly origin: WorkOrigin;
 
   constructor(
@@ -129,20 +139,53 @@ export class WorkflowRun implements WorkflowContext {
     return this.seq;
   }
 
+  /** The ctx call the run reached last, for the runner's log lines (`{ step, seq }`). */
+  get currentStep(): { step: string; seq: number } | undefined {
+    return this.current;
+  }
+
   private next(name: string, type: StepType): { seq: number; recorded: StepRow | undefined } {
-    // Between steps is where a lost lease or a stopping worker ends the run.
-    if (
-      this.signal.aborted &&
-      (this.signal.reason instanceof LeaseLostError || this.signal.reason instanceof WorkerStopping)
-    ) {
-      throw this.signal.reason;
-    }
+    // Between steps is where an aborted run ends: a lost lease, a stopping worker, and
+    // also a cancel or the run's timeout that landed between two steps. The run's signal
+    // aborts once, so a step started after it would never hear of it.
+    if (this.signal.aborted) throw this.abortReason();
+    if (this.violation) throw this.violation;
     const seq = ++this.seq;
+    this.current = { step: name, seq };
     const recorded = this.record.get(seq);
     if (recorded && (recorded.name !== name || recorded.type !== type)) {
-      throw new DeterminismError(seq, { name: recorded.name, type: recorded.type }, { name, type });
+      this.violation = new DeterminismError(
+        seq,
+        { name: recorded.name, type: recorded.type },
+        { name, type },
+      );
+      throw this.violation;
     }
     return { seq, recorded };
+  }
+
+  /**
+   * Called when the workflow function has returned: a violation it caught, or a
+   * recorded step it never reached (the code now ends earlier), fails the work.
+   */
+  assertReplayComplete(): void {
+    if (this.violation) throw this.violation;
+    const unvisited = [...this.record.values()]
+      .filter((s) => s.seq > this.seq)
+      .sort((a, b) => a.seq - b.seq)[0];
+    if (unvisited) {
+      this.violation = new DeterminismError(
+        unvisited.seq,
+        { name: unvisited.name, type: unvisited.type },
+        null,
+      );
+      throw this.violation;
+    }
+  }
+
+  /** The violation this run hit, if any (it wins over whatever error the code threw after it). */
+  get determinismViolation(): DeterminismError | undefined {
+    return this.violation;
   }
 
   async step<T>(
@@ -161,12 +204,19 @@ export class WorkflowRun implements WorkflowContext {
         : undefined;
     let row = await this.deps.store.startStep(this.run, seq, name, 'task', recorded);
     for (let inline = 1; ; inline++) {
-      const log = this.log.child({ step: name, seq, attempt: row.attempt });
+      // `attempt` stays the work's attempt (the run logger's binding); the step's own is stepAttempt.
+      const log = this.log.child({ step: name, seq, stepAttempt: row.attempt });
       const started = performance.now();
+      const observe = (outcome: 'completed' | 'failed') =>
+        this.deps.metrics?.stepFinished(
+          { kind: this.work.kind, name, outcome },
+          (performance.now() - started) / 1000,
+        );
       log.debug('step started');
       try {
         const value = await this.execute(row, fn, name, timeoutMs);
         await this.deps.store.completeStep(this.run, row, value);
+        observe('completed');
         log.debug({ ms: Math.round(performance.now() - started) }, 'step completed');
         return value;
       } catch (err) {
@@ -180,8 +230,10 @@ export class WorkflowRun implements WorkflowContext {
           throw this.signal.reason;
         }
         const code = (err as { code?: unknown }).code;
+        // A step cut short by a cancel or the run's timeout is not retried inline: the
+        // run is ending, and the spent signal would not abort the next attempt.
         const decision =
-          policy && !(err instanceof NonRetryableError)
+          policy && !(err instanceof NonRetryableError) && !this.signal.aborted
             ? decideRetry(
                 policy,
                 inline,
@@ -189,6 +241,7 @@ export class WorkflowRun implements WorkflowContext {
                 this.deps.ids.random(),
               )
             : undefined;
+        observe('failed');
         log.warn({ err: (err as Error).message, retry: decision?.retry ?? false }, 'step failed');
         if (decision?.retry) {
           await this.pause(decision.delayMs);
@@ -207,6 +260,8 @@ export class WorkflowRun implements WorkflowContext {
     name: string,
     timeoutMs: number | undefined,
   ): Promise<T> {
+    // Aborted while the step was being recorded: the listener below would never fire.
+    if (this.signal.aborted) throw this.abortReason();
     const controller = new AbortController();
     const onAbort = () => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', onAbort, { once: true });
@@ -237,6 +292,11 @@ export class WorkflowRun implements WorkflowContext {
       clearTimeout(timer);
       this.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  private abortReason(): Error {
+    const reason: unknown = this.signal.reason;
+    return reason instanceof Error ? reason : new Error('the run was aborted');
   }
 
   private pause(ms: number): Promise<void> {
@@ -294,6 +354,9 @@ export class WorkflowRun implements WorkflowContext {
       onTimeout: options.onTimeout,
       default: options.default,
     });
+    // One clock reading for the wait's opening and its first rung (later rungs are
+    // computed from the wait's createdAt), so no rung is due before its time.
+    const openedAt = this.deps.clock.now();
     const opened = await this.deps.store.openWait(this.run, seq, {
       stepName: name,
       stepType: 'wait',
@@ -304,9 +367,10 @@ export class WorkflowRun implements WorkflowContext {
         onTimeout: ladder.length ? 'escalate' : 'fail',
         escalation: ladder.length ? ladder : null,
         defaultValue: options.default ?? null,
+        createdAt: new Date(openedAt),
       },
       inboxCorrelationKey: options.match,
-      timerAt: ladder[0] ? this.deps.clock.now() + ladder[0].afterMs : undefined,
+      timerAt: ladder[0] ? openedAt + ladder[0].afterMs : undefined,
       restartStepId: recorded?.id,
     });
     if (opened.satisfied) return opened.value as T;
@@ -320,6 +384,7 @@ export class WorkflowRun implements WorkflowContext {
     // Without `to`, a work opened from a chat asks in that chat.
     if (!options.to && this.origin.address) options = { ...options, to: this.origin.address };
     const conversationKey = options.to ? conversationKeyOf(options.to) : this.work.conversationKey;
+    const openedAt = this.deps.clock.now(); // see waitFor
     await this.deps.store.openWait(this.run, seq, {
       stepName: 'ask',
       stepType: 'wait',
@@ -332,6 +397,7 @@ export class WorkflowRun implements WorkflowContext {
         onTimeout: ladder.length ? 'escalate' : 'fail',
         escalation: ladder.length ? ladder : null,
         defaultValue: options.default ?? null,
+        createdAt: new Date(openedAt),
       },
       prompt: options.to
         ? {
@@ -346,7 +412,7 @@ export class WorkflowRun implements WorkflowContext {
             },
           }
         : undefined,
-      timerAt: ladder[0] ? this.deps.clock.now() + ladder[0].afterMs : undefined,
+      timerAt: ladder[0] ? openedAt + ladder[0].afterMs : undefined,
       restartStepId: recorded?.id,
     });
     throw new Suspend('waiting');

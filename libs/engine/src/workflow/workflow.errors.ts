@@ -17,16 +17,22 @@ export class LeaseLostError extends Error {
   }
 }
 
-/** The code asked for a different step than the one recorded at this position. */
+/**
+ * The code asked for a different step than the one recorded at this position, or
+ * (`requested` null) returned before reaching a recorded step.
+ */
 export class DeterminismError extends Error {
   readonly code = 'determinism_violation';
   constructor(
     readonly seq: number,
     readonly recorded: { name: string; type: string },
-    readonly requested: { name: string; type: string },
+    readonly requested: { name: string; type: string } | null,
   ) {
     super(
-      `determinism violation at step ${seq}: the record has ${recorded.type} "${recorded.name}", the code asked for ${requested.type} "${requested.name}". ` +
+      `determinism violation at step ${seq}: the record has ${recorded.type} "${recorded.name}", ` +
+        (requested
+          ? `the code asked for ${requested.type} "${requested.name}". `
+          : 'the code returned without reaching it. ') +
         'Workflow code changed under a running work, or depends on something it did not record (time, randomness, I/O outside a step).',
     );
     this.name = 'DeterminismError';

@@ -103,6 +103,9 @@ export class ChatRouting {
   ): Promise<{ dispatches: Dispatch[]; feedback: string }> {
     const who = (Array.isArray(wait.responders) ? (wait.responders as string[]) : []).join(', ');
     const feedback = `Sorry, only ${who} can answer this.`;
+    // A button press shows the feedback to the presser (callback answer / ephemeral);
+    // only a typed answer gets a message of its own.
+    if (event.button) return { dispatches: [], feedback };
     const dispatches = await this.reply(client, eventId, event, wait.workId, {
       kind: 'notice',
       text: feedback,
@@ -224,6 +227,23 @@ export class ChatRouting {
           `button for unknown wait ${button.waitId}`,
           'This question no longer exists.',
         ),
+      };
+    }
+    if (wait.status !== 'open') {
+      // A second press, or a press after a timeout: never a new work, never an answer.
+      return {
+        kind: 'handled',
+        applied: {
+          ...this.nothing(
+            'dropped',
+            `button for wait ${wait.id}, which is ${wait.status}`,
+            wait.status === 'satisfied'
+              ? 'This question was already answered.'
+              : 'This question is closed.',
+          ),
+          workId: wait.workId,
+          waitId: wait.id,
+        },
       };
     }
     const choices = askChoices((wait.expects as Record<string, unknown> | null) ?? null);

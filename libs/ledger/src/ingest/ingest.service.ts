@@ -16,6 +16,7 @@ import {
   route,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
+import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { LedgerDatabase } from '../database/ledger-database';
 import { translateDatabaseError } from '../database/database-errors';
 import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
@@ -88,6 +89,7 @@ export class IngestService {
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(WORKFLOW_DEFAULTS) private readonly defaults?: WorkflowDefaults,
+    @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {}
 
   async ingest(event: InboundEventInput): Promise<IngestResult> {
@@ -103,6 +105,7 @@ export class IngestService {
       translateDatabaseError(err);
     }
     if (result.duplicate) {
+      this.metrics.eventDuplicate(event.channel);
       this.logger.debug(
         { eventId: result.eventId, externalId: event.externalId },
         'duplicate delivery',
@@ -119,6 +122,8 @@ export class IngestService {
       },
       `event ${result.decision}: ${result.reason}`,
     );
+    // Counted once committed: every channel (webhooks, chat, schedules, the API) ingests here.
+    this.metrics.eventIngested(event.channel, result.decision);
     await this.dispatchAfterCommit(dispatches, result);
     return result;
   }

@@ -45,6 +45,12 @@ export interface NewWait {
   defaultValue?: unknown;
   result?: unknown;
   satisfiedByEventId?: string | null;
+  /**
+   * When the wait opened, if the caller measured it: an escalation ladder is relative to
+   * this instant, so the first rung's due time and the wait's recorded opening must come
+   * from the same clock reading. Defaults to the transaction's now().
+   */
+  createdAt?: Date;
 }
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
@@ -56,8 +62,9 @@ export class WaitRepository {
     const { rows } = await client.query<WaitRow>(
       `INSERT INTO "Wait" (id, "workId", "stepSeq", type, status, "conversationKey", "correlationKey", "matchKeys", expects,
          responders, "resumeChannel", "promptRef", "timeoutAt", "onTimeout", escalation, "defaultValue", result,
-         "satisfiedByEventId", "resolvedAt")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, CASE WHEN $5::"WaitStatus" = 'open' THEN NULL ELSE now() END)
+         "satisfiedByEventId", "resolvedAt", "createdAt")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, CASE WHEN $5::"WaitStatus" = 'open' THEN NULL ELSE now() END,
+         COALESCE($19::timestamptz, now()))
        RETURNING *`,
       [
         wait.id,
@@ -78,6 +85,7 @@ export class WaitRepository {
         json(wait.defaultValue),
         json(wait.result),
         wait.satisfiedByEventId ?? null,
+        wait.createdAt ?? null,
       ],
     );
     return rows[0]!;

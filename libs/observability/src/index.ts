@@ -1,0 +1,4 @@
+export * from './metrics.port';
+export * from './prom-metrics';
+export * from './metrics.module';
+export * from './metrics-listener.service';

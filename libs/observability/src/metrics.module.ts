@@ -1,0 +1,26 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { MetricsListener } from './metrics-listener.service';
+import { METRICS } from './metrics.port';
+import { PromMetrics } from './prom-metrics';
+
+/**
+ * Prometheus metrics for one process: PromMetrics (and METRICS, the port the ledger and
+ * engine report to) for every module. Global so the ledger's and engine's optional
+ * METRICS injections find it without importing this module.
+ */
+@Global()
+@Module({})
+export class MetricsModule {
+  /** `listen`: serve /metrics on `worker.metricsPort` (the worker; the gateway has its own route). */
+  static forRoot(options: { listen?: boolean } = {}): DynamicModule {
+    return {
+      module: MetricsModule,
+      providers: [
+        { provide: PromMetrics, useFactory: () => new PromMetrics() },
+        { provide: METRICS, useExisting: PromMetrics },
+        ...(options.listen ? [MetricsListener] : []),
+      ],
+      exports: [PromMetrics, METRICS],
+    };
+  }
+}

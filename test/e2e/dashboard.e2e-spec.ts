@@ -1,0 +1,296 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { defineWorkflow } from '@app/engine';
+import { ApiTokenRepository } from '@app/ledger';
+import { createTestSchema, type TestSchema } from '@test/db';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '@test/env';
+import { startGateway, testConfig, type TestGateway } from '@test/gateway';
+import { REPO_ROOT } from '@test/paths';
+import { spawnApp } from '@test/processes';
+import { deleteKeys, testQueuePrefix } from '@test/redis';
+import { until } from '@test/until';
+import { startWorker, type TestWorker } from '@test/worker';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts');
+const haveChromium = existsSync(CHROMIUM);
+// CI sets this: there a missing browser is a failure, not a skip.
+const chromiumRequired = process.env.WORKGATE_NEEDS_CHROMIUM === '1';
+const describeInBrowser = haveChromium || chromiumRequired ? describe : describe.skip;
+if (!haveChromium && !chromiumRequired) {
+  console.warn(
+    `dashboard e2e SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium). ` +
+      'Set WORKGATE_NEEDS_CHROMIUM=1 to make a missing browser fail the run.',
+  );
+}
+
+const approval = defineWorkflow('dash-approval', async (ctx, input: { ref: string }) => {
+  await ctx.step('prepare', () => ({ ref: input.ref }));
+  const answer = await ctx.ask<string>({
+    text: `ship ${input.ref}?`,
+    expects: { enum: ['yes', 'no'] },
+  });
+  const done = await ctx.step('ship', () => `shipped:${answer}`);
+  return { answer, done };
+});
+
+describeInBrowser('dashboard in headless Chromium', () => {
+  let db: TestSchema;
+  let prefix: string;
+  let gw: TestGateway;
+  let worker: TestWorker;
+  let operator: string;
+  let viewer: string;
+  let browser: BrowserContext;
+  let profile: string;
+
+  /** A fresh page that records console errors, page errors and every request's URL. */
+  async function openPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
+    // A new tab: sessionStorage (where the page keeps the token) starts empty.
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`page: ${err.message}`));
+    page.on('request', (req) => requests.push(req.url()));
+    return { page, errors, requests };
+  }
+
+  async function signIn(page: Page, token: string): Promise<void> {
+    await page.goto(`${gw.url}/dashboard`);
+    // /dashboard redirects to /dashboard/ so the page's relative URLs resolve.
+    expect(new URL(page.url()).pathname).toBe('/dashboard/');
+    await page.locator('#token').fill(token);
+    await page.keyboard.press('Enter');
+    await page.locator('#nav').waitFor({ state: 'visible' });
+  }
+
+  const text = (page: Page, selector: string) =>
+    page
+      .locator(selector)
+      .first()
+      .textContent({ timeout: 1_000 })
+      .catch(() => null);
+
+  beforeAll(async () => {
+    db = await createTestSchema('dashboard');
+    prefix = testQueuePrefix();
+    const config = testConfig({
+      schema: db.schema,
+      prefix,
+      overrides: { worker: { lease: '5s', reconcileEvery: '500ms', concurrency: 4 } },
+    });
+    gw = await startGateway(config);
+    worker = await startWorker(config, [approval]);
+    operator = (await gw.app.get(ApiTokenRepository).create('ana', 'operator')).token;
+    viewer = (await gw.app.get(ApiTokenRepository).create('vic', 'viewer')).token;
+    profile = mkdtempSync(join(tmpdir(), 'wg-chromium-'));
+    // A persistent context is how Playwright takes a user data dir (a fresh one per run).
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      viewport: { width: 1400, height: 1000 },
+      // The flags that work on these machines (ENVIRONMENT.md, "Browsers").
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await worker?.close();
+    await gw?.close();
+    await deleteKeys(prefix);
+    await db?.drop();
+  });
+
+  it('lists the waiting work, opens it, answers it with confirmation and shows it COMPLETED', async () => {
+    const ref = `deploy-${Date.now()}`;
+    const workId = (await worker.control.start('dash-approval', { ref }, { actor: 'test' }))
+      .workId!;
+    await until(
+      async () =>
+        (await db.query<{ state: string }>('SELECT state FROM "Work" WHERE id = $1', [workId]))[0]
+          ?.state === 'WAITING',
+      `work ${workId} to wait for its answer`,
+      15_000,
+    );
+
+    const { page, errors, requests } = await openPage();
+    await signIn(page, operator);
+    expect(await text(page, '#who')).toBe('ana · operator');
+
+    // The live counts and the list both show the waiting work.
+    await until(
+      async () => (await text(page, '[data-state="WAITING"] .count-n')) === '1',
+      'the WAITING count to show 1',
+    );
+    const row = page.locator(`tr[data-work-id="${workId}"]`);
+    await row.waitFor({ state: 'visible' });
+    expect(await row.locator('.badge').textContent()).toBe('WAITING');
+
+    // `/` focuses the search; Enter filters by text in the input.
+    await page.locator('h1').click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe(
+      'search',
+    );
+    await page.keyboard.type(ref);
+    await page.keyboard.press('Enter');
+    await until(() => page.url().includes(`q=${ref}`), 'the search to land in the URL');
+    await page.locator(`tr[data-work-id="${workId}"]`).waitFor({ state: 'visible' });
+    expect(await page.locator('#works-results tbody tr').count()).toBe(1);
+
+    // Open it: its wait says what it waits for.
+    await page.locator(`a[href="#/works/${workId}"]`).click();
+    await until(
+      async () => (await text(page, '#work-state')) === 'WAITING',
+      'the work page to show WAITING',
+    );
+    expect(await text(page, '#work-waits')).toContain('one of: "yes", "no"');
+    expect(await page.locator('button[data-action="resume"]').isDisabled()).toBe(true);
+
+    // Answer it: the dialog asks for confirmation; Cancel sends nothing.
+    await page.locator('button[data-action="signal"]').click();
+    const dialog = page.locator('#confirm');
+    await dialog.waitFor({ state: 'visible' });
+    await page.locator('#confirm-cancel').click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await text(page, '#work-state')).toBe('WAITING');
+
+    await page.locator('button[data-action="signal"]').click();
+    await dialog.waitFor({ state: 'visible' });
+    expect(await text(page, '#confirm-title')).toBe('Answer the open wait');
+    await page.locator('#confirm .choice[data-choice=\'"yes"\']').click();
+    expect(await page.locator('#signal-payload').inputValue()).toBe('"yes"');
+    await page.locator('#confirm-ok').click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    // Watch it run to the end on the page (the page polls every 2 s).
+    await until(
+      async () => (await text(page, '#work-state')) === 'COMPLETED',
+      'the work page to show COMPLETED',
+      20_000,
+    );
+    await until(
+      async () => (await page.locator('#work-steps tr[data-seq="3"]').count()) === 1,
+      'the ship step to appear',
+    );
+    const answer = page.locator('#work-timeline li[data-type="wait_satisfied"] .actor');
+    expect(await answer.textContent()).toBe('token:ana');
+    expect(await text(page, '#work-waits')).toContain('token:ana');
+    expect(await text(page, '#work-steps')).toContain('ship');
+
+    const [work] = await db.query<{ state: string; output: unknown }>(
+      'SELECT state, output FROM "Work" WHERE id = $1',
+      [workId],
+    );
+    expect(work).toEqual({ state: 'COMPLETED', output: { answer: 'yes', done: 'shipped:yes' } });
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+
+    // Queues and leases, and cost, render from their endpoints.
+    await page.locator('#nav a[data-section="queues"]').click();
+    await page.locator('#queues tr[data-queue="work"]').waitFor({ state: 'visible' });
+    expect(await page.locator('#queues tbody tr').count()).toBe(3);
+    expect(await text(page, '#leases')).toContain('No work is running.');
+    await page.locator('#nav a[data-section="cost"]').click();
+    await page.locator('#cost-total').waitFor({ state: 'visible' });
+    expect(await text(page, '#cost-days')).toContain('No model spend');
+
+    expect(errors).toEqual([]);
+    // No network beyond this gateway: no CDN fonts, scripts or telemetry.
+    expect(requests.filter((url) => !url.startsWith(`${gw.url}/`))).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('gives a viewer token a read-only page and refuses a bad token', async () => {
+    const workId = (
+      await worker.control.start('dash-approval', { ref: 'viewer' }, { actor: 'test' })
+    ).workId!;
+    const { page, errors } = await openPage();
+
+    await page.goto(`${gw.url}/dashboard/`);
+    await page.locator('#token').fill('wg_not-a-token');
+    await page.keyboard.press('Enter');
+    await until(
+      async () => (await text(page, '.login .form-error')) === 'That token is unknown or revoked.',
+      'the sign-in form to refuse the token',
+    );
+
+    await page.locator('#token').fill(viewer);
+    await page.keyboard.press('Enter');
+    await page.locator('#nav').waitFor({ state: 'visible' });
+    await page.goto(`${gw.url}/dashboard/#/works/${workId}`);
+    await until(
+      async () => (await text(page, '#work-state')) === 'WAITING',
+      'the work page to show WAITING',
+      15_000,
+    );
+    for (const action of ['pause', 'resume', 'cancel', 'retry', 'rerun', 'signal'])
+      expect(await page.locator(`button[data-action="${action}"]`).isDisabled()).toBe(true);
+    expect(await text(page, '.toolbar')).toContain('Viewer token: read only.');
+
+    // Signing out forgets the token (sessionStorage).
+    await page.locator('#sign-out').click();
+    await page.locator('#token').waitFor({ state: 'visible' });
+    expect(await page.evaluate("sessionStorage.getItem('workgate.token')")).toBeNull();
+
+    // The refused sign-in shows in the console as the browser's own 401 line; nothing else may.
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
+
+describe('dashboard files', () => {
+  it('are served by the built gateway too (dist), with a strict content security policy', async () => {
+    const db = await createTestSchema('dashboard_dist');
+    const config = join(mkdtempSync(join(tmpdir(), 'wg-dash-')), 'workgate.config.yaml');
+    writeFileSync(config, 'server:\n  port: 0\n');
+    const prefix = testQueuePrefix();
+    const gateway = spawnApp('gateway', {
+      DATABASE_URL: TEST_DATABASE_URL,
+      WORKGATE_DB_SCHEMA: db.schema,
+      REDIS_URL: TEST_REDIS_URL,
+      WORKGATE_QUEUE_PREFIX: prefix,
+      WORKGATE_CONFIG: config,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
+    try {
+      const listening = await gateway.waitForLog((l) => l.msg === 'gateway listening', 'listening');
+      const url = String(listening.url);
+      const redirect = await fetch(`${url}/dashboard`, { redirect: 'manual' });
+      expect(redirect.status).toBeGreaterThanOrEqual(301);
+      expect(redirect.headers.get('location')).toBe('/dashboard/');
+      const page = await fetch(`${url}/dashboard/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(await page.text()).toContain('<script type="module" src="app.js"></script>');
+      const script = await fetch(`${url}/dashboard/app.js`);
+      expect(script.headers.get('content-type')).toMatch(/javascript/);
+      // Copied as written, not compiled to CommonJS by the build.
+      expect(await script.text()).toContain("const TOKEN_KEY = 'workgate.token';");
+      expect((await fetch(`${url}/dashboard/app.css`)).status).toBe(200);
+      expect((await fetch(`${url}/dashboard/nope.js`)).status).toBe(404);
+    } finally {
+      await gateway.stop('SIGKILL');
+      await deleteKeys(prefix);
+      await db.drop();
+    }
+  }, 30_000);
+});

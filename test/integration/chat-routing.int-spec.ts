@@ -1,0 +1,276 @@
+import { type OutboundDelivery, type OutboundSender, type InboundEventInput } from '@app/core';
+import { defineWorkflow } from '@app/engine';
+import { IngestService } from '@app/ledger';
+import { chatApprovalWorkflow } from '../../apps/worker/src/workflows/chat-approval.workflow';
+import { createTestSchema, type TestSchema } from '@test/db';
+import { ledgerOf } from '@test/engine-ledger';
+import { testConfig } from '@test/gateway';
+import { deleteKeys, testQueuePrefix } from '@test/redis';
+import { until } from '@test/until';
+import { startWorker, type TestWorker } from '@test/worker';
+
+/**
+ * The conversational routing rules through the real ingest service, worker, outbox
+ * and ledger, with a channel of the test's own (`chat`) whose sender records what the
+ * gateway and the workflows said. Telegram and Slack run the same rules through their
+ * SDKs in their own e2e tests.
+ */
+class RecordingSender implements OutboundSender {
+  readonly channel = 'chat';
+  readonly sent: Array<OutboundDelivery & { messageId: string }> = [];
+  private n = 0;
+  async send(delivery: OutboundDelivery) {
+    const messageId = `m${++this.n}`;
+    this.sent.push({ ...delivery, messageId });
+    return { providerMessageId: messageId };
+  }
+  of<K extends string>(kind: K) {
+    return this.sent.filter((d) => d.payload.kind === kind);
+  }
+}
+
+const countTo = defineWorkflow('chat.count', async (ctx) => {
+  const n = await ctx.ask<string>({
+    text: 'How many?',
+    expects: { type: 'string', pattern: '^[0-9]+$' },
+  });
+  return { n: Number(n) };
+});
+
+const turns = defineWorkflow('chat.turns', async (ctx, input: { turns: number }) => {
+  const said: string[] = [];
+  for (let i = 0; i < input.turns; i++)
+    said.push(await ctx.ask<string>({ text: `turn ${i}`, expects: { type: 'string' } }));
+  return { said };
+});
+
+describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
+  let db: TestSchema;
+  let prefix: string;
+  let worker: TestWorker;
+  let ingest: IngestService;
+  const sender = new RecordingSender();
+  let seq = 0;
+
+  beforeAll(async () => {
+    db = await createTestSchema('chatroute');
+    prefix = testQueuePrefix();
+    worker = await startWorker(
+      testConfig({
+        schema: db.schema,
+        prefix,
+        overrides: {
+          worker: { lease: '5s', reconcileEvery: '300ms' },
+          chat: {
+            buttonSecrets: ['a-test-secret-of-enough-length'],
+            identities: { ana: ['chat:ana', 'other:ana'] },
+          },
+        },
+      }),
+      [chatApprovalWorkflow, countTo, turns],
+      [sender],
+    );
+    ingest = worker.app.get(IngestService);
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await deleteKeys(prefix);
+    await db?.drop();
+  });
+
+  const ledger = () => ledgerOf(db);
+  const room = (name: string) => ({ channel: 'chat', target: name });
+
+  /** A chat message as a channel adapter would normalize it. */
+  function message(
+    roomName: string,
+    text: string,
+    opts: Omit<Partial<InboundEventInput>, 'actor'> & { kind?: string; actor?: string } = {},
+  ): InboundEventInput {
+    const n = ++seq;
+    const { kind, actor: who, ...rest } = opts;
+    const actor = who ?? 'chat:ana';
+    return {
+      channel: 'chat',
+      source: 'bot',
+      externalId: `bot:${n}`,
+      conversationKey: `chat:${roomName}`,
+      correlationKey: null,
+      actor: { id: actor, name: actor.split(':')[1] },
+      raw: { text },
+      body: { text, messageId: `u${n}` },
+      answer: text,
+      reference: null,
+      command: null,
+      route: { openKind: kind ?? 'chat.count', busyPolicy: 'inbox', collectWindowMs: 0 },
+      replyAddress: room(roomName),
+      ...rest,
+    };
+  }
+
+  const promptFor = (workId: string) =>
+    until(
+      () =>
+        sender
+          .of('ask')
+          .filter((d) => d.workId === workId)
+          .at(-1),
+      `the prompt of work ${workId}`,
+    );
+
+  it('buttons: a stranger is refused, a linked identity on another channel approves, the prompt is edited', async () => {
+    // The approvers ride in the input here; a real workflow names its responders in code.
+    const opened = await ingest.ingest(
+      message('r1', 'deploy v2', {
+        kind: 'chat-approval',
+        body: { text: 'deploy v2', messageId: 'u0', approvers: ['ana'], settle: '10ms' },
+      }),
+    );
+    expect(opened.decision).toBe('opened');
+    const workId = opened.workId!;
+    const prompt = await promptFor(workId);
+    const waitId = (prompt.payload as { waitId: string }).waitId;
+    expect(prompt.payload).toMatchObject({
+      text: 'Approve “deploy v2”?',
+      expects: { type: 'boolean' },
+    });
+
+    const stranger = await ingest.ingest(
+      message('r1', '', { actor: 'chat:bob', button: { kind: 'answer', waitId, choice: 1 } }),
+    );
+    expect(stranger).toMatchObject({
+      decision: 'rejected',
+      feedback: 'Sorry, only ana can answer this.',
+    });
+    // The presser sees the refusal on the button itself (the channel shows `feedback`).
+    expect((await ledger().waits(workId))[0]!.status).toBe('open');
+
+    // Ana, on another channel, linked by chat.identities.
+    const approve = await ingest.ingest(
+      message('r1', '', { actor: 'other:ana', button: { kind: 'answer', waitId, choice: 1 } }),
+    );
+    expect(approve).toMatchObject({
+      decision: 'resumed',
+      workId,
+      waitId,
+      feedback: 'Thanks, answered.',
+    });
+    const edit = await until(
+      () => sender.of('answered').find((d) => d.workId === workId),
+      'the answered edit',
+    );
+    expect(edit.payload).toMatchObject({
+      promptMessageId: prompt.messageId,
+      answeredBy: 'ana',
+      answer: true,
+    });
+    await until(
+      async () => (await ledger().work(workId)).state === 'COMPLETED',
+      'the work completes',
+    );
+    expect((await ledger().work(workId)).output).toEqual({ summary: 'deploy v2', approved: true });
+
+    // A second press of the answered button changes nothing.
+    const again = await ingest.ingest(
+      message('r1', '', { actor: 'chat:ana', button: { kind: 'answer', waitId, choice: 0 } }),
+    );
+    expect(again.decision).toBe('dropped');
+  });
+
+  it('an answer that fails validation re-prompts without consuming the wait; a valid one resumes', async () => {
+    const { workId } = await ingest.ingest(message('r2', 'start'));
+    await promptFor(workId!);
+    const bad = await ingest.ingest(message('r2', 'many'));
+    expect(bad).toMatchObject({ decision: 'rejected', workId });
+    const reprompt = await until(
+      () =>
+        sender
+          .of('ask')
+          .find((d) => d.workId === workId && /doesn't fit/.test((d.payload as any).text)),
+      'the re-prompt',
+    );
+    expect((reprompt.payload as any).text).toMatch(/How many\?$/);
+    expect((await ledger().waits(workId!))[0]!.status).toBe('open');
+    const good = await ingest.ingest(message('r2', '3'));
+    expect(good).toMatchObject({ decision: 'resumed', workId });
+    await until(async () => (await ledger().work(workId!)).state === 'COMPLETED', 'completes');
+    expect((await ledger().work(workId!)).output).toEqual({ n: 3 });
+  });
+
+  it('two works waiting: a plain message asks which one; a pick or a reply to a prompt decides', async () => {
+    const first = (await ingest.ingest(message('r3', 'one'))).workId!;
+    const second = (await ingest.ingest(message('r3', 'two', { command: 'new' }))).workId!;
+    const firstPrompt = await promptFor(first);
+    await promptFor(second);
+
+    const unsure = await ingest.ingest(message('r3', '5'));
+    expect(unsure.decision).toBe('asked');
+    const question = await until(
+      () => sender.of('notice').find((d) => /Which one/.test((d.payload as any).text)),
+      'the which-one question',
+    );
+    expect((question.payload as any).buttons).toHaveLength(2);
+
+    const pick = await ingest.ingest(
+      message('r3', '', { button: { kind: 'pick', workId: second, choice: 1 } }),
+    );
+    expect(pick).toMatchObject({ decision: 'resumed', workId: second });
+    await until(
+      async () => (await ledger().work(second)).state === 'COMPLETED',
+      'second completes',
+    );
+    expect((await ledger().work(second)).output).toEqual({ n: 5 });
+
+    const reply = await ingest.ingest(
+      message('r3', '7', { replyTo: { target: 'r3', providerMessageId: firstPrompt.messageId } }),
+    );
+    expect(reply).toMatchObject({ decision: 'resumed', workId: first });
+    await until(async () => (await ledger().work(first)).state === 'COMPLETED', 'first completes');
+  });
+
+  it('/status and /cancel are answered by the gateway', async () => {
+    const { workId } = await ingest.ingest(message('r4', 'go'));
+    await promptFor(workId!);
+    const status = await ingest.ingest(message('r4', '/status', { command: 'status' }));
+    expect(status.decision).toBe('command');
+    const listed = await until(
+      () =>
+        sender
+          .of('notice')
+          .find((d) => d.target === 'r4' && /chat\.count/.test((d.payload as any).text)),
+      'the status answer',
+    );
+    expect((listed.payload as any).text).toContain(workId!.slice(-6));
+    const cancel = await ingest.ingest(message('r4', '/cancel', { command: 'cancel' }));
+    expect(cancel).toMatchObject({ decision: 'command', workId });
+    await until(async () => (await ledger().work(workId!)).state === 'CANCELLED', 'cancelled');
+    const nothing = await ingest.ingest(message('r4', '/cancel', { command: 'cancel' }));
+    expect(nothing.reason).toMatch(/0 live works/);
+  });
+
+  it('a 50-turn conversation resumes the same work every time', async () => {
+    const { workId } = await ingest.ingest(
+      message('r5', 'hi', { kind: 'chat.turns', body: { text: 'hi', turns: 50 } }),
+    );
+    for (let i = 0; i < 50; i++) {
+      await until(
+        () =>
+          sender
+            .of('ask')
+            .find((d) => d.workId === workId && (d.payload as any).text === `turn ${i}`),
+        `turn ${i}'s prompt`,
+      );
+      const r = await ingest.ingest(message('r5', `answer ${i}`));
+      expect(r).toMatchObject({ decision: 'resumed', workId });
+    }
+    await until(async () => (await ledger().work(workId!)).state === 'COMPLETED', 'completes');
+    expect((await ledger().work(workId!)).output.said).toEqual(
+      Array.from({ length: 50 }, (_, i) => `answer ${i}`),
+    );
+    const opened = await db.query<any>(
+      `SELECT count(*)::int AS n FROM "Work" WHERE "conversationKey" = 'chat:r5'`,
+    );
+    expect(opened[0].n).toBe(1);
+  });
+});

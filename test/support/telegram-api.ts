@@ -1,0 +1,476 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type AddressInfo } from 'node:net';
+
+/** One Bot API call as the loopback server received it. */
+export interface TelegramApiCall {
+  method: string;
+  token: string;
+  args: Record<string, any>;
+  status: number;
+  response: any;
+  at: number;
+}
+
+/** What the next call(s) answer instead of succeeding (shapes: fixtures api-responses.json). */
+export type TelegramFailure =
+  | { kind: 'flood'; retryAfter: number }
+  | { kind: 'error'; code: number; description: string; parameters?: Record<string, unknown> }
+  | { kind: 'http'; status: number };
+
+export interface TelegramBotIdentity {
+  id: number;
+  username: string;
+  first_name: string;
+}
+
+export interface TelegramUserIdentity {
+  id: number;
+  first_name: string;
+  last_name?: string;
+  username?: string;
+}
+
+/** A stored chat message (the bot's or a user's), as Telegram would return it. */
+export type StoredTelegramMessage = Record<string, any> & {
+  message_id: number;
+  chat: Record<string, any>;
+  text?: string;
+};
+
+interface PendingPoll {
+  token: string;
+  offset: number | undefined;
+  limit: number;
+  resolve: (answer: Answer) => void;
+  timer: NodeJS.Timeout;
+}
+
+type Answer = { status: number; body: unknown };
+
+interface BotState {
+  bot: TelegramBotIdentity;
+  /** Updates not confirmed yet, in order. */
+  queue: Array<Record<string, any>>;
+  nextUpdateId: number;
+  webhook: { url: string; secret_token?: string; allowed_updates?: string[] } | null;
+}
+
+export const ALICE: TelegramUserIdentity = {
+  id: 111111111,
+  first_name: 'Alice',
+  last_name: 'Example',
+  username: 'alice_example',
+};
+export const BOB: TelegramUserIdentity = {
+  id: 222222222,
+  first_name: 'Bob',
+  username: 'bob_example',
+};
+
+/**
+ * A loopback Telegram Bot API (https://api.telegram.org/bot<token>/<method>) for
+ * Telegraf's client pointed at it with `apiRoot`: getMe, getUpdates (offset confirms,
+ * long polls that return as soon as an update is pushed, a second concurrent poll
+ * terminating the first with 409), setWebhook / deleteWebhook / getWebhookInfo (a set
+ * webhook makes getUpdates 409), sendMessage, editMessageText, editMessageReplyMarkup,
+ * answerCallbackQuery. Answers as Telegram does (`{ok:true,result}`;
+ * `{ok:false,error_code,description,parameters}` with the HTTP status = error_code).
+ * Records every call; `failNext` scripts failures for the next N calls.
+ */
+export class TelegramApiServer {
+  readonly calls: TelegramApiCall[] = [];
+  readonly messages = new Map<string, StoredTelegramMessage>();
+  private readonly bots = new Map<string, BotState>();
+  private readonly failures: Array<{ method?: string; failure: TelegramFailure }> = [];
+  private readonly polls = new Set<PendingPoll>();
+  /** Next message id per chat: Telegram numbers messages per chat, users' and bot's alike. */
+  private readonly messageIds = new Map<number, number>();
+  private callbackSeq = 0;
+  private server?: Server;
+
+  /** The apiRoot to configure. */
+  get url(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/`;
+  }
+
+  /** Registers a bot token (`<id>:<secret>`); its updates start at `firstUpdateId`. */
+  addBot(token: string, bot: Omit<TelegramBotIdentity, 'id'>, firstUpdateId = 500_000_001): this {
+    const id = Number(token.split(':')[0]);
+    this.bots.set(token, {
+      bot: { id, ...bot },
+      queue: [],
+      nextUpdateId: firstUpdateId,
+      webhook: null,
+    });
+    return this;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => void this.handle(req, Buffer.concat(chunks), res));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const poll of this.polls) {
+      clearTimeout(poll.timer);
+      poll.resolve({ status: 200, body: { ok: true, result: [] } });
+    }
+    this.polls.clear();
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+
+  /** The next `count` calls (of `method`, or any) fail this way. */
+  failNext(failure: TelegramFailure, count = 1, method?: string): void {
+    for (let i = 0; i < count; i++) this.failures.push({ method, failure });
+  }
+
+  on(method: string): TelegramApiCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  webhookOf(token: string) {
+    return this.state(token).webhook;
+  }
+
+  /** Updates not yet confirmed by a getUpdates offset. */
+  pending(token: string): number[] {
+    return this.state(token).queue.map((u) => u.update_id as number);
+  }
+
+  /** Puts an update in the bot's getUpdates queue (assigning the next update_id) and wakes long polls. */
+  pushUpdate(token: string, update: Record<string, any>): Record<string, any> {
+    const state = this.state(token);
+    const full = { ...update, update_id: update.update_id ?? state.nextUpdateId };
+    state.nextUpdateId = Math.max(state.nextUpdateId, full.update_id + 1);
+    state.queue.push(full);
+    state.queue.sort((a, b) => a.update_id - b.update_id);
+    for (const poll of [...this.polls]) {
+      if (poll.token !== token) continue;
+      const ready = this.available(state, poll.offset, poll.limit);
+      if (ready.length) this.finishPoll(poll, { status: 200, body: { ok: true, result: ready } });
+    }
+    return full;
+  }
+
+  /** An update id for an update that will be POSTed to a webhook instead of polled. */
+  nextUpdateId(token: string): number {
+    const state = this.state(token);
+    return state.nextUpdateId++;
+  }
+
+  /**
+   * A user's text message as Telegram would deliver it (not yet delivered): numbered in
+   * the chat's sequence and stored, so a later reply can point at it.
+   */
+  userMessage(
+    token: string,
+    opts: {
+      from?: TelegramUserIdentity;
+      chat?: Record<string, any>;
+      text: string;
+      replyTo?: number;
+      topicId?: number;
+    },
+  ): Record<string, any> {
+    const from = opts.from ?? ALICE;
+    const chat = opts.chat ?? { id: from.id, first_name: from.first_name, type: 'private' };
+    const message: StoredTelegramMessage = {
+      message_id: this.nextMessageId(chat.id),
+      from: { is_bot: false, language_code: 'en', ...from },
+      chat,
+      date: Math.floor(Date.now() / 1000),
+      text: opts.text,
+      ...(opts.text.startsWith('/')
+        ? {
+            entities: [
+              { offset: 0, length: opts.text.split(/\s/)[0]!.length, type: 'bot_command' },
+            ],
+          }
+        : {}),
+      ...(opts.topicId !== undefined
+        ? { message_thread_id: opts.topicId, is_topic_message: true }
+        : {}),
+    };
+    if (opts.replyTo !== undefined) {
+      const replied = this.messages.get(`${chat.id}/${opts.replyTo}`);
+      message.reply_to_message = replied ?? { message_id: opts.replyTo, chat, date: 0 };
+    }
+    this.messages.set(`${chat.id}/${message.message_id}`, message);
+    return { update_id: this.nextUpdateId(token), message };
+  }
+
+  /** A press of an inline button on a stored bot message (callback_query update). */
+  buttonPress(
+    token: string,
+    opts: { chatId: number; messageId: number; data: string; from?: TelegramUserIdentity },
+  ): Record<string, any> {
+    const message = this.messages.get(`${opts.chatId}/${opts.messageId}`);
+    if (!message) throw new Error(`no message ${opts.messageId} in chat ${opts.chatId}`);
+    const from = opts.from ?? ALICE;
+    return {
+      update_id: this.nextUpdateId(token),
+      callback_query: {
+        id: `${4767012345678901234n + BigInt(++this.callbackSeq)}`,
+        from: { is_bot: false, language_code: 'en', ...from },
+        message,
+        chat_instance: '-3456789012345678901',
+        data: opts.data,
+      },
+    };
+  }
+
+  /** The bot's messages in a chat, oldest first. */
+  botMessages(chatId: number): StoredTelegramMessage[] {
+    return [...this.messages.values()]
+      .filter((m) => m.chat.id === chatId && m.from?.is_bot)
+      .sort((a, b) => a.message_id - b.message_id);
+  }
+
+  private nextMessageId(chatId: number): number {
+    const next = this.messageIds.get(chatId) ?? 1000;
+    this.messageIds.set(chatId, next + 1);
+    return next;
+  }
+
+  private state(token: string): BotState {
+    const state = this.bots.get(token);
+    if (!state) throw new Error(`no bot with token ${token.split(':')[0]}:…`);
+    return state;
+  }
+
+  private available(state: BotState, offset: number | undefined, limit: number) {
+    return state.queue.filter((u) => offset === undefined || u.update_id >= offset).slice(0, limit);
+  }
+
+  private finishPoll(poll: PendingPoll, answer: Answer): void {
+    if (!this.polls.delete(poll)) return;
+    clearTimeout(poll.timer);
+    poll.resolve(answer);
+  }
+
+  private async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? '').split('?')[0]!);
+    const token = match?.[1] ?? '';
+    const method = match?.[2] ?? '';
+    const text = body.toString('utf8');
+    const args: Record<string, any> = text ? JSON.parse(text) : {};
+    const call: TelegramApiCall = {
+      method,
+      token,
+      args,
+      status: 0,
+      response: undefined,
+      at: Date.now(),
+    };
+    this.calls.push(call);
+    // A client that goes away (a poller stopping) ends its long poll here too.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const answer = await this.answer(method, token, args, gone.signal);
+    call.status = answer.status;
+    call.response = answer.body;
+    if (res.destroyed) return;
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+  }
+
+  private async answer(
+    method: string,
+    token: string,
+    args: Record<string, any>,
+    gone: AbortSignal,
+  ): Promise<Answer> {
+    const i = this.failures.findIndex((f) => !f.method || f.method === method);
+    if (i >= 0) {
+      const [{ failure }] = this.failures.splice(i, 1) as [{ failure: TelegramFailure }];
+      switch (failure.kind) {
+        case 'flood':
+          return error(429, `Too Many Requests: retry after ${failure.retryAfter}`, {
+            retry_after: failure.retryAfter,
+          });
+        case 'error':
+          return error(failure.code, failure.description, failure.parameters);
+        case 'http':
+          return { status: failure.status, body: '<html><body>Bad Gateway</body></html>' };
+      }
+    }
+    const state = this.bots.get(token);
+    if (!state) return error(401, 'Unauthorized');
+    const bot = state.bot;
+    switch (method) {
+      case 'getMe':
+        return ok({
+          ...bot,
+          is_bot: true,
+          can_join_groups: true,
+          can_read_all_group_messages: false,
+          supports_inline_queries: false,
+        });
+      case 'setWebhook':
+        if (!args.url) return error(400, 'Bad Request: bad webhook: URL must be non-empty');
+        state.webhook = {
+          url: args.url,
+          ...(args.secret_token ? { secret_token: args.secret_token } : {}),
+          ...(args.allowed_updates ? { allowed_updates: args.allowed_updates } : {}),
+        };
+        return ok(true, 'Webhook was set');
+      case 'deleteWebhook':
+        state.webhook = null;
+        if (args.drop_pending_updates) state.queue = [];
+        return ok(true, 'Webhook was deleted');
+      case 'getWebhookInfo':
+        return ok({
+          url: state.webhook?.url ?? '',
+          has_custom_certificate: false,
+          pending_update_count: state.queue.length,
+          ...(state.webhook?.allowed_updates
+            ? { allowed_updates: state.webhook.allowed_updates }
+            : {}),
+        });
+      case 'getUpdates':
+        return this.getUpdates(token, state, args, gone);
+      case 'sendMessage':
+        return this.sendMessage(bot, args);
+      case 'editMessageText':
+      case 'editMessageReplyMarkup':
+        return this.edit(method, args);
+      case 'answerCallbackQuery':
+        if (!args.callback_query_id)
+          return error(
+            400,
+            'Bad Request: query is too old and response timeout expired or query ID is invalid',
+          );
+        return ok(true);
+      default:
+        return error(404, 'Not Found: method not found');
+    }
+  }
+
+  private getUpdates(
+    token: string,
+    state: BotState,
+    args: Record<string, any>,
+    gone: AbortSignal,
+  ): Promise<Answer> | Answer {
+    if (state.webhook) {
+      return error(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      );
+    }
+    const offset = typeof args.offset === 'number' ? args.offset : undefined;
+    // An offset confirms every update below it: Telegram forgets them.
+    if (offset !== undefined) state.queue = state.queue.filter((u) => u.update_id >= offset);
+    const limit = Math.min(Math.max(Number(args.limit ?? 100), 1), 100);
+    // A second poller for the same token ends the first one's poll (fixtures: 409).
+    for (const poll of [...this.polls]) {
+      if (poll.token === token) {
+        this.finishPoll(
+          poll,
+          error(
+            409,
+            'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+          ),
+        );
+      }
+    }
+    const ready = this.available(state, offset, limit);
+    const timeout = Number(args.timeout ?? 0);
+    if (ready.length || timeout <= 0) return ok(ready);
+    return new Promise<Answer>((resolve) => {
+      const poll: PendingPoll = {
+        token,
+        offset,
+        limit,
+        resolve,
+        timer: setTimeout(() => this.finishPoll(poll, ok([])), timeout * 1000),
+      };
+      this.polls.add(poll);
+      gone.addEventListener('abort', () => this.finishPoll(poll, ok([])));
+    });
+  }
+
+  private sendMessage(bot: TelegramBotIdentity, args: Record<string, any>): Answer {
+    if (args.chat_id === undefined) return error(400, 'Bad Request: chat_id is empty');
+    if (!args.text) return error(400, 'Bad Request: message text is empty');
+    if (String(args.text).length > 4096) return error(400, 'Bad Request: message is too long');
+    const chatId = Number(args.chat_id);
+    const replyId = args.reply_parameters?.message_id ?? args.reply_to_message_id;
+    const replied = replyId !== undefined ? this.messages.get(`${chatId}/${replyId}`) : undefined;
+    if (replyId !== undefined && !replied && !args.reply_parameters?.allow_sending_without_reply) {
+      return error(400, 'Bad Request: message to be replied not found');
+    }
+    const message: StoredTelegramMessage = {
+      message_id: this.nextMessageId(chatId),
+      ...(args.message_thread_id !== undefined
+        ? { message_thread_id: args.message_thread_id, is_topic_message: true }
+        : {}),
+      from: { id: bot.id, is_bot: true, first_name: bot.first_name, username: bot.username },
+      chat:
+        chatId < 0
+          ? { id: chatId, title: 'Workgate Ops (fake)', type: 'supergroup' }
+          : { id: chatId, first_name: 'Alice', type: 'private' },
+      date: Math.floor(Date.now() / 1000),
+      text: String(args.text),
+      ...(replied ? { reply_to_message: replied } : {}),
+      ...(args.reply_markup?.inline_keyboard ? { reply_markup: args.reply_markup } : {}),
+    };
+    this.messages.set(`${chatId}/${message.message_id}`, message);
+    return ok(message);
+  }
+
+  private edit(method: string, args: Record<string, any>): Answer {
+    const key = `${Number(args.chat_id)}/${Number(args.message_id)}`;
+    const stored = this.messages.get(key);
+    if (!stored) return error(400, 'Bad Request: message to edit not found');
+    const text = method === 'editMessageText' ? String(args.text ?? '') : stored.text;
+    if (method === 'editMessageText' && !text)
+      return error(400, 'Bad Request: message text is empty');
+    // Without reply_markup an edit removes the inline keyboard (Bot API, editMessageText).
+    const markup = args.reply_markup?.inline_keyboard?.length ? args.reply_markup : undefined;
+    if (text === stored.text && JSON.stringify(markup) === JSON.stringify(stored.reply_markup)) {
+      return error(
+        400,
+        'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+      );
+    }
+    const next: StoredTelegramMessage = {
+      ...stored,
+      text,
+      edit_date: Math.floor(Date.now() / 1000),
+    };
+    if (markup) next.reply_markup = markup;
+    else delete next.reply_markup;
+    this.messages.set(key, next);
+    return ok(next);
+  }
+}
+
+function ok(result: unknown, description?: string): Answer {
+  return { status: 200, body: { ok: true, result, ...(description ? { description } : {}) } };
+}
+
+function error(code: number, description: string, parameters?: Record<string, unknown>): Answer {
+  return {
+    status: code,
+    body: { ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) },
+  };
+}
+
+/** Headers of a webhook delivery as Telegram sends it. */
+export function telegramWebhookHeaders(secretToken?: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    ...(secretToken !== undefined ? { 'x-telegram-bot-api-secret-token': secretToken } : {}),
+  };
+}
