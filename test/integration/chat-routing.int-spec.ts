@@ -44,6 +44,33 @@ const turns = defineWorkflow('chat.turns', async (ctx, input: { turns: number })
   return { said };
 });
 
+/** Test-controlled gate for a step that must stay busy while messages arrive. */
+const gate = { open: false };
+
+const collector = defineWorkflow('chat.collector', async (ctx) => {
+  await ctx.step('busy', async ({ signal }) => {
+    while (!gate.open && !signal.aborted) await new Promise((r) => setTimeout(r, 20));
+  });
+  // Polls its inbox with durable sleeps until the burst has been handed over.
+  for (;;) {
+    const items = await ctx.inbox();
+    if (items.length) return { items };
+    await ctx.sleep('100ms');
+  }
+});
+
+const interruptible = defineWorkflow('chat.interruptible', async (ctx, input: { text: string }) => {
+  const items = await ctx.inbox();
+  const latest = (items.at(-1)?.body as { text?: string } | undefined)?.text ?? input.text;
+  const answer = await ctx.step('think', async ({ signal }) => {
+    // The first run thinks until it is interrupted; a run that has news answers at once.
+    while (!items.length && !signal.aborted) await new Promise((r) => setTimeout(r, 20));
+    if (signal.aborted) throw new Error('cut short');
+    return `thought about: ${latest}`;
+  });
+  return { answer, runs: items.length };
+});
+
 describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
   let db: TestSchema;
   let prefix: string;
@@ -60,14 +87,14 @@ describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
         schema: db.schema,
         prefix,
         overrides: {
-          worker: { lease: '5s', reconcileEvery: '300ms' },
+          worker: { lease: '900ms', reconcileEvery: '300ms' },
           chat: {
             buttonSecrets: ['a-test-secret-of-enough-length'],
             identities: { ana: ['chat:ana', 'other:ana'] },
           },
         },
       }),
-      [chatApprovalWorkflow, countTo, turns],
+      [chatApprovalWorkflow, countTo, turns, collector, interruptible],
       [sender],
     );
     ingest = worker.app.get(IngestService);
@@ -272,5 +299,52 @@ describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
       `SELECT count(*)::int AS n FROM "Work" WHERE "conversationKey" = 'chat:r5'`,
     );
     expect(opened[0].n).toBe(1);
+  });
+
+  it('collect: a burst of messages to a busy work reaches it as one event, after its window', async () => {
+    const route = {
+      openKind: 'chat.collector',
+      busyPolicy: 'collect' as const,
+      collectWindowMs: 300,
+    };
+    gate.open = false;
+    const { workId } = await ingest.ingest(message('r6', 'start', { route }));
+    await until(
+      async () => (await ledger().steps(workId!)).some((st) => st.name === 'busy'),
+      'the busy step to start',
+    );
+    for (const text of ['first', 'second', 'third']) {
+      const r = await ingest.ingest(message('r6', text, { route }));
+      expect(r).toMatchObject({ decision: 'collected', workId });
+    }
+    gate.open = true;
+    await until(async () => (await ledger().work(workId!)).state === 'COMPLETED', 'completes');
+    const { items } = (await ledger().work(workId!)).output;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ decision: 'collected', answer: 'first\nsecond\nthird' });
+    expect(items[0].eventIds).toHaveLength(3);
+  });
+
+  it('interrupt: a message to a busy work cuts its step short and it starts again with it', async () => {
+    const route = {
+      openKind: 'chat.interruptible',
+      busyPolicy: 'interrupt' as const,
+      collectWindowMs: 0,
+    };
+    const { workId } = await ingest.ingest(message('r7', 'plan a trip', { route }));
+    await until(
+      async () => (await ledger().steps(workId!)).some((st) => st.name === 'think'),
+      'the think step to start',
+    );
+    const news = await ingest.ingest(message('r7', 'make it Lisbon', { route }));
+    expect(news).toMatchObject({ decision: 'interrupted', workId });
+    await until(async () => (await ledger().work(workId!)).state === 'COMPLETED', 'completes');
+    expect((await ledger().work(workId!)).output).toEqual({
+      answer: 'thought about: make it Lisbon',
+      runs: 1,
+    });
+    const interrupted = (await ledger().timeline(workId!)).filter((e) => e.type === 'interrupted');
+    expect(interrupted).toHaveLength(1);
+    expect(interrupted[0]!.data).toMatchObject({ fromSeq: 1, discarded: ['$inbox', 'think'] });
   });
 });

@@ -27,6 +27,42 @@ import {
 } from '@app/ledger';
 import { LeaseLostError, Suspend } from '../workflow/workflow.errors';
 
+interface InboxRow {
+  id: string;
+  channel: string;
+  source: string;
+  decision: string;
+  body: unknown;
+  answer: unknown;
+  receivedAt: Date;
+  collectWindowMs: number | null;
+  ageMs: number;
+}
+
+/**
+ * Consecutive `collected` events form one burst; every other event stands alone. A
+ * burst is open (not handed out yet) while its newest event is younger than its window.
+ */
+export function groupCollectedBursts(rows: InboxRow[]): Array<{ rows: InboxRow[]; open: boolean }> {
+  const items: Array<{ rows: InboxRow[]; open: boolean }> = [];
+  for (const row of rows) {
+    const current = items.at(-1);
+    if (row.decision === 'collected' && current?.rows[0]?.decision === 'collected')
+      current.rows.push(row);
+    else items.push({ rows: [row], open: false });
+  }
+  for (const item of items) {
+    const newest = item.rows.at(-1)!;
+    item.open = newest.decision === 'collected' && newest.ageMs < (newest.collectWindowMs ?? 0);
+  }
+  // Arrival order is kept: nothing after an open burst is handed out before it.
+  const firstOpen = items.findIndex((i) => i.open);
+  return firstOpen === -1 ? items : items.map((i, n) => ({ ...i, open: n >= firstOpen }));
+}
+
+/** The step ctx.inbox() records (workflow-run.ts names it so). */
+const INBOX_STEP = '$inbox';
+
 /** Who is writing: the run holding a work's lease. Every write presents its token. */
 export interface RunHandle {
   workId: string;
@@ -186,36 +222,55 @@ export class RunStore {
     });
   }
 
-  /** Takes the work's unconsumed inbox, oldest first (arrival order), and marks it consumed. */
+  /**
+   * Takes the work's unconsumed inbox, oldest first (arrival order), and marks it
+   * consumed. Events of the `collect` busy policy come as one event per burst (texts
+   * joined by newlines); a burst still inside its debounce window stays in the inbox
+   * for a later read.
+   */
   async takeInbox(client: PoolClient, workId: string): Promise<unknown[]> {
-    const { rows } = await client.query<{
-      id: string;
-      channel: string;
-      source: string;
-      decision: string;
-      body: unknown;
-      answer: unknown;
-      receivedAt: Date;
-    }>(
-      `SELECT id, channel, source, decision, body, answer, "receivedAt" FROM "InboundEvent"
+    const { rows } = await client.query<InboxRow>(
+      `SELECT id, channel, source, decision, body, answer, "receivedAt", "collectWindowMs",
+              (EXTRACT(EPOCH FROM (now() - "receivedAt")) * 1000)::float8 AS "ageMs"
+       FROM "InboundEvent"
        WHERE "workId" = $1 AND "consumedAt" IS NULL AND decision IN ('inbox', 'collected', 'interrupted')
        ORDER BY seq FOR UPDATE`,
       [workId],
     );
-    if (rows.length)
+    const items = groupCollectedBursts(rows);
+    const taken = items.filter((item) => !item.open);
+    const ids = taken.flatMap((item) => item.rows.map((r) => r.id));
+    if (ids.length)
       await client.query(
         'UPDATE "InboundEvent" SET "consumedAt" = now() WHERE id = ANY($1::uuid[])',
-        [rows.map((r) => r.id)],
+        [ids],
       );
-    return rows.map((r) => ({
-      eventId: r.id,
-      channel: r.channel,
-      source: r.source,
-      decision: r.decision,
-      body: r.body,
-      answer: r.answer,
-      receivedAt: r.receivedAt.toISOString(),
-    }));
+    return taken.map(({ rows: burst }) => {
+      const first = burst[0]!;
+      const last = burst.at(-1)!;
+      if (burst.length === 1)
+        return {
+          eventId: first.id,
+          channel: first.channel,
+          source: first.source,
+          decision: first.decision,
+          body: first.body,
+          answer: first.answer,
+          receivedAt: first.receivedAt.toISOString(),
+        };
+      const texts = burst.map((r) => (r.body as { text?: unknown } | null)?.text);
+      const allText = texts.every((t): t is string => typeof t === 'string');
+      return {
+        eventId: first.id,
+        eventIds: burst.map((r) => r.id),
+        channel: first.channel,
+        source: first.source,
+        decision: 'collected',
+        body: { text: allText ? texts.join('\n') : null, parts: burst.map((r) => r.body) },
+        answer: allText ? texts.join('\n') : burst.map((r) => r.answer),
+        receivedAt: last.receivedAt.toISOString(),
+      };
+    });
   }
 
   /** ctx.send: the outbox row and the checkpoint in one transaction; delivery after commit. */
@@ -489,6 +544,67 @@ export class RunStore {
       if (applied.ok) dispatches.push(...applied.dispatches);
     }).catch((err: unknown) => {
       if (!(err instanceof LeaseLostError)) throw err;
+    });
+  }
+
+  /**
+   * The `interrupt` busy policy's restart: discards the steps from the last inbox read
+   * (or, without one, from the step that was running), puts the events that read had
+   * taken back into the inbox, and requeues the work. Returns the first discarded seq.
+   */
+  async restartForInterrupt(run: RunHandle): Promise<number | null> {
+    return this.fenced(run, async (client, dispatches) => {
+      const { rows } = await client.query<{
+        seq: number;
+        name: string;
+        status: string;
+        output: unknown;
+      }>('SELECT seq, name, status, output FROM "Step" WHERE "workId" = $1 ORDER BY seq', [
+        run.workId,
+      ]);
+      const lastInbox = rows.filter((r) => r.name === INBOX_STEP).at(-1);
+      const running = rows.find((r) => r.status !== 'completed');
+      const fromSeq = lastInbox?.seq ?? running?.seq ?? null;
+      const discarded = fromSeq === null ? [] : rows.filter((r) => r.seq >= fromSeq);
+      const retaken = discarded
+        .filter((r) => r.name === INBOX_STEP)
+        .flatMap((r) => (r.output as { v?: Array<{ eventId: string }> } | null)?.v ?? [])
+        .map((e) => e.eventId);
+      if (retaken.length)
+        await client.query(
+          'UPDATE "InboundEvent" SET "consumedAt" = NULL WHERE id = ANY($1::uuid[])',
+          [retaken],
+        );
+      if (fromSeq !== null) {
+        await client.query('DELETE FROM "Wait" WHERE "workId" = $1 AND "stepSeq" >= $2', [
+          run.workId,
+          fromSeq,
+        ]);
+        await client.query('DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2', [
+          run.workId,
+          fromSeq,
+        ]);
+      }
+      await client.query(
+        `UPDATE "Work" SET "interruptRequestedAt" = NULL, "checkpointSeq" = LEAST("checkpointSeq", $2) WHERE id = $1`,
+        [run.workId, fromSeq === null ? 2_147_483_647 : fromSeq - 1],
+      );
+      await this.works.appendEvent(
+        client,
+        run.workId,
+        'interrupted',
+        { fromSeq, discarded: discarded.map((r) => r.name), eventsBackInInbox: retaken.length },
+        `worker:${run.workerId}`,
+      );
+      const applied = await this.works.apply(
+        client,
+        run.workId,
+        { type: 'release', token: run.token },
+        { actor: `worker:${run.workerId}` },
+      );
+      if (!applied.ok) throw new LeaseLostError(run.workId);
+      dispatches.push(...applied.dispatches);
+      return fromSeq;
     });
   }
 

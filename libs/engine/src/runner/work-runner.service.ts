@@ -12,6 +12,7 @@ import {
   CancelRequested,
   ChildWorkError,
   DeterminismError,
+  InterruptRequested,
   LeaseLostError,
   NonRetryableError,
   Suspend,
@@ -82,9 +83,11 @@ export class WorkRunner implements OnApplicationShutdown {
     const heartbeat = setInterval(
       () => {
         this.leases.heartbeat(workId, claim.token, leaseMs).then(
-          ({ held, cancelRequested }) => {
+          ({ held, cancelRequested, interruptRequested }) => {
             if (!held) abort.abort(new LeaseLostError(workId));
             else if (cancelRequested && !abort.signal.aborted) abort.abort(new CancelRequested());
+            else if (interruptRequested && !abort.signal.aborted)
+              abort.abort(new InterruptRequested());
           },
           (err: Error) =>
             log.warn({ err: err.message }, 'heartbeat failed; retrying at the next beat'),
@@ -173,6 +176,13 @@ export class WorkRunner implements OnApplicationShutdown {
     if (err instanceof LeaseLostError || abort.signal.reason instanceof LeaseLostError) {
       log.warn('lease lost; this run stops without writing');
       return { outcome: 'lease_lost' };
+    }
+    if (abort.signal.reason instanceof InterruptRequested) {
+      // The `interrupt` busy policy: a message arrived for this busy work. The run
+      // stops here and starts again from its last inbox read, which now holds it.
+      const fromSeq = await this.store.restartForInterrupt(handle);
+      log.info({ fromSeq }, 'interrupted by a new message; restarting');
+      return { outcome: 'released', detail: 'interrupted' };
     }
     if (err instanceof WorkerStopping || abort.signal.reason instanceof WorkerStopping) {
       await this.store.release(handle);

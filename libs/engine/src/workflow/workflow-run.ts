@@ -15,6 +15,7 @@ import { type RunHandle, type RunStore, unwrap } from '../runner/run-store';
 import {
   ChildWorkError,
   DeterminismError,
+  InterruptRequested,
   LeaseLostError,
   NonRetryableError,
   StepTimeoutError,
@@ -224,7 +225,8 @@ export class WorkflowRun implements WorkflowContext {
         if (
           this.signal.aborted &&
           (this.signal.reason instanceof LeaseLostError ||
-            this.signal.reason instanceof WorkerStopping)
+            this.signal.reason instanceof WorkerStopping ||
+            this.signal.reason instanceof InterruptRequested)
         ) {
           // The step was cut short by the run ending, not by its own failure: no failure is recorded.
           throw this.signal.reason;

@@ -108,6 +108,19 @@ export class WorkerStopping extends Error {
   }
 }
 
+/**
+ * A run's signal reason when a message for this busy work asked to interrupt it (the
+ * route's `interrupt` busy policy): the run stops and starts again from its last
+ * inbox read.
+ */
+export class InterruptRequested extends Error {
+  readonly code = 'interrupt_requested';
+  constructor() {
+    super('interrupted by a new message');
+    this.name = 'InterruptRequested';
+  }
+}
+
 /** A run's signal reason when an operator asked to cancel the work while a step runs. */
 export class CancelRequested extends Error {
   readonly code = 'cancel_requested';

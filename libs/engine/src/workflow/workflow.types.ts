@@ -74,6 +74,8 @@ export interface OutboundMessageBody {
 
 export interface InboxEvent {
   eventId: string;
+  /** A `collect` burst handed out as one event: every event id in it (eventId is the first). */
+  eventIds?: string[];
   channel: string;
   source: string;
   decision: string;

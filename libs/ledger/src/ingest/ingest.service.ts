@@ -357,6 +357,21 @@ export class IngestService {
       case 'interrupt':
         if (outcome.workId === null)
           return { ...none, decision: 'inbox' as const, reason: outcome.reason };
+        if (outcome.decision === 'collect') {
+          // Held back from ctx.inbox() until the burst has been quiet this long.
+          await client.query('UPDATE "InboundEvent" SET "collectWindowMs" = $2 WHERE id = $1', [
+            eventId,
+            outcome.windowMs,
+          ]);
+        }
+        if (outcome.decision === 'interrupt') {
+          // The run's next heartbeat sees this and cuts the running step short; the
+          // work restarts from its last inbox read and so sees this event.
+          await client.query(
+            `UPDATE "Work" SET "interruptRequestedAt" = now() WHERE id = $1 AND state IN ('RUNNING', 'QUEUED')`,
+            [outcome.workId],
+          );
+        }
         return this.toInbox(
           client,
           eventId,

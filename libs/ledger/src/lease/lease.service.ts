@@ -58,16 +58,20 @@ export class LeaseService {
     workId: string,
     token: bigint,
     leaseMs: number,
-  ): Promise<{ held: boolean; cancelRequested: boolean }> {
+  ): Promise<{ held: boolean; cancelRequested: boolean; interruptRequested: boolean }> {
     const now = this.clock.now();
     try {
-      const res = await this.db.pool.query<{ cancelRequested: boolean }>(
+      const res = await this.db.pool.query<{ cancelRequested: boolean; interrupt: boolean }>(
         `UPDATE "Work" SET "leaseExpiresAt" = $3, "lastHeartbeatAt" = $4
          WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
-         RETURNING "cancelRequested"`,
+         RETURNING "cancelRequested", "interruptRequestedAt" IS NOT NULL AS interrupt`,
         [workId, token.toString(), new Date(now + leaseMs), new Date(now)],
       );
-      return { held: res.rowCount === 1, cancelRequested: res.rows[0]?.cancelRequested ?? false };
+      return {
+        held: res.rowCount === 1,
+        cancelRequested: res.rows[0]?.cancelRequested ?? false,
+        interruptRequested: res.rows[0]?.interrupt ?? false,
+      };
     } catch (err) {
       translateDatabaseError(err);
     }
