@@ -15,6 +15,7 @@ export * from './runner/wake.service';
 export * from './runner/work-runner.service';
 export * from './schedules/schedule.service';
 export * from './schedules/cron-slots.util';
+export * from './schedules/schedule-plan';
 export * from './workflow/define-workflow';
 export * from './workflow/workflow-registry';
 export * from './workflow/workflow-run';

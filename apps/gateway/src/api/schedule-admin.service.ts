@@ -6,21 +6,10 @@ import {
   ErrorCode,
   ID_GENERATOR,
   type IdGenerator,
-  intervalSlots,
-  onceSlot,
-  type SlotSeries,
   WorkgateError,
 } from '@app/core';
-import { cronSlots } from '@app/engine';
-import {
-  type ScheduleDefinition,
-  ScheduleRepository,
-  type ScheduleRow,
-  type ScheduleState,
-  translateDatabaseError,
-} from '@app/ledger';
-
-type Timing = Pick<ScheduleRow, 'kind' | 'cron' | 'timezone' | 'intervalMs' | 'runAt'>;
+import { planSchedule, resumedSchedule, scheduleDefinition } from '@app/engine';
+import { ScheduleRepository, type ScheduleRow, translateDatabaseError } from '@app/ledger';
 
 /**
  * Schedules as the operator API changes them: rows only. The gateway runs no workflows
@@ -28,10 +17,8 @@ type Timing = Pick<ScheduleRow, 'kind' | 'cron' | 'timezone' | 'intervalMs' | 'r
  * due (ScheduleService.fireDue re-reads the row, so a paused or deleted schedule's
  * leftover wake-ups do nothing) and keeps Redis in line with them.
  *
- * The next-slot rules are ScheduleService.define/resume's (an unchanged timing keeps
- * its next slot; a new or changed one, or a resume, starts at the first slot after now;
- * a one-shot that fired stays done), restated here because that service lives in the
- * worker with the workflow registry.
+ * The next-slot rules are the engine's (libs/engine/src/schedules/schedule-plan.ts),
+ * shared with the worker's ScheduleService.
  */
 @Injectable()
 export class ScheduleAdminService {
@@ -55,27 +42,12 @@ export class ScheduleAdminService {
     spec: ScheduleConfig,
     actor: string,
   ): Promise<{ row: ScheduleRow; created: boolean }> {
-    const definition: ScheduleDefinition = {
-      name: spec.name,
-      kind: spec.cron !== undefined ? 'cron' : spec.every !== undefined ? 'interval' : 'once',
-      cron: spec.cron ?? null,
-      timezone: spec.timezone ?? 'UTC',
-      intervalMs: spec.every ?? null,
-      runAt: spec.at ?? null,
-      workflowKind: spec.workflow,
-      input: spec.input,
-      missedPolicy: spec.missed,
-    };
+    const definition = scheduleDefinition(spec);
     const now = this.clock.now();
     const { row, previous } = await this.db(() =>
-      this.schedules.upsert(this.ids.uuid(), definition, (existing) => {
-        const wanted = spec.enabled ?? existing?.enabled ?? true;
-        if (!wanted) return { enabled: false, nextFireAt: null };
-        const unchanged = existing !== null && sameTiming(existing, definition);
-        if (unchanged && existing.enabled && existing.nextFireAt)
-          return { enabled: true, nextFireAt: existing.nextFireAt };
-        return firstState(definition, unchanged ? existing.lastFiredAt : null, now);
-      }),
+      this.schedules.upsert(this.ids.uuid(), definition, (existing) =>
+        planSchedule(definition, spec.enabled, existing, now),
+      ),
     );
     this.logger.info(
       { schedule: row.name, actor, enabled: row.enabled, nextFireAt: row.nextFireAt },
@@ -100,11 +72,7 @@ export class ScheduleAdminService {
     const row = this.found(
       name,
       await this.db(() =>
-        this.schedules.setEnabled(name, (existing) =>
-          existing.enabled && existing.nextFireAt
-            ? { enabled: true, nextFireAt: existing.nextFireAt }
-            : firstState(existing, existing.lastFiredAt, now),
-        ),
+        this.schedules.setEnabled(name, (existing) => resumedSchedule(existing, now)),
       ),
     );
     this.logger.info(
@@ -133,34 +101,4 @@ export class ScheduleAdminService {
       translateDatabaseError(err);
     }
   }
-}
-
-function firstState(s: Timing, lastFiredAt: Date | null, now: number): ScheduleState {
-  if (s.kind === 'once') {
-    const done = lastFiredAt !== null || s.runAt === null;
-    return done ? { enabled: false, nextFireAt: null } : { enabled: true, nextFireAt: s.runAt };
-  }
-  const first = seriesOf(s).after(now);
-  return { enabled: first !== null, nextFireAt: first === null ? null : new Date(first) };
-}
-
-function seriesOf(s: Timing): SlotSeries {
-  switch (s.kind) {
-    case 'cron':
-      return cronSlots(s.cron!, s.timezone);
-    case 'interval':
-      return intervalSlots(s.intervalMs!);
-    case 'once':
-      return onceSlot(s.runAt!.getTime());
-  }
-}
-
-function sameTiming(a: Timing, b: Timing): boolean {
-  return (
-    a.kind === b.kind &&
-    a.cron === b.cron &&
-    a.timezone === b.timezone &&
-    a.intervalMs === b.intervalMs &&
-    (a.runAt?.getTime() ?? null) === (b.runAt?.getTime() ?? null)
-  );
 }

@@ -10,9 +10,7 @@ import {
   type IdGenerator,
   type InboundEventInput,
   intervalSlots,
-  onceSlot,
   scheduleFireId,
-  type SlotSeries,
   WorkgateError,
 } from '@app/core';
 import {
@@ -23,18 +21,18 @@ import {
   type ScheduleSpec,
   scheduleSpecSchema,
 } from '@app/config';
-import {
-  IngestService,
-  type ScheduleDefinition,
-  ScheduleRepository,
-  type ScheduleRow,
-  type ScheduleState,
-} from '@app/ledger';
+import { IngestService, ScheduleRepository, type ScheduleRow } from '@app/ledger';
 import { OnJob } from '../jobs/on-job.decorator';
 import { QUEUE_NAMES, scheduleFireJob, type ScheduleFirePayload } from '../queues/job-catalog';
 import { type ReconcileContributor } from '../reconciler/reconciler.service';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
-import { cronSlots } from './cron-slots.util';
+import {
+  planSchedule,
+  resumedSchedule,
+  sameTiming,
+  scheduleDefinition,
+  slotSeriesOf,
+} from './schedule-plan';
 
 /**
  * How late a fire may be and still count as on time. Later than this (the worker was
@@ -118,20 +116,10 @@ export class ScheduleService implements ReconcileContributor, OnModuleInit {
         ErrorCode.ValidationFailed,
         `schedule "${s.name}" names workflow "${s.workflow}", which is not registered (registered: ${this.registry.names().join(', ') || 'none'})`,
       );
-    const definition: ScheduleDefinition = {
-      name: s.name,
-      kind: s.cron !== undefined ? 'cron' : s.every !== undefined ? 'interval' : 'once',
-      cron: s.cron ?? null,
-      timezone: s.timezone ?? 'UTC',
-      intervalMs: s.every ?? null,
-      runAt: s.at ?? null,
-      workflowKind: s.workflow,
-      input: s.input,
-      missedPolicy: s.missed,
-    };
+    const definition = scheduleDefinition(s);
     const now = this.clock.now();
     const { row, previous } = await this.schedules.upsert(this.ids.uuid(), definition, (existing) =>
-      this.plan(definition, s.enabled, existing, now),
+      planSchedule(definition, s.enabled, existing, now),
     );
     const rearm =
       !previous ||
@@ -167,11 +155,7 @@ export class ScheduleService implements ReconcileContributor, OnModuleInit {
   /** Fires again from the first slot after now (a one-shot that has not fired yet: at its time). */
   async resume(name: string): Promise<ScheduleRow> {
     const now = this.clock.now();
-    const row = await this.schedules.setEnabled(name, (existing) =>
-      existing.enabled && existing.nextFireAt
-        ? { enabled: true, nextFireAt: existing.nextFireAt }
-        : this.firstState(existing, now),
-    );
+    const row = await this.schedules.setEnabled(name, (existing) => resumedSchedule(existing, now));
     if (!row) throw new WorkgateError(ErrorCode.NotFound, `no schedule "${name}"`);
     await this.arm(row, true);
     this.logger.info({ schedule: name, nextFireAt: row.nextFireAt }, 'schedule resumed');
@@ -221,7 +205,7 @@ export class ScheduleService implements ReconcileContributor, OnModuleInit {
       now: this.clock.now(),
       graceMs: MISSED_FIRE_GRACE_MS,
       policy: row.missedPolicy,
-      series: this.seriesOf(row),
+      series: slotSeriesOf(row),
     });
     const log = { schedule: row.name, scheduleId: row.id };
     switch (decision.action) {
@@ -349,54 +333,6 @@ export class ScheduleService implements ReconcileContributor, OnModuleInit {
     this.configSynced = true;
   }
 
-  private plan(
-    definition: ScheduleDefinition,
-    enabled: boolean | undefined,
-    existing: ScheduleRow | null,
-    now: number,
-  ): ScheduleState {
-    const wanted = enabled ?? existing?.enabled ?? true;
-    if (!wanted) return { enabled: false, nextFireAt: null };
-    const unchanged = existing !== null && sameTiming(existing, definition);
-    if (unchanged && existing.enabled && existing.nextFireAt)
-      return { enabled: true, nextFireAt: existing.nextFireAt };
-    const candidate = { ...definition, lastFiredAt: unchanged ? existing.lastFiredAt : null };
-    return this.firstState(candidate, now);
-  }
-
-  /**
-   * The state of a schedule that starts (again) now: its first slot after now. A
-   * one-shot's slot is its time, even a past one (it fires under its missed policy),
-   * unless it has fired already: one-shots fire once, then stay disabled.
-   */
-  private firstState(
-    s: Pick<ScheduleRow, 'kind' | 'cron' | 'timezone' | 'intervalMs' | 'runAt' | 'lastFiredAt'>,
-    now: number,
-  ): ScheduleState {
-    if (s.kind === 'once') {
-      const done = s.lastFiredAt !== null || s.runAt === null;
-      return done ? { enabled: false, nextFireAt: null } : { enabled: true, nextFireAt: s.runAt };
-    }
-    const first = this.seriesOf(s).after(now);
-    return { enabled: first !== null, nextFireAt: toDate(first) };
-  }
-
-  private seriesOf(
-    s: Pick<ScheduleRow, 'kind' | 'cron' | 'timezone' | 'intervalMs' | 'runAt'>,
-  ): SlotSeries {
-    switch (s.kind) {
-      case 'cron':
-        if (!s.cron) throw new Error('a cron schedule without a cron expression');
-        return cronSlots(s.cron, s.timezone);
-      case 'interval':
-        if (!s.intervalMs) throw new Error('an interval schedule without intervalMs');
-        return intervalSlots(s.intervalMs);
-      case 'once':
-        if (!s.runAt) throw new Error('a one-shot schedule without runAt');
-        return onceSlot(s.runAt.getTime());
-    }
-  }
-
   /**
    * Puts the schedule's wake-ups into Redis. `replace` drops the old scheduler first:
    * BullMQ's upsert continues from the old scheduler's last iteration, which for a
@@ -489,19 +425,6 @@ function scheduledSlotOf(job: Job): number | undefined {
   if (!job.repeatJobKey || !job.id) return undefined;
   const match = /:(\d+)$/.exec(job.id);
   return match ? Number(match[1]) : undefined;
-}
-
-function sameTiming(
-  a: Pick<ScheduleRow, 'kind' | 'cron' | 'timezone' | 'intervalMs' | 'runAt'>,
-  b: Pick<ScheduleRow, 'kind' | 'cron' | 'timezone' | 'intervalMs' | 'runAt'>,
-): boolean {
-  return (
-    a.kind === b.kind &&
-    a.cron === b.cron &&
-    a.timezone === b.timezone &&
-    a.intervalMs === b.intervalMs &&
-    (a.runAt?.getTime() ?? null) === (b.runAt?.getTime() ?? null)
-  );
 }
 
 function toDate(ms: number | null): Date | null {

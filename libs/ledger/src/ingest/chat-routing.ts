@@ -340,7 +340,23 @@ export class ChatRouting {
     const live = event.reference
       ? await this.liveWorks(client, null, [event.reference.workId])
       : await this.liveWorks(client, event.conversationKey, null);
-    const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
+    const answer = (
+      text: string,
+      reason: string,
+      workId: string | null = null,
+      more: Dispatch[] = [],
+    ) =>
+      this.reply(client, eventId, event, workId, {
+        kind: 'notice',
+        text,
+        replyTo: this.messageIdOf(event),
+      }).then((sent): ChatApplied => ({
+        decision: 'command',
+        reason,
+        workId,
+        waitId: null,
+        dispatches: [...more, ...sent],
+      }));
     if (event.command === 'status') {
       const text = live.length
         ? live
@@ -350,64 +366,37 @@ export class ChatRouting {
             )
             .join('\n')
         : 'Nothing is running here.';
-      const dispatches = await this.reply(client, eventId, event, null, {
-        kind: 'notice',
-        text,
-        replyTo: this.messageIdOf(event),
-      });
-      return {
-        decision: 'command',
-        reason: `/status: ${live.length} live work(s)`,
-        workId: null,
-        waitId: null,
-        dispatches,
-      };
+      return answer(text, `/status: ${live.length} live work(s)`);
     }
-    // /cancel
+    // /cancel: only when it is clear which work is meant.
     if (live.length !== 1) {
-      const text = live.length
-        ? `${live.length} works are live here; reply /cancel to a message of the one to stop.`
-        : 'Nothing is running here.';
-      const dispatches = await this.reply(client, eventId, event, null, {
-        kind: 'notice',
-        text,
-        replyTo: this.messageIdOf(event),
-      });
-      return {
-        decision: 'command',
-        reason: `/cancel: ${live.length} live works, none cancelled`,
-        workId: null,
-        waitId: null,
-        dispatches,
-      };
+      return answer(
+        live.length
+          ? `${live.length} works are live here; reply /cancel to a message of the one to stop.`
+          : 'Nothing is running here.',
+        `/cancel: ${live.length} live works, none cancelled`,
+      );
     }
     const work = live[0]!;
+    const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
     const applied = await this.works.apply(
       client,
       work.id,
       { type: 'cancel' },
       { actor, data: { eventId, command: '/cancel' } },
     );
-    const text = applied.ok
-      ? `Cancelled ${work.kind} ${work.id.slice(-6)}.`
-      : `Could not cancel: ${applied.reason}`;
-    const dispatches = [
-      ...(applied.ok ? applied.dispatches : []),
-      ...(await this.reply(client, eventId, event, work.id, {
-        kind: 'notice',
-        text,
-        replyTo: this.messageIdOf(event),
-      })),
-    ];
-    return {
-      decision: 'command',
-      reason: applied.ok
-        ? `/cancel cancelled work ${work.id}`
-        : `/cancel refused: ${applied.reason}`,
-      workId: work.id,
-      waitId: null,
-      dispatches,
-    };
+    return applied.ok
+      ? answer(
+          `Cancelled ${work.kind} ${work.id.slice(-6)}.`,
+          `/cancel cancelled work ${work.id}`,
+          work.id,
+          applied.dispatches,
+        )
+      : answer(
+          `Could not cancel: ${applied.reason}`,
+          `/cancel refused: ${applied.reason}`,
+          work.id,
+        );
   }
 
   private async liveWorks(

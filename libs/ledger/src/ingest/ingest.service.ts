@@ -199,22 +199,7 @@ export class IngestService {
     // Chat inputs (a button, a reply to our message, /status, /cancel, a pick) become
     // explicit references, or are answered right here.
     const prepared = await this.chat.prepare(client, eventId, input);
-    if (prepared.kind === 'handled') {
-      const applied = prepared.applied;
-      await this.recordDecision(client, eventId, applied);
-      return {
-        dispatches: applied.dispatches,
-        result: {
-          eventId,
-          decision: applied.decision,
-          reason: applied.reason,
-          workId: applied.workId,
-          waitId: applied.waitId,
-          duplicate: false,
-          ...(applied.feedback ? { feedback: applied.feedback } : {}),
-        },
-      };
-    }
+    if (prepared.kind === 'handled') return this.decided(client, eventId, prepared.applied);
     const event = prepared.event;
     const candidates = await this.loadCandidates(client, event);
     const outcome = route(
@@ -228,36 +213,28 @@ export class IngestService {
       event.route,
     );
     const applied = await this.apply(client, eventId, event, outcome);
-    await this.recordDecision(client, eventId, applied);
-    const feedback = applied.feedback ?? prepared.feedback;
-    return {
-      dispatches: applied.dispatches,
-      result: {
-        eventId,
-        decision: applied.decision,
-        reason: applied.reason,
-        workId: applied.workId,
-        waitId: applied.waitId,
-        duplicate: false,
-        ...(feedback ? { feedback } : {}),
-      },
-    };
+    return this.decided(client, eventId, {
+      ...applied,
+      feedback: applied.feedback ?? prepared.feedback,
+    });
   }
 
-  private async recordDecision(
-    client: PoolClient,
-    eventId: string,
-    applied: {
-      decision: IngestDecision;
-      reason: string;
-      workId: string | null;
-      waitId: string | null;
-    },
-  ): Promise<void> {
+  /** Records the decision on the event and shapes the caller's answer. */
+  private async decided(client: PoolClient, eventId: string, applied: Applied) {
     await client.query(
       'UPDATE "InboundEvent" SET decision = $2, reason = $3, "workId" = $4, "waitId" = $5 WHERE id = $1',
       [eventId, applied.decision, applied.reason, applied.workId, applied.waitId],
     );
+    const result: IngestResult = {
+      eventId,
+      decision: applied.decision,
+      reason: applied.reason,
+      workId: applied.workId,
+      waitId: applied.waitId,
+      duplicate: false,
+      ...(applied.feedback ? { feedback: applied.feedback } : {}),
+    };
+    return { dispatches: applied.dispatches, result };
   }
 
   private async apply(
