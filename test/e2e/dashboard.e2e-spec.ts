@@ -152,6 +152,8 @@ describeInBrowser('dashboard in headless Chromium', () => {
     await until(() => page.url().includes(`q=${ref}`), 'the search to land in the URL');
     await page.locator(`tr[data-work-id="${workId}"]`).waitFor({ state: 'visible' });
     expect(await page.locator('#works-results tbody tr').count()).toBe(1);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-works.png') });
 
     // Open it: its wait says what it waits for.
     await page.locator(`a[href="#/works/${workId}"]`).click();
@@ -199,7 +201,6 @@ describeInBrowser('dashboard in headless Chromium', () => {
     );
     expect(work).toEqual({ state: 'COMPLETED', output: { answer: 'yes', done: 'shipped:yes' } });
 
-    mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 
     // Queues and leases, and cost, render from their endpoints.
@@ -207,6 +208,7 @@ describeInBrowser('dashboard in headless Chromium', () => {
     await page.locator('#queues tr[data-queue="work"]').waitFor({ state: 'visible' });
     expect(await page.locator('#queues tbody tr').count()).toBe(3);
     expect(await text(page, '#leases')).toContain('No work is running.');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-queues.png') });
     await page.locator('#nav a[data-section="cost"]').click();
     await page.locator('#cost-total').waitFor({ state: 'visible' });
     expect(await text(page, '#cost-days')).toContain('No model spend');
