@@ -3,6 +3,7 @@ import { type Command } from 'commander';
 import { SCHEMES } from '@app/channels/webhook';
 import { loadConfig } from '@app/config';
 import { EXIT } from '../exit-codes';
+import { registerSendChat } from './send-chat.command';
 
 interface SendWebhookOptions {
   data?: string;
@@ -16,6 +17,7 @@ interface SendWebhookOptions {
 /** Posts a correctly signed test delivery for a configured source to a running gateway. */
 export function registerSend(program: Command): void {
   const send = program.command('send').description('send test events to a running gateway');
+  registerSendChat(send);
   send
     .command('webhook <source>')
     .description('sign and post a webhook for a source in workgate.config.yaml')
