@@ -101,11 +101,11 @@ describe('engine basics', () => {
       'SELECT type FROM "WorkEvent" WHERE "workId" = $1 ORDER BY seq',
       [workId],
     );
+    // Completed steps are recorded in Step (not as timeline entries: the hot path).
     expect(timeline.map((t: any) => t.type)).toEqual(
       expect.arrayContaining([
         'created',
         'claimed',
-        'step_completed',
         'waiting',
         'timer_fired',
         'wait_satisfied',
