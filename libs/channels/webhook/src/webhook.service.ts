@@ -1,46 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type FastifyRequest } from 'fastify';
-import {
-  type BodyPolicy,
-  assertStorableJson,
-  firstHeader as header,
-  isJsonContentType,
-  parseJsonBody,
-} from '@app/channels/core';
-import {
-  APP_CONFIG,
-  type AppConfig,
-  type ValueLocator,
-  type WebhookSourceConfig,
-} from '@app/config';
-import {
-  CLOCK,
-  type Clock,
-  ErrorCode,
-  type InboundEventInput,
-  type IngestResult,
-  WorkgateError,
-  scopedExternalId,
-} from '@app/core';
+import { type BodyPolicy, firstHeader as header, isJsonContentType } from '@app/channels/core';
+import { APP_CONFIG, type AppConfig, type WebhookSourceConfig } from '@app/config';
+import { CLOCK, type Clock, ErrorCode, type IngestResult, WorkgateError } from '@app/core';
 import { IngestService } from '@app/ledger';
-import { readPointer } from '@app/core';
-import { SCHEMES, type VerifyFailureCode } from './schemes';
+import { HttpSender } from './outbound/http.sender';
+import { WebhookAdapter } from './webhook.adapter';
 
 type Headers = Record<string, string | string[] | undefined>;
-
-const FAILURE_CODES: Record<VerifyFailureCode, ErrorCode> = {
-  signature_missing: ErrorCode.SignatureMissing,
-  signature_invalid: ErrorCode.SignatureInvalid,
-  timestamp_out_of_tolerance: ErrorCode.TimestampOutOfTolerance,
-};
-
-/** Event names as the common senders put them, for the workflow's convenience. */
-function eventType(headers: Headers, doc: unknown): string | null {
-  const fromHeader = header(headers['x-github-event']) ?? header(headers['x-event-type']);
-  if (fromHeader) return fromHeader;
-  const type = (doc as { type?: unknown } | null)?.type;
-  return typeof type === 'string' ? type : null;
-}
 
 /**
  * `POST /hooks/:source`: verify the signature over the exact bytes, parse, find the
@@ -52,13 +19,15 @@ function eventType(headers: Headers, doc: unknown): string | null {
 @Injectable()
 export class WebhookService {
   private readonly sources: Record<string, WebhookSourceConfig>;
+  private readonly adapter: WebhookAdapter;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly ingestService: IngestService,
-    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(CLOCK) clock: Clock,
   ) {
     this.sources = config.webhooks.sources;
+    this.adapter = new WebhookAdapter(config, clock, HttpSender.fromConfig(config));
   }
 
   /** The body policy for `/hooks/:source` requests (see the gateway's body parser). */
@@ -85,88 +54,13 @@ export class WebhookService {
     headers: Headers,
     rawBody: Buffer | undefined,
   ): Promise<IngestResult> {
-    const source = this.sources[sourceName];
-    if (!source) throw this.unknownSource(sourceName);
-    const bytes = rawBody ?? Buffer.alloc(0);
-
-    const verified = SCHEMES[source.scheme].verify({
+    const request = {
+      params: { source: sourceName },
       headers,
-      rawBody: bytes,
-      secrets: source.secrets,
-      nowSeconds: Math.floor(this.clock.now() / 1000),
-      toleranceSeconds: source.toleranceSeconds,
-    });
-    if (!verified.ok) throw new WorkgateError(FAILURE_CODES[verified.code], verified.detail);
-
-    const doc = this.parse(bytes);
-    const scheme = SCHEMES[source.scheme];
-    const idLocator = source.idempotency ?? scheme.defaultIdempotency;
-    const deliveryId = source.idempotency
-      ? this.locate(source.idempotency, headers, doc)
-      : (verified.deliveryId ?? (idLocator ? this.locate(idLocator, headers, doc) : undefined));
-    if (!deliveryId) {
-      const where = idLocator
-        ? 'header' in idLocator
-          ? `header ${idLocator.header}`
-          : `JSON pointer ${idLocator.pointer}`
-        : 'the configured location';
-      throw new WorkgateError(
-        ErrorCode.MissingIdempotencyKey,
-        `The delivery has no idempotency key (expected in ${where}).`,
-      );
-    }
-    if (deliveryId.length > 200) {
-      throw new WorkgateError(
-        ErrorCode.MissingIdempotencyKey,
-        'The idempotency key is longer than 200 characters.',
-      );
-    }
-    // Correlation keys are namespaced by source (`github:1347`), so a wait names both
-    // where its answer comes from and which one it is.
-    const correlationValue = source.correlation
-      ? this.locate(source.correlation, headers, doc)
-      : undefined;
-    const correlationKey = correlationValue ? `${sourceName}:${correlationValue}` : null;
-
-    const event: InboundEventInput = {
-      channel: 'webhook',
-      source: sourceName,
-      externalId: scopedExternalId(sourceName, deliveryId),
-      conversationKey: correlationKey ? `webhook:${correlationKey}` : null,
-      correlationKey,
-      actor: { id: `webhook:${sourceName}` },
-      raw: doc,
-      body: {
-        source: sourceName,
-        deliveryId,
-        eventType: eventType(headers, doc),
-        correlationKey,
-        payload: doc,
-      },
-      answer: doc,
-      reference: null,
-      command: null,
-      route: {
-        openKind: source.workflow ?? null,
-        busyPolicy: source.busyPolicy,
-        collectWindowMs: 0,
-      },
+      rawBody: rawBody ?? Buffer.alloc(0),
     };
-    return this.ingestService.ingest(event);
-  }
-
-  private parse(bytes: Buffer): unknown {
-    const doc = parseJsonBody(bytes);
-    assertStorableJson(doc);
-    return doc;
-  }
-
-  private locate(locator: ValueLocator, headers: Headers, doc: unknown): string | undefined {
-    const value =
-      'header' in locator ? header(headers[locator.header]) : readPointer(doc, locator.pointer);
-    if (typeof value === 'string') return value.trim() || undefined;
-    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-    return undefined;
+    const [event] = this.adapter.normalize(this.adapter.verify(request), request);
+    return this.ingestService.ingest(event!);
   }
 
   private unknownSource(name: string) {
