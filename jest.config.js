@@ -27,6 +27,7 @@ const moduleNameMapper = {
   '^@app/channels/webhook$': '<rootDir>/libs/channels/webhook/src',
   '^@app/channels/slack$': '<rootDir>/libs/channels/slack/src',
   '^@app/channels/telegram$': '<rootDir>/libs/channels/telegram/src',
+  '^@app/agent$': '<rootDir>/libs/agent/src',
   '^@test/(.*)$': '<rootDir>/test/support/$1',
 };
 const common = {

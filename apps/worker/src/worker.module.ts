@@ -13,7 +13,8 @@ import { HttpSender } from '@app/channels/webhook';
 import { type OutboundSender } from '@app/core';
 import { LedgerModule } from '@app/ledger';
 import { MetricsModule } from '@app/observability';
-import { EXAMPLE_WORKFLOWS } from './workflows';
+import { configureAgent } from '@app/agent';
+import { agentWorkflows, EXAMPLE_WORKFLOWS } from './workflows';
 
 export interface WorkerOptions {
   config: AppConfig;
@@ -41,6 +42,16 @@ export function configuredKinds(config: AppConfig): Array<{ kind: string; where:
   ];
 }
 
+/** A route opening the model-backed `assistant` kind needs `agent:`; say so by name, not as an unknown kind. */
+export function assertAgentConfigured(config: AppConfig): void {
+  if (config.agent) return;
+  const needing = configuredKinds(config).filter((k) => k.kind === 'assistant');
+  if (needing.length)
+    throw new Error(
+      `${needing.map((n) => n.where).join(', ')} opens "assistant", which needs a model: the \`agent\` setting is missing (add agent.model and agent.apiKey, e.g. apiKey: \${OPENAI_API_KEY}; see README "Agent")`,
+    );
+}
+
 /** One sender per outbound channel this worker delivers to. */
 export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSender[] {
   return [
@@ -54,8 +65,12 @@ export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSen
 export class WorkerModule {
   static forRoot(options: WorkerOptions): DynamicModule {
     const { paths, baseDir } = workflowModulePaths(options.config);
+    assertAgentConfigured(options.config);
+    // Before any workflow module loads: the assistants they define read it at run time.
+    configureAgent(options.config.agent);
     const workflows = options.workflows ?? [
       ...EXAMPLE_WORKFLOWS,
+      ...agentWorkflows(options.config),
       ...loadWorkflowModules(paths, baseDir),
     ];
     // Before anything starts: duplicate names, or a route opening an unknown kind, stop the worker.

@@ -26,6 +26,7 @@ import {
   translateDatabaseError,
 } from '@app/ledger';
 import { LeaseLostError, Suspend } from '../workflow/workflow.errors';
+import { type LlmResponse } from '../workflow/workflow.types';
 
 interface InboxRow {
   id: string;
@@ -204,6 +205,51 @@ export class RunStore {
     if (fast.rowCount === 1) return;
     await this.fenced(run, async (client, dispatches) => {
       await this.steps.complete(client, step.id, wrap(output));
+      await this.checkpoint(client, run, step.seq, step.name, dispatches);
+    });
+  }
+
+  /**
+   * ctx.llm's checkpoint: the step's output (the model's response), its ModelCall row
+   * and, when the request was trimmed to fit, a timeline entry — in one transaction, so
+   * a recorded response always has its cost and a cost never lacks its response.
+   */
+  async completeLlmStep(
+    run: RunHandle,
+    step: { id: string; seq: number; name: string },
+    output: LlmResponse,
+    call: { provider: string; promptHash: string },
+  ): Promise<void> {
+    await this.fenced(run, async (client, dispatches) => {
+      await this.steps.complete(client, step.id, wrap(output));
+      await client.query(
+        `INSERT INTO "ModelCall" (id, "workId", "stepId", provider, model, "promptHash", "inputTokens",
+           "outputTokens", "cachedTokens", "costUsd", "finishReason", "toolCalls", "latencyMs")
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          this.ids.uuid(),
+          run.workId,
+          step.id,
+          call.provider,
+          output.model,
+          call.promptHash,
+          output.usage.inputTokens,
+          output.usage.outputTokens,
+          output.usage.cachedTokens,
+          output.costUsd.toFixed(6),
+          output.finishReason,
+          output.message.toolCalls?.length ? JSON.stringify(output.message.toolCalls) : null,
+          output.latencyMs,
+        ],
+      );
+      if (output.trimmed > 0)
+        await this.works.appendEvent(
+          client,
+          run.workId,
+          'context_trimmed',
+          { seq: step.seq, step: step.name, droppedMessages: output.trimmed },
+          `worker:${run.workerId}`,
+        );
       await this.checkpoint(client, run, step.seq, step.name, dispatches);
     });
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Logger } from 'pino';
 import {
   type Clock,
@@ -17,6 +18,7 @@ import {
   DeterminismError,
   InterruptRequested,
   LeaseLostError,
+  ModelError,
   NonRetryableError,
   StepTimeoutError,
   Suspend,
@@ -29,6 +31,9 @@ import {
   type Duration,
   type EscalationStep,
   type InboxEvent,
+  type LlmOptions,
+  type LlmRequest,
+  type LlmResponse,
   type OutboundMessageBody,
   type StepContext,
   type StepOptions,
@@ -391,7 +396,7 @@ export class WorkflowRun implements WorkflowContext {
       stepName: 'ask',
       stepType: 'wait',
       wait: {
-        type: 'human',
+        type: options.waitType ?? 'human',
         conversationKey,
         expects: options.expects ?? null,
         responders: options.responders ?? null,
@@ -418,6 +423,84 @@ export class WorkflowRun implements WorkflowContext {
       restartStepId: recorded?.id,
     });
     throw new Suspend('waiting');
+  }
+
+  async llm(request: LlmRequest, options: LlmOptions): Promise<LlmResponse> {
+    const name = options.name ?? 'llm';
+    const { seq, recorded } = this.next(name, 'llm');
+    // A replay returns the recorded response: the model is never called twice for one step.
+    if (recorded?.status === 'completed') return unwrap(recorded.output) as LlmResponse;
+    const timeoutMs = durationMs(options.timeout ?? '2m', `llm "${name}" timeout`);
+    const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
+    let row = await this.deps.store.startStep(this.run, seq, name, 'llm', recorded);
+    let req = request;
+    let trimmed = 0;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      try {
+        const completion = await this.execute(
+          row,
+          ({ signal }) => options.client.complete(req, { signal }),
+          name,
+          timeoutMs,
+        );
+        const latencyMs = Math.round(performance.now() - started);
+        const response: LlmResponse = {
+          ...completion,
+          costUsd: options.client.cost(completion.model, completion.usage),
+          latencyMs,
+          trimmed,
+        };
+        await this.deps.store.completeLlmStep(this.run, row, response, {
+          provider: options.client.provider,
+          promptHash: promptFingerprint(req),
+        });
+        this.deps.metrics?.stepFinished(
+          { kind: this.work.kind, name, outcome: 'completed' },
+          latencyMs / 1000,
+        );
+        return response;
+      } catch (err) {
+        if (err instanceof Suspend || err instanceof LeaseLostError) throw err;
+        if (
+          this.signal.aborted &&
+          (this.signal.reason instanceof LeaseLostError ||
+            this.signal.reason instanceof WorkerStopping ||
+            this.signal.reason instanceof InterruptRequested)
+        )
+          throw this.signal.reason;
+        const log = this.log.child({ step: name, seq, modelAttempt: attempt });
+        if (err instanceof ModelError && !this.signal.aborted) {
+          if (err.kind === 'context_length' && options.trim) {
+            const shorter = options.trim(req);
+            if (shorter && shorter.messages.length < req.messages.length) {
+              trimmed += req.messages.length - shorter.messages.length;
+              log.warn({ trimmed }, 'context too long; dropped the oldest turns');
+              req = shorter;
+              continue;
+            }
+          }
+          if ((err.kind === 'rate_limit' || err.kind === 'server') && attempt < maxAttempts) {
+            // The provider's retry-after wins over our backoff (capped: a day-long ask is a budget matter).
+            const backoff =
+              Math.min(30_000, 500 * 2 ** (attempt - 1)) * (0.5 + this.deps.ids.random() / 2);
+            const delayMs = Math.min(120_000, err.retryAfterMs ?? backoff);
+            log.warn(
+              { err: err.message, status: err.status, delayMs },
+              'model call failed; retrying',
+            );
+            await this.pause(delayMs);
+            row = await this.deps.store.startStep(this.run, seq, name, 'llm', row);
+            continue;
+          }
+        }
+        log.warn({ err: (err as Error).message }, 'model call failed');
+        await this.deps.store.failStep(this.run, row.id, serializeError(err));
+        if (err instanceof ModelError && (err.kind === 'fatal' || err.kind === 'context_length'))
+          throw new NonRetryableError(err.message, err.code);
+        throw err;
+      }
+    }
   }
 
   async send(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }> {
@@ -491,4 +574,21 @@ export class WorkflowRun implements WorkflowContext {
       this.deps.ids.uuid(),
     )) as string;
   }
+}
+
+/** Sorted keys at every level, so equal requests hash equally whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The prompt fingerprint a ModelCall records: sha256 of the canonical JSON request. */
+export function promptFingerprint(request: LlmRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }

@@ -129,3 +129,21 @@ export class CancelRequested extends Error {
     this.name = 'CancelRequested';
   }
 }
+
+/**
+ * What a ModelClient throws, classified: `rate_limit` and `server` are retried inside
+ * the ctx.llm step (after `retryAfterMs` when the provider said so), `context_length`
+ * trims the request, `fatal` (bad key, bad request) fails the work without retry.
+ */
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'rate_limit' | 'server' | 'context_length' | 'fatal',
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+    readonly code: string = `model_${kind}`,
+  ) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}

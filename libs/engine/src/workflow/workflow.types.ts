@@ -64,6 +64,91 @@ export interface AskOptions<T> {
   default?: T;
   /** Remind, hand over, take a default or fail, rung by rung (overrides timeout). */
   escalation?: EscalationStep[];
+  /** The kind of wait recorded: `human` (default), or `budget` for a spending approval. */
+  waitType?: 'human' | 'budget';
+}
+
+/** A message of a model conversation, provider-neutral (Chat Completions' shape). */
+export interface LlmMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string | null;
+  /** assistant: the tools the model asked to call. */
+  toolCalls?: LlmToolCall[];
+  /** tool: the call this message answers. */
+  toolCallId?: string;
+}
+
+export interface LlmToolCall {
+  id: string;
+  name: string;
+  /** JSON text as the model wrote it (it may be invalid). */
+  arguments: string;
+}
+
+export interface LlmToolSpec {
+  name: string;
+  description: string;
+  parameters: JsonSchema;
+}
+
+export interface LlmRequest {
+  model: string;
+  messages: LlmMessage[];
+  tools?: LlmToolSpec[];
+  temperature?: number;
+  maxTokens?: number;
+}
+
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens served from the provider's prompt cache (part of inputTokens). */
+  cachedTokens: number;
+}
+
+/** What a ModelClient returns for one successful call. */
+export interface LlmCompletion {
+  message: LlmMessage;
+  finishReason: string | null;
+  usage: LlmUsage;
+  /** The model that answered (may differ from the one requested, e.g. a dated snapshot). */
+  model: string;
+}
+
+/** What ctx.llm returns, and what its step records. */
+export interface LlmResponse extends LlmCompletion {
+  costUsd: number;
+  latencyMs: number;
+  /** Oldest messages dropped (after a leading system message) to fit the context window. */
+  trimmed: number;
+}
+
+/**
+ * The model provider port. Errors it throws should be ModelError (workflow.errors.ts),
+ * so ctx.llm can tell a rate limit (retry after) from a full context (trim) from a
+ * permanent failure.
+ */
+export interface ModelClient {
+  /** Recorded on each ModelCall (`openai`, `azure`, `ollama`, …). */
+  readonly provider: string;
+  complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion>;
+  /** USD for one call's usage (the configured price table); 0 when unknown. */
+  cost(model: string, usage: LlmUsage): number;
+}
+
+export interface LlmOptions {
+  client: ModelClient;
+  /** The step's name (default `llm`). */
+  name?: string;
+  /** One model request's time limit (default 2m). */
+  timeout?: Duration;
+  /** Attempts for 429 / 5xx / connection errors inside the step (default 6). */
+  maxAttempts?: number;
+  /**
+   * On a context-length error: a shorter request (oldest turns dropped), or null when
+   * nothing more can go. Must drop messages from the front only (after a system message).
+   */
+  trim?: (request: LlmRequest) => LlmRequest | null;
 }
 
 /** What a message carries; channels render what they understand. */
@@ -115,6 +200,11 @@ export interface WorkflowContext<TInput = unknown> {
   sleep(duration: Duration | { until: Date | string }): Promise<void>;
   waitFor<T = unknown>(options: WaitForOptions<T>): Promise<T>;
   ask<T = unknown>(options: AskOptions<T>): Promise<T>;
+  /**
+   * One model call as a step: recorded with its ModelCall row (tokens, cost, latency),
+   * retried inside the step on 429/5xx, and never repeated on replay.
+   */
+  llm(request: LlmRequest, options: LlmOptions): Promise<LlmResponse>;
   send(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }>;
   child<T = unknown>(kind: string, input: unknown): Promise<T>;
   inbox(): Promise<InboxEvent[]>;

@@ -272,7 +272,9 @@ export class IngestService {
       }
       case 'resume': {
         const wait = await this.waits.find(client, outcome.waitId);
-        if (wait?.type === 'human' && !this.chat.mayAnswer(wait, event.actor?.id ?? null)) {
+        // People answer human and budget waits: both have responders and a prompt to edit.
+        const personal = wait?.type === 'human' || wait?.type === 'budget';
+        if (personal && !this.chat.mayAnswer(wait, event.actor?.id ?? null)) {
           const refused = await this.chat.refuse(client, eventId, event, wait);
           await this.noteOnTimeline(
             client,
@@ -318,8 +320,7 @@ export class IngestService {
           throw new Error(
             `wait ${outcome.waitId} was open but its work refused wait_satisfied: ${applied.reason}`,
           );
-        const edits =
-          wait?.type === 'human' ? await this.chat.answered(client, eventId, event, wait) : [];
+        const edits = personal ? await this.chat.answered(client, eventId, event, wait) : [];
         return {
           decision: 'resumed' as const,
           reason: outcome.reason,

@@ -1,0 +1,252 @@
+import { z } from 'zod';
+import { type AgentConfig } from '@app/config';
+import {
+  CancelRequested,
+  DeterminismError,
+  defineWorkflow,
+  InterruptRequested,
+  LeaseLostError,
+  type LlmMessage,
+  type LlmToolCall,
+  type ModelClient,
+  NonRetryableError,
+  Suspend,
+  type WorkflowContext,
+  type WorkflowDefinition,
+  WorkerStopping,
+} from '@app/engine';
+import { builtinTools } from './builtin-tools';
+import {
+  budgetPassed,
+  describeSpend,
+  historyStart,
+  raiseLimit,
+  type Spend,
+  trimOldestTurn,
+} from './conversation.util';
+import { OpenAiChatModelClient } from './openai-model.client';
+import { type AgentTool, type EffectTool, ToolRegistry, toolSpecs, userTools } from './tool';
+
+/** What the `agent:` config block sets for every assistant in this process (the worker sets it at start). */
+let configured: AgentConfig | undefined;
+
+/** Called by the worker with the parsed `agent:` block (or undefined: no model). */
+export function configureAgent(settings: AgentConfig | undefined): void {
+  configured = settings;
+}
+
+const clients = new WeakMap<AgentConfig, ModelClient>();
+function clientFor(settings: AgentConfig): ModelClient {
+  let client = clients.get(settings);
+  if (!client) clients.set(settings, (client = new OpenAiChatModelClient(settings)));
+  return client;
+}
+
+export interface AssistantOptions {
+  /** The workflow kind (default `assistant`). */
+  name?: string;
+  /** Default: the worker's `agent:` config. */
+  settings?: AgentConfig;
+  /** Extra tools besides the built-ins and those added with registerTool(). */
+  tools?: AgentTool[];
+  /** Default: the OpenAI SDK over settings.baseURL. */
+  client?: ModelClient;
+}
+
+const assistantInput = z
+  .object({ text: z.string().optional(), prompt: z.string().optional() })
+  .passthrough();
+
+export interface AssistantOutput {
+  answer: string | null;
+  stopped?: 'budget';
+  spent: Spend;
+}
+
+/** Engine signals pass through a tool: they end or suspend the run, they are not the tool's failure. */
+function isRunControl(err: unknown): boolean {
+  return (
+    err instanceof Suspend ||
+    err instanceof LeaseLostError ||
+    err instanceof DeterminismError ||
+    err instanceof WorkerStopping ||
+    err instanceof InterruptRequested ||
+    err instanceof CancelRequested
+  );
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * One tool call: validated against the tool's schema (a bad call goes back to the model
+ * as an error), approved if the tool requires it (a denial goes back as its result),
+ * then run — an effect tool inside its own step (its own idempotency key), a workflow
+ * tool through the ctx primitives it uses. A tool that throws reports the error to the
+ * model; the work carries on.
+ */
+async function runToolCall(
+  ctx: WorkflowContext,
+  tools: ToolRegistry,
+  call: LlmToolCall,
+  settings: AgentConfig,
+): Promise<unknown> {
+  const tool = tools.get(call.name);
+  if (!tool)
+    return {
+      error: `unknown tool "${call.name}"; available: ${tools
+        .list()
+        .map((t) => t.name)
+        .join(', ')}`,
+    };
+  let raw: unknown;
+  try {
+    raw = call.arguments.trim() ? JSON.parse(call.arguments) : {};
+  } catch (err) {
+    return { error: `the arguments are not valid JSON: ${messageOf(err)}` };
+  }
+  const parsed = tool.parameters.safeParse(raw);
+  if (!parsed.success)
+    return { error: `invalid arguments for ${tool.name}: ${z.prettifyError(parsed.error)}` };
+  const args: unknown = parsed.data;
+  if (tool.requiresApproval) {
+    const approved = await ctx.ask<boolean>({
+      text: `The assistant wants to run ${tool.name} with ${JSON.stringify(args)}. Allow it?`,
+      expects: { type: 'boolean' },
+      ...(settings.approvers.length ? { responders: settings.approvers } : {}),
+    });
+    if (!approved)
+      return {
+        error: `denied: an approver rejected this ${tool.name} call. Do not retry it; tell the user.`,
+      };
+  }
+  const toolCtx = { ctx, settings };
+  if (tool.workflow) {
+    try {
+      return await tool.workflow(args, toolCtx);
+    } catch (err) {
+      if (isRunControl(err)) throw err;
+      return { error: `${tool.name} failed: ${messageOf(err)}` };
+    }
+  }
+  const effect: EffectTool = tool;
+  return ctx.step(`tool:${tool.name}`, async (step) => {
+    try {
+      return await effect.run(args, step, toolCtx);
+    } catch (err) {
+      // Cut short by the run ending (lease lost, worker stopping): not the tool's answer.
+      if (step.signal.aborted || isRunControl(err)) throw err;
+      return { error: `${tool.name} failed: ${messageOf(err)}` };
+    }
+  });
+}
+
+/**
+ * The `assistant` workflow kind: the conversation lives in the ledger — every model
+ * response, tool result and inbox read is a recorded step, and a re-run rebuilds the
+ * message list from them — never in process memory. It loops model → tools → model
+ * until the model answers without tool calls, and sends that answer to the chat the
+ * work came from.
+ */
+export function createAssistantWorkflow(
+  options: AssistantOptions = {},
+): WorkflowDefinition<z.infer<typeof assistantInput>, AssistantOutput> {
+  return defineWorkflow(
+    options.name ?? 'assistant',
+    async (ctx, input): Promise<AssistantOutput> => {
+      const settings = options.settings ?? configured;
+      if (!settings)
+        throw new NonRetryableError(
+          'the assistant needs a model: add an `agent:` block (agent.model, agent.apiKey) to the config',
+          'agent_not_configured',
+        );
+      const client = options.client ?? clientFor(settings);
+      const tools = new ToolRegistry().register(
+        ...builtinTools(settings),
+        ...(options.tools ?? []),
+        ...userTools.list(),
+      );
+      const specs = toolSpecs(tools.list());
+      const here = ctx.origin.address;
+      const reply = async (text: string) => {
+        if (here) await ctx.send(here, { text });
+      };
+      const messages: LlmMessage[] = [
+        { role: 'system', content: settings.system },
+        {
+          role: 'user',
+          content: input.text ?? input.prompt ?? JSON.stringify(input),
+        },
+      ];
+      let limits = settings.budget;
+      const spent: Spend = { tokens: 0, costUsd: 0, turns: 0 };
+      for (;;) {
+        // Messages that came in while the assistant was busy join before the next call.
+        for (const event of await ctx.inbox()) {
+          const text = (event.body as { text?: unknown } | null)?.text;
+          if (typeof text === 'string' && text) messages.push({ role: 'user', content: text });
+        }
+        const passed = budgetPassed(spent, limits);
+        if (passed) {
+          const more = await ctx.ask<boolean>({
+            text: `Budget reached: ${describeSpend(spent, limits, passed)}. Allow the assistant to continue?`,
+            expects: { type: 'boolean' },
+            waitType: 'budget',
+            ...(settings.approvers.length ? { responders: settings.approvers } : {}),
+          });
+          if (!more) {
+            await reply(
+              'I reached the spending limit for this request and it was not extended, so I have to stop here. Sorry!',
+            );
+            return { answer: null, stopped: 'budget', spent };
+          }
+          limits = raiseLimit(limits, settings.budget, passed);
+          continue;
+        }
+        const response = await ctx.llm(
+          {
+            model: settings.model,
+            messages,
+            tools: specs,
+            ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+          },
+          {
+            client,
+            timeout: settings.timeout,
+            maxAttempts: settings.maxAttempts,
+            trim: trimOldestTurn,
+          },
+        );
+        // The step dropped the oldest turns to fit: so does the conversation from now on.
+        if (response.trimmed) messages.splice(historyStart(messages), response.trimmed);
+        spent.turns += 1;
+        spent.tokens += response.usage.inputTokens + response.usage.outputTokens;
+        spent.costUsd = Math.round((spent.costUsd + response.costUsd) * 1e6) / 1e6;
+        messages.push(response.message);
+        const calls = response.message.toolCalls ?? [];
+        if (!calls.length) {
+          const answer = response.message.content ?? '';
+          await reply(answer || '(no answer)');
+          return { answer, spent };
+        }
+        for (const call of calls) {
+          const result = await runToolCall(ctx, tools, call, settings);
+          messages.push({
+            role: 'tool',
+            toolCallId: call.id,
+            content: typeof result === 'string' ? result : JSON.stringify(result ?? null),
+          });
+        }
+      }
+    },
+    {
+      input: assistantInput,
+      description: 'An OpenAI tool-calling agent (libs/agent)',
+      // A fatal model error is NonRetryableError; other failures (model down past the
+      // step's own retries) retry the work a few times with backoff.
+      retry: { maxAttempts: 3 },
+    },
+  );
+}
+
+/** The `assistant` kind the worker registers when `agent:` is configured. */
+export const assistantWorkflow = createAssistantWorkflow();

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { loadConfig } from '@app/config';
+import { builtinTools } from './builtin-tools';
+import { defineTool, ToolRegistry, toolSpecs } from './tool';
+
+const settings = (agent: Record<string, unknown> = {}) =>
+  loadConfig({
+    env: {},
+    path: null,
+    overrides: { agent: { apiKey: 'k', model: 'm', ...agent } },
+  }).agent!;
+
+describe(toolSpecs.name, () => {
+  it('turns zod parameters into JSON Schema for the model', () => {
+    const tool = defineTool({
+      name: 'greet',
+      description: 'Say hello',
+      parameters: z.object({
+        who: z.string().describe('a name'),
+        times: z.number().int().default(1),
+      }),
+      async run(args) {
+        return `hello ${args.who}`;
+      },
+    });
+    const [spec] = toolSpecs([tool]);
+    expect(spec).toMatchObject({
+      name: 'greet',
+      description: 'Say hello',
+      parameters: {
+        type: 'object',
+        properties: { who: { type: 'string', description: 'a name' }, times: { type: 'integer' } },
+        required: ['who'],
+      },
+    });
+    expect(spec!.parameters).not.toHaveProperty('$schema');
+  });
+
+  it('rejects names the API would refuse, and duplicates', () => {
+    expect(() =>
+      defineTool({
+        name: 'has space',
+        description: '',
+        parameters: z.object({}),
+        run: async () => 1,
+      }),
+    ).toThrow(/tool name/);
+    const t = defineTool({
+      name: 'a',
+      description: '',
+      parameters: z.object({}),
+      run: async () => 1,
+    });
+    expect(() => new ToolRegistry().register(t, t)).toThrow(/twice/);
+  });
+});
+
+describe(builtinTools.name, () => {
+  it('offers http_request only with an allowlist, and marks configured tools for approval', () => {
+    expect(builtinTools(settings()).map((t) => t.name)).toEqual([
+      'ask_human',
+      'wait_for_webhook',
+      'schedule_wakeup',
+      'send_message',
+    ]);
+    const tools = builtinTools(
+      settings({ http: { allowHosts: ['api.example.com'] }, requireApproval: ['http_request'] }),
+    );
+    expect(tools.find((t) => t.name === 'http_request')?.requiresApproval).toBe(true);
+    expect(tools.find((t) => t.name === 'ask_human')?.requiresApproval).toBeFalsy();
+  });
+});
+
+describe('agent config', () => {
+  it('reports the Responses API as not implemented, and an empty key by name', () => {
+    expect(() => settings({ api: 'responses' })).toThrow(/responses.*not implemented/);
+    expect(() => settings({ apiKey: '' })).toThrow(/agent\.apiKey/);
+  });
+});
