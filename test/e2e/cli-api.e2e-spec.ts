@@ -1,29 +1,19 @@
-import { execFile } from 'node:child_process';
+import { type CliRun, runCli } from '@test/cli';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { defineWorkflow } from '@app/engine';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { TEST_DATABASE_URL } from '@test/env';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
-import { DIST, REPO_ROOT } from '@test/paths';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { until } from '@test/until';
 import { startWorker, type TestWorker } from '@test/worker';
-
-const CLI = join(DIST, 'apps', 'cli', 'src', 'main.js');
 
 const approval = defineWorkflow('cli-approval', async (ctx, input: { ref: string }) => {
   await ctx.step('prepare', () => input.ref);
   const answer = await ctx.ask<string>({ text: 'ok?', expects: { enum: ['yes', 'no'] } });
   return { answer };
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** A port nothing listens on: bound, then closed again. */
 async function closedPort(): Promise<number> {
@@ -43,27 +33,13 @@ describe('workgate CLI over the operator API', () => {
   let viewer: string;
 
   /** The built CLI as a real child process (async: the gateway answers from this process). */
-  function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-    const base: Record<string, string | undefined> = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME ?? '/tmp',
+  function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+    return runCli(args, {
       DATABASE_URL: TEST_DATABASE_URL,
       WORKGATE_DB_SCHEMA: db.schema,
       WORKGATE_URL: gw.url,
       WORKGATE_TOKEN: operator,
-    };
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, ...args],
-        { cwd: REPO_ROOT, env: { ...base, ...env }, timeout: 30_000 },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          }),
-      );
+      ...env,
     });
   }
 

@@ -1,24 +1,16 @@
-import { execFile } from 'node:child_process';
+import { type CliRun, runCli } from '@test/cli';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
-import { DIST, REPO_ROOT } from '@test/paths';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { SlackApiServer } from '@test/slack-api';
 import { TelegramApiServer } from '@test/telegram-api';
 
-const CLI = join(DIST, 'apps', 'cli', 'src', 'main.js');
 const TG_TOKEN = '100000009:TEST_ONLY-send-bot';
 const TG_SECRET = 'wg_TEST_ONLY-send-secret';
 const SLACK_SECRET = 'slack-signing-secret-for-the-cli-test';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * `workgate send telegram|slack`: the built CLI signs as the provider does and posts to a
@@ -33,30 +25,12 @@ describe('workgate send telegram|slack', () => {
   let dir: string;
   let configPath: string;
 
-  function cli(args: string[], secrets = { tg: TG_SECRET, slack: SLACK_SECRET }): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, 'send', ...args],
-        {
-          cwd: REPO_ROOT,
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME ?? '/tmp',
-            WORKGATE_CONFIG: configPath,
-            WORKGATE_URL: gw.url,
-            TG_SECRET: secrets.tg,
-            SLACK_SECRET: secrets.slack,
-          },
-          timeout: 30_000,
-        },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          }),
-      );
+  function cli(args: string[], secrets = { tg: TG_SECRET, slack: SLACK_SECRET }): Promise<CliRun> {
+    return runCli(['send', ...args], {
+      WORKGATE_CONFIG: configPath,
+      WORKGATE_URL: gw.url,
+      TG_SECRET: secrets.tg,
+      SLACK_SECRET: secrets.slack,
     });
   }
 

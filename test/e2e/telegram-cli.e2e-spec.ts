@@ -1,19 +1,11 @@
-import { execFile } from 'node:child_process';
+import { type CliRun, runCli } from '@test/cli';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIST, REPO_ROOT } from '@test/paths';
 import { TelegramApiServer } from '@test/telegram-api';
 
-const CLI = join(DIST, 'apps', 'cli', 'src', 'main.js');
 const TOKEN = '123456789:TEST_ONLY-cli-bot-token';
 const SECRET_TOKEN = 'wg_TEST_ONLY-cli-secret';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** `workgate telegram set-webhook / delete-webhook`, the built CLI against a loopback Bot API. */
 describe('workgate telegram', () => {
@@ -21,29 +13,11 @@ describe('workgate telegram', () => {
   let dir: string;
   let configPath: string;
 
-  function cli(args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, 'telegram', ...args],
-        {
-          cwd: REPO_ROOT,
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME ?? '/tmp',
-            WORKGATE_CONFIG: configPath,
-            TELEGRAM_BOT_TOKEN: TOKEN,
-            TELEGRAM_SECRET_TOKEN: SECRET_TOKEN,
-          },
-          timeout: 30_000,
-        },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-            stdout,
-            stderr,
-          }),
-      );
+  function cli(args: string[]): Promise<CliRun> {
+    return runCli(['telegram', ...args], {
+      WORKGATE_CONFIG: configPath,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_SECRET_TOKEN: SECRET_TOKEN,
     });
   }
 

@@ -107,7 +107,7 @@ export function registerSendChat(send: Command): void {
                 : {}),
             },
           };
-      await post(
+      await postToGateway(
         `${base(opts, config.env.WORKGATE_URL)}/telegram/${bot}`,
         JSON.stringify(update),
         {
@@ -169,7 +169,7 @@ export function registerSendChat(send: Command): void {
           ...(opts.thread ? { thread_ts: opts.thread } : {}),
         },
       });
-      await post(
+      await postToGateway(
         `${base(opts, config.env.WORKGATE_URL)}/slack/events`,
         body,
         {
@@ -185,9 +185,10 @@ function base(opts: ChatSendOptions, fallback: string): string {
   return (opts.gateway ?? fallback).replace(/\/$/, '');
 }
 
-async function post(
+/** Posts a test event and prints the gateway's answer; sets the exit code from its status. */
+export async function postToGateway(
   url: string,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string>,
   json: boolean | undefined,
 ): Promise<void> {

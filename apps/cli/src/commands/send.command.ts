@@ -3,7 +3,7 @@ import { type Command } from 'commander';
 import { SCHEMES } from '@app/channels/webhook';
 import { loadConfig } from '@app/config';
 import { EXIT } from '../exit-codes';
-import { registerSendChat } from './send-chat.command';
+import { postToGateway, registerSendChat } from './send-chat.command';
 
 interface SendWebhookOptions {
   data?: string;
@@ -70,23 +70,11 @@ export function registerSend(program: Command): void {
         ]),
       );
       const url = `${(opts.gateway ?? config.env.WORKGATE_URL).replace(/\/$/, '')}/hooks/${sourceName}`;
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: 'POST',
-          body: rawBody,
-          headers: { 'content-type': 'application/json', ...signed, ...extra },
-        });
-      } catch (err) {
-        console.error(
-          `Cannot reach the gateway at ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
-        );
-        process.exitCode = EXIT.unavailable;
-        return;
-      }
-      const answer = await res.text();
-      if (opts.json) console.log(answer);
-      else console.log(`${res.status} ${res.statusText}\n${answer}`);
-      process.exitCode = res.ok ? EXIT.ok : res.status >= 500 ? EXIT.unavailable : EXIT.failed;
+      await postToGateway(
+        url,
+        rawBody,
+        { 'content-type': 'application/json', ...signed, ...extra },
+        opts.json,
+      );
     });
 }

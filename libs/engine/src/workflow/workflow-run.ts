@@ -226,16 +226,7 @@ export class WorkflowRun implements WorkflowContext {
         log.debug({ ms: Math.round(performance.now() - started) }, 'step completed');
         return value;
       } catch (err) {
-        if (err instanceof Suspend || err instanceof LeaseLostError) throw err;
-        if (
-          this.signal.aborted &&
-          (this.signal.reason instanceof LeaseLostError ||
-            this.signal.reason instanceof WorkerStopping ||
-            this.signal.reason instanceof InterruptRequested)
-        ) {
-          // The step was cut short by the run ending, not by its own failure: no failure is recorded.
-          throw this.signal.reason;
-        }
+        this.rethrowIfRunEnded(err);
         const code = (err as { code?: unknown }).code;
         // A step cut short by a cancel or the run's timeout is not retried inline: the
         // run is ending, and the spent signal would not abort the next attempt.
@@ -299,6 +290,22 @@ export class WorkflowRun implements WorkflowContext {
       clearTimeout(timer);
       this.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * A suspension, a lost lease, a shutdown or an interrupt ends the run, not the step:
+   * rethrown as is, so no step failure is recorded and no inline retry starts.
+   */
+  private rethrowIfRunEnded(err: unknown): void {
+    if (err instanceof Suspend || err instanceof LeaseLostError) throw err;
+    const reason: unknown = this.signal.reason;
+    if (
+      this.signal.aborted &&
+      (reason instanceof LeaseLostError ||
+        reason instanceof WorkerStopping ||
+        reason instanceof InterruptRequested)
+    )
+      throw reason;
   }
 
   private abortReason(): Error {
@@ -461,14 +468,7 @@ export class WorkflowRun implements WorkflowContext {
         );
         return response;
       } catch (err) {
-        if (err instanceof Suspend || err instanceof LeaseLostError) throw err;
-        if (
-          this.signal.aborted &&
-          (this.signal.reason instanceof LeaseLostError ||
-            this.signal.reason instanceof WorkerStopping ||
-            this.signal.reason instanceof InterruptRequested)
-        )
-          throw this.signal.reason;
+        this.rethrowIfRunEnded(err);
         const log = this.log.child({ step: name, seq, modelAttempt: attempt });
         if (err instanceof ModelError && !this.signal.aborted) {
           if (err.kind === 'context_length' && options.trim) {

@@ -1,5 +1,6 @@
-import { type EscalationRung, type WaitStatus, type WaitType, type WorkState } from '@app/core';
-import { type OutboxStatus } from '../outbox/outbox.repository';
+import { type WorkState } from '@app/core';
+import { type OutboxRow, type OutboxStatus } from '../outbox/outbox.repository';
+import { type WaitRow } from '../waits/wait.repository';
 import { type StepStatus, type StepType } from '../steps/step.repository';
 
 /** One page of a keyset-paginated list; `nextCursor` is null on the last page. */
@@ -88,28 +89,11 @@ export interface StepView {
   durationMs: number | null;
 }
 
-export interface WaitView {
-  id: string;
-  stepSeq: number;
-  type: WaitType;
-  status: WaitStatus;
-  conversationKey: string | null;
-  correlationKey: string | null;
-  expects: unknown;
-  responders: unknown;
-  resumeChannel: string | null;
-  /** When the wait's timer next fires (its timeout or the next escalation rung). */
-  timeoutAt: Date | null;
-  onTimeout: 'fail' | 'resume' | 'escalate';
-  /** The escalation ladder and the rung reached so far (0 = none yet). */
-  escalation: EscalationRung[] | null;
-  escalationRung: number;
-  defaultValue: unknown;
-  result: unknown;
-  satisfiedByEventId: string | null;
-  createdAt: Date;
-  resolvedAt: Date | null;
-}
+/**
+ * A wait as an operator sees it: the ledger row without the routing internals.
+ * `timeoutAt` is when its timer next fires (its timeout or the next escalation rung).
+ */
+export type WaitView = Omit<WaitRow, 'workId' | 'matchKeys' | 'promptRef'>;
 
 export interface InboundEventView {
   id: string;
@@ -179,22 +163,8 @@ export interface LeaseView {
   expired: boolean;
 }
 
-export interface OutboxView {
-  id: string;
-  workId: string | null;
-  stepId: string | null;
-  channel: string;
-  target: string;
-  payload: unknown;
-  idempotencyKey: string;
-  status: OutboxStatus;
-  attempts: number;
-  nextAttemptAt: Date;
-  lastError: string | null;
-  providerMessageId: string | null;
-  createdAt: Date;
-  sentAt: Date | null;
-}
+/** An outbound message as an operator sees it: the ledger row as is. */
+export type OutboxView = OutboxRow;
 
 export interface OutboxFilters {
   statuses?: OutboxStatus[];
