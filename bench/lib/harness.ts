@@ -88,6 +88,7 @@ export async function startWorker(
     WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
     LOG_LEVEL: 'warn',
     DATABASE_POOL_SIZE: '20',
+    ...profileEnv(),
     ...env,
   });
   // Ready when its BullMQ workers have registered with Redis (logs are off in benchmarks).
@@ -105,6 +106,15 @@ export async function startWorker(
   if (worker.child.exitCode !== null)
     throw new Error(`the worker exited: ${worker.text.join('\n')}`);
   return worker;
+}
+
+/**
+ * `BENCH_PROFILE=<dir>`: the processes the bench starts write V8 CPU profiles there
+ * (open them in Chrome DevTools or speedscope) — where a figure's time goes.
+ */
+export function profileEnv(): Record<string, string> {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {};
 }
 
 export async function waitFor(

@@ -11,7 +11,9 @@ import {
 import { LOGGER, type Logger } from '@app/config';
 import {
   AnswerValidator,
+  type ClaimResult,
   type Dispatch,
+  LeaseService,
   LedgerDatabase,
   type NewWait,
   OutboxRepository,
@@ -69,7 +71,20 @@ export interface RunHandle {
   workId: string;
   token: bigint;
   workerId: string;
+  /**
+   * The work's row as this run last wrote it, while nothing else is known to have
+   * changed it: the completion is then decided on it without a lock (applyKnown).
+   * Cleared by every write that takes the locked path.
+   */
+  known?: WorkRow;
 }
+
+/** What a hot-path checkpoint changed on the work. */
+type Checkpointed = Pick<WorkRow, 'version' | 'checkpointSeq'>;
+
+export type RunClaim =
+  | { ok: true; token: bigint; work: WorkRow; steps: StepRow[] }
+  | Extract<ClaimResult, { ok: false }>;
 
 export interface WaitSpec {
   stepName: string;
@@ -113,7 +128,49 @@ export class RunStore {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly leases: LeaseService,
   ) {}
+
+  /**
+   * Claims a work and loads its record for a run. The common case, a QUEUED work, is
+   * two round trips and one commit: the work and its steps read side by side (no
+   * lock), then the claim decided on that row and written with its timeline entry in
+   * one statement conditional on the version read (WorkRepository.applyKnown). While
+   * a work is QUEUED no run holds it and nothing writes its steps, so an unchanged
+   * version means the steps read are the ones to replay. Anything else — a lease to
+   * take over, a row that moved on — takes the locked transaction, then loads.
+   */
+  async claim(workId: string, owner: string, leaseMs: number): Promise<RunClaim> {
+    const [work, steps] = await Promise.all([
+      this.works.find(this.db.pool, workId),
+      this.steps.list(this.db.pool, workId),
+    ]).catch((err: unknown) => translateDatabaseError(err));
+    if (work?.state === 'QUEUED') {
+      const applied = await this.works
+        .applyKnown(
+          this.db.pool,
+          work,
+          { type: 'claim', owner, leaseMs, now: this.clock.now() },
+          { actor: `worker:${owner}`, data: { owner } },
+        )
+        .catch((err: unknown) => translateDatabaseError(err));
+      if (applied !== 'stale') {
+        if (!applied.ok)
+          return {
+            ok: false,
+            code: applied.code,
+            reason: applied.reason,
+            runAfter: applied.row?.runAfter?.getTime() ?? null,
+          };
+        return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
+      }
+    }
+    const claimed = await this.leases.claim(workId, owner, leaseMs);
+    if (!claimed.ok) return claimed;
+    const loaded = await this.load(workId);
+    if (!loaded) return { ok: false, code: 'no_work', reason: 'work vanished', runAfter: null };
+    return { ok: true, token: claimed.token, work: claimed.work, steps: loaded.steps };
+  }
 
   async load(workId: string): Promise<{ work: WorkRow; steps: StepRow[] } | null> {
     return this.tx(async (client) => {
@@ -151,6 +208,11 @@ export class RunStore {
   ): Promise<StepRow> {
     if (restart)
       return this.fenced(run, (client) => this.steps.restart(client, restart.id, run.workerId));
+    return this.recordRunning(run, this.provisionalStep(run, seq, name, type));
+  }
+
+  /** Writes a provisional step (provisionalStep) as running: same id, same start time. */
+  async recordRunning(run: RunHandle, step: StepRow): Promise<StepRow> {
     // Hot path: one fenced statement instead of a transaction around a row lock. FOR
     // SHARE makes a concurrent claim (which updates the work's token) wait for this
     // insert or, if it committed first, makes this one see the new token and insert
@@ -158,24 +220,88 @@ export class RunStore {
     const { rows } = await this.db.pool
       .query<StepRow>(
         `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
-         SELECT $1, w.id, $3, $4, $5, $6, 'running', 1, $7, now()
+         SELECT $1, w.id, $3, $4, $5, $6, 'running', 1, $7, $9
          FROM "Work" w WHERE w.id = $2 AND w.state = 'RUNNING' AND w."leaseToken" = $8
          FOR SHARE
          RETURNING *`,
         [
-          this.ids.uuid(),
+          step.id,
           run.workId,
-          seq,
-          name,
-          type,
-          stepIdempotencyKey(run.workId, seq),
+          step.seq,
+          step.name,
+          step.type,
+          step.idempotencyKey,
           run.workerId,
           run.token.toString(),
+          step.startedAt,
         ],
       )
       .catch((err: unknown) => translateDatabaseError(err));
     if (!rows[0]) throw new LeaseLostError(run.workId);
     return rows[0];
+  }
+
+  /**
+   * A fresh step as the run sees it before anything is written: WorkflowRun records it
+   * as running only if it lasts (startStep), and a step that finishes first is written
+   * once, completed (completeNewStep).
+   */
+  provisionalStep(run: RunHandle, seq: number, name: string, type: StepType): StepRow {
+    return {
+      id: this.ids.uuid(),
+      workId: run.workId,
+      seq,
+      name,
+      type,
+      idempotencyKey: stepIdempotencyKey(run.workId, seq),
+      status: 'running',
+      input: null,
+      output: null,
+      error: null,
+      attempt: 1,
+      workerId: run.workerId,
+      startedAt: new Date(this.clock.now()),
+      heartbeatAt: null,
+      finishedAt: null,
+    };
+  }
+
+  /**
+   * The checkpoint of a step that was never recorded as running: its row, completed,
+   * and the work's step_completed in one fenced statement (see completeStep). When a
+   * pause or cancel is pending or the lease is gone, the step is recorded, then takes
+   * the full path.
+   */
+  async completeNewStep(run: RunHandle, step: StepRow, output: unknown): Promise<void> {
+    const fast = await this.db.pool
+      .query<Checkpointed>(
+        `WITH w AS (
+           UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", $3), version = version + 1, "updatedAt" = now()
+           WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
+             AND NOT "pauseRequested" AND NOT "cancelRequested"
+           RETURNING version, "checkpointSeq")
+         INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt", "finishedAt", output)
+         SELECT $4, $1, $3, $5, $6, $7, 'completed', 1, $8, $9, now(), $10 FROM w
+         RETURNING (SELECT version FROM w), (SELECT "checkpointSeq" FROM w)`,
+        [
+          run.workId,
+          run.token.toString(),
+          step.seq,
+          step.id,
+          step.name,
+          step.type,
+          step.idempotencyKey,
+          run.workerId,
+          step.startedAt,
+          JSON.stringify(wrap(output)),
+        ],
+      )
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (fast.rowCount === 1) {
+      this.checkpointed(run, fast.rows[0]);
+      return;
+    }
+    await this.completeStep(run, await this.recordRunning(run, step), output);
   }
 
   /** The checkpoint: the step's output and the work's step_completed, together. */
@@ -190,19 +316,22 @@ export class RunStore {
     // timeline entry: the Step row is the record of a completed step. Anything else —
     // a pending pause or cancel, a lost lease — takes the full transition below.
     const fast = await this.db.pool
-      .query(
+      .query<Checkpointed>(
         `WITH w AS (
            UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", $3), version = version + 1, "updatedAt" = now()
            WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
              AND NOT "pauseRequested" AND NOT "cancelRequested"
-           RETURNING id)
+           RETURNING version, "checkpointSeq")
          UPDATE "Step" SET status = 'completed', output = $4, "finishedAt" = now()
          WHERE id = $5 AND EXISTS (SELECT 1 FROM w)
-         RETURNING id`,
+         RETURNING (SELECT version FROM w), (SELECT "checkpointSeq" FROM w)`,
         [run.workId, run.token.toString(), step.seq, JSON.stringify(wrap(output)), step.id],
       )
       .catch((err: unknown) => translateDatabaseError(err));
-    if (fast.rowCount === 1) return;
+    if (fast.rowCount === 1) {
+      this.checkpointed(run, fast.rows[0]);
+      return;
+    }
     await this.fenced(run, async (client, dispatches) => {
       await this.steps.complete(client, step.id, wrap(output));
       await this.checkpoint(client, run, step.seq, step.name, dispatches);
@@ -570,6 +699,24 @@ export class RunStore {
   }
 
   async complete(run: RunHandle, output: unknown): Promise<void> {
+    // Hot path: decided on the row this run last wrote (no lock, one statement); the
+    // locked transaction when the row moved on or a parent waits for this work.
+    if (run.known) {
+      const applied = await this.works
+        .applyKnown(
+          this.db.pool,
+          run.known,
+          { type: 'complete', token: run.token },
+          { actor: `worker:${run.workerId}`, patch: { output: output ?? null } },
+        )
+        .catch((err: unknown) => translateDatabaseError(err));
+      if (applied !== 'stale') {
+        if (!applied.ok) throw new LeaseLostError(run.workId);
+        run.known = applied.row;
+        await this.dispatchAfterCommit(run, applied.dispatches);
+        return;
+      }
+    }
     await this.fenced(run, async (client, dispatches) => {
       const applied = await this.works.apply(
         client,
@@ -740,6 +887,7 @@ export class RunStore {
     fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
   ): Promise<T> {
     const dispatches: Outcome = [];
+    run.known = undefined;
     let result: T;
     try {
       result = await this.db.transaction(async (client) => {
@@ -756,18 +904,26 @@ export class RunStore {
       if (err instanceof LeaseLostError) throw err;
       translateDatabaseError(err);
     }
-    if (dispatches.length) {
-      await this.dispatcher
-        .dispatch(dispatches)
-        .catch((err: Error) =>
-          this.logger.warn(
-            { workId: run.workId, err: err.message },
-            'enqueue after commit failed; the reconciler will retry',
-          ),
-        );
-    }
+    await this.dispatchAfterCommit(run, dispatches);
     if (dispatches.stop) throw new Suspend(dispatches.stop);
     return result;
+  }
+
+  private async dispatchAfterCommit(run: RunHandle, dispatches: Dispatch[]): Promise<void> {
+    if (!dispatches.length) return;
+    await this.dispatcher
+      .dispatch(dispatches)
+      .catch((err: Error) =>
+        this.logger.warn(
+          { workId: run.workId, err: err.message },
+          'enqueue after commit failed; the reconciler will retry',
+        ),
+      );
+  }
+
+  /** A hot-path checkpoint moved the work's version on: so does the run's known row. */
+  private checkpointed(run: RunHandle, at: Checkpointed | undefined): void {
+    if (run.known && at) run.known = { ...run.known, ...at };
   }
 
   private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {

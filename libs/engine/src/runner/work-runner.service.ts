@@ -58,7 +58,7 @@ export class WorkRunner implements OnApplicationShutdown {
   async run(workId: string, runSeq?: number): Promise<RunOutcome> {
     if (this.stopping) return { outcome: 'skipped', reason: 'worker stopping' };
     const leaseMs = this.config.worker.lease;
-    const claim = await this.leases.claim(workId, this.workerId, leaseMs);
+    const claim = await this.store.claim(workId, this.workerId, leaseMs);
     if (!claim.ok) {
       if (claim.code === 'not_due' && claim.runAfter !== null) {
         // A run job that came before the backoff ended goes back until then.
@@ -69,7 +69,12 @@ export class WorkRunner implements OnApplicationShutdown {
       this.logger.debug({ workId, runSeq, reason: claim.reason }, 'run skipped');
       return { outcome: 'skipped', reason: claim.reason };
     }
-    const handle: RunHandle = { workId, token: claim.token, workerId: this.workerId };
+    const handle: RunHandle = {
+      workId,
+      token: claim.token,
+      workerId: this.workerId,
+      known: claim.work,
+    };
     const log = this.logger.child({
       workId,
       // The event the work came from (a child's source is its parent work, not an event).
@@ -98,8 +103,7 @@ export class WorkRunner implements OnApplicationShutdown {
     log.info('run started');
     let ctx: WorkflowRun | undefined;
     try {
-      const loaded = await this.store.load(workId);
-      if (!loaded) return { outcome: 'skipped', reason: 'work vanished' };
+      const loaded = claim;
       const definition = this.registry.get(loaded.work.kind);
       if (!definition) {
         throw new NonRetryableError(

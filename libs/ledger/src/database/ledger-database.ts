@@ -2,6 +2,9 @@ import { Pool, type PoolClient } from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 
+/** A pool or one of its clients: where a single statement needs no transaction. */
+export type Queryable = Pick<PoolClient, 'query'>;
+
 export interface LedgerDatabaseOptions {
   connectionString: string;
   schema: string;

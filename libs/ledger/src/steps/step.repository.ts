@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
+import { type Queryable } from '../database/ledger-database';
 
 export type StepType = 'task' | 'llm' | 'send' | 'sleep' | 'wait' | 'child';
 export type StepStatus = 'running' | 'completed' | 'failed';
@@ -40,7 +41,7 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 /** Step rows: the record a replay reads back. Callers hold the work's lease (fenced). */
 @Injectable()
 export class StepRepository {
-  async list(client: PoolClient, workId: string): Promise<StepRow[]> {
+  async list(client: Queryable, workId: string): Promise<StepRow[]> {
     const { rows } = await client.query<StepRow>(
       'SELECT * FROM "Step" WHERE "workId" = $1 ORDER BY seq',
       [workId],

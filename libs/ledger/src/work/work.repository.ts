@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
+import { type Queryable } from '../database/ledger-database';
 import {
   CLOCK,
   type Clock,
@@ -56,7 +57,7 @@ export class WorkRepository {
     return rows[0] ?? null;
   }
 
-  async find(client: PoolClient, workId: string): Promise<WorkRow | null> {
+  async find(client: Queryable, workId: string): Promise<WorkRow | null> {
     const { rows } = await client.query<WorkRow>('SELECT * FROM "Work" WHERE id = $1', [workId]);
     return rows[0] ?? null;
   }
@@ -108,43 +109,8 @@ export class WorkRepository {
     const next = result.next;
     const patch = opts.patch ?? {};
     const heartbeat = command.type === 'claim' || command.type === 'heartbeat';
-    const { rows } = await client.query<WorkRow>(
-      `UPDATE "Work" SET
-         state = $3::"WorkState", "pausedFrom" = $4::"WorkState", attempt = $5, "runSeq" = $6, "leaseOwner" = $7, "leaseToken" = $8,
-         "leaseExpiresAt" = $9, "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
-         "checkpointSeq" = $13, version = $14, "updatedAt" = now(),
-         "finishedAt" = CASE WHEN $15::boolean THEN now() ELSE NULL END,
-         "lastHeartbeatAt" = CASE WHEN $16::boolean THEN now() ELSE "lastHeartbeatAt" END,
-         output = CASE WHEN $17::boolean THEN $18::jsonb ELSE output END,
-         error = CASE WHEN $19::boolean THEN $20::jsonb ELSE error END,
-         "waitReason" = CASE WHEN $21::boolean THEN $22::text WHEN $3::"WorkState" = 'WAITING' THEN "waitReason" ELSE NULL END
-       WHERE id = $1 AND version = $2
-       RETURNING *`,
-      [
-        workId,
-        current.version,
-        next.state,
-        next.pausedFrom,
-        next.attempt,
-        next.runSeq,
-        next.leaseOwner,
-        next.leaseToken.toString(),
-        ms(next.leaseExpiresAt),
-        ms(next.runAfter),
-        next.pauseRequested,
-        next.cancelRequested,
-        next.checkpointSeq,
-        next.version,
-        isTerminal(next.state),
-        heartbeat,
-        'output' in patch,
-        json(patch.output),
-        'error' in patch,
-        json(patch.error),
-        'waitReason' in patch,
-        patch.waitReason ?? null,
-      ],
-    );
+    const update = updateStatement(workId, current.version, next, patch, heartbeat);
+    const { rows } = await client.query<WorkRow>(update.text, update.values);
     const updated = rows[0];
     if (!updated) throw new Error(`work ${workId} changed under its row lock`); // cannot happen: we hold FOR UPDATE
     if (result.event !== 'heartbeat') {
@@ -159,6 +125,71 @@ export class WorkRepository {
     const dispatches = this.dispatchesFor(workId, result.effects, next);
     dispatches.push(...(await this.applyLedgerEffects(client, updated, result.effects)));
     return { ok: true, row: updated, event: result.event, effects: result.effects, dispatches };
+  }
+
+  /**
+   * apply() without the row lock, for a run's hot path (its claim and its completion):
+   * the transition is decided on `known`, a row this caller read or wrote last, and
+   * written with its timeline entry in ONE statement, conditional on the version —
+   * so it lands only on the state it decided on, exactly as apply() does. Returns
+   * `stale` when the row moved on (or the command needs ledger effects, or the timeline
+   * seq raced a concurrent append): the caller then takes apply() in a transaction.
+   */
+  async applyKnown(
+    db: Queryable,
+    known: WorkRow,
+    // Only these: a heartbeat renews the lease without a version change, so a command
+    // that keeps the lease would write back an expiry older than the row's.
+    command: Extract<WorkCommand, { type: 'claim' | 'complete' }>,
+    opts: { actor: string; data?: Record<string, unknown>; patch?: WorkPatch },
+  ): Promise<ApplyOutcome | 'stale'> {
+    const result = transition(toSnapshot(known), command);
+    if (!result.ok) return { ...result, row: known };
+    const needsLedger = result.effects.some(
+      (e) =>
+        e.type === 'cancel_waits' ||
+        e.type === 'discard_steps_from' ||
+        (e.type === 'notify_parent' && known.parentId),
+    );
+    if (needsLedger) return 'stale';
+    const next = result.next;
+    const heartbeat = command.type === 'claim';
+    const update = updateStatement(known.id, known.version, next, opts.patch ?? {}, heartbeat);
+    let rows: WorkRow[];
+    try {
+      ({ rows } = await db.query<WorkRow>(
+        // Each statement in a WITH sees the same snapshot: the timeline's MAX(seq) was
+        // read before the UPDATE took the row lock, so an entry appended meanwhile under
+        // that lock (without a version change) makes this insert a unique violation,
+        // which rolls the whole statement back: `stale`, and the locked path decides.
+        `WITH upd AS (${update.text}),
+         ev AS (
+           INSERT INTO "WorkEvent" ("workId", seq, type, data, actor, at)
+           SELECT upd.id, COALESCE((SELECT MAX(seq) FROM "WorkEvent" WHERE "workId" = $1), 0) + 1,
+                  $23, $24, $25, $26
+           FROM upd)
+         SELECT * FROM upd`,
+        [
+          ...update.values,
+          result.event,
+          json({ from: known.state, to: next.state, ...opts.data }),
+          opts.actor,
+          new Date(this.clock.now()),
+        ],
+      ));
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') return 'stale';
+      throw err;
+    }
+    const updated = rows[0];
+    if (!updated) return 'stale';
+    return {
+      ok: true,
+      row: updated,
+      event: result.event,
+      effects: result.effects,
+      dispatches: this.dispatchesFor(known.id, result.effects, next),
+    };
   }
 
   /** Appends to the timeline. The caller holds the work's row lock (seq = max + 1 is safe). */
@@ -284,4 +315,54 @@ export class WorkRepository {
 
 function ms(value: number | null): Date | null {
   return value === null ? null : new Date(value);
+}
+
+/**
+ * The conditional UPDATE every transition writes: the state machine's fields from
+ * `next`, the patch's extra fields, only while the row still has the version read.
+ */
+function updateStatement(
+  workId: string,
+  version: number,
+  next: WorkSnapshot,
+  patch: WorkPatch,
+  heartbeat: boolean,
+): { text: string; values: unknown[] } {
+  return {
+    text: `UPDATE "Work" SET
+         state = $3::"WorkState", "pausedFrom" = $4::"WorkState", attempt = $5, "runSeq" = $6, "leaseOwner" = $7, "leaseToken" = $8,
+         "leaseExpiresAt" = $9, "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
+         "checkpointSeq" = $13, version = $14, "updatedAt" = now(),
+         "finishedAt" = CASE WHEN $15::boolean THEN now() ELSE NULL END,
+         "lastHeartbeatAt" = CASE WHEN $16::boolean THEN now() ELSE "lastHeartbeatAt" END,
+         output = CASE WHEN $17::boolean THEN $18::jsonb ELSE output END,
+         error = CASE WHEN $19::boolean THEN $20::jsonb ELSE error END,
+         "waitReason" = CASE WHEN $21::boolean THEN $22::text WHEN $3::"WorkState" = 'WAITING' THEN "waitReason" ELSE NULL END
+       WHERE id = $1 AND version = $2
+       RETURNING *`,
+    values: [
+      workId,
+      version,
+      next.state,
+      next.pausedFrom,
+      next.attempt,
+      next.runSeq,
+      next.leaseOwner,
+      next.leaseToken.toString(),
+      ms(next.leaseExpiresAt),
+      ms(next.runAfter),
+      next.pauseRequested,
+      next.cancelRequested,
+      next.checkpointSeq,
+      next.version,
+      isTerminal(next.state),
+      heartbeat,
+      'output' in patch,
+      json(patch.output),
+      'error' in patch,
+      json(patch.error),
+      'waitReason' in patch,
+      patch.waitReason ?? null,
+    ],
+  };
 }
