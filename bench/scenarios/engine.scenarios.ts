@@ -70,6 +70,11 @@ export async function durableSteps(opts: { works: number; concurrency: number })
     const { rows } = await ledger.db.query(
       `SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'completed') - min(at) FILTER (WHERE type = 'claimed')) * 1000 AS ms FROM "WorkEvent"`,
     );
+    const perWork = await ledger.db.query<{ ms: number }>(
+      `SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'completed') - min(at) FILTER (WHERE type = 'claimed')) * 1000 AS ms
+       FROM "WorkEvent" GROUP BY "workId"`,
+    );
+    const runMs = summarize(perWork.rows.map((r) => Number(r.ms)));
     await worker.stop();
     const durableMs = Number(rows[0].ms);
     const stepsPerSec = (3 * opts.works) / (durableMs / 1000);
@@ -103,6 +108,13 @@ export async function durableSteps(opts: { works: number; concurrency: number })
         value: round(stepsPerSec),
         unit: '/s',
         note: `concurrency ${opts.concurrency}, ${opts.works} works`,
+      },
+      {
+        scenario: 'durable steps',
+        metric: 'claim → completed per work p50 / p99',
+        value: round(runMs.p50),
+        unit: 'ms',
+        note: `p99 ${round(runMs.p99)} ms`,
       },
       {
         scenario: 'durable steps',

@@ -40,7 +40,7 @@ const flows = [
         if (quickFailures++ === 0) throw new Error('first attempt fails');
         return 'ok';
       },
-      { retry: { maxAttempts: 2, initialInterval: '10ms' } },
+      { retry: { maxAttempts: 2, initialIntervalMs: 10 } },
     ),
   ),
 ];

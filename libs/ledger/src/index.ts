@@ -1,5 +1,6 @@
 export * from './database/database-errors';
 export * from './database/ledger-database';
+export * from './database/statement-batcher';
 export * from './ingest/answer-validator';
 export * from './ingest/ingest.service';
 export * from './lease/lease.service';

@@ -18,6 +18,7 @@ import {
   type NewWait,
   OutboxRepository,
   type StepRow,
+  StatementBatcher,
   type StepType,
   StepRepository,
   WaitRepository,
@@ -218,13 +219,14 @@ export class RunStore {
     // insert or, if it committed first, makes this one see the new token and insert
     // nothing — the same fencing as the locked transaction, in one round trip.
     const { rows } = await this.db.pool
-      .query<StepRow>(
-        `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
+      .query<StepRow>({
+        name: 'step-record-running',
+        text: `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
          SELECT $1, w.id, $3, $4, $5, $6, 'running', 1, $7, $9
          FROM "Work" w WHERE w.id = $2 AND w.state = 'RUNNING' AND w."leaseToken" = $8
          FOR SHARE
          RETURNING *`,
-        [
+        values: [
           step.id,
           run.workId,
           step.seq,
@@ -235,7 +237,7 @@ export class RunStore {
           run.token.toString(),
           step.startedAt,
         ],
-      )
+      })
       .catch((err: unknown) => translateDatabaseError(err));
     if (!rows[0]) throw new LeaseLostError(run.workId);
     return rows[0];
@@ -273,36 +275,62 @@ export class RunStore {
    * the full path.
    */
   async completeNewStep(run: RunHandle, step: StepRow, output: unknown): Promise<void> {
-    const fast = await this.db.pool
-      .query<Checkpointed>(
-        `WITH w AS (
-           UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", $3), version = version + 1, "updatedAt" = now()
-           WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
-             AND NOT "pauseRequested" AND NOT "cancelRequested"
-           RETURNING version, "checkpointSeq")
-         INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt", "finishedAt", output)
-         SELECT $4, $1, $3, $5, $6, $7, 'completed', 1, $8, $9, now(), $10 FROM w
-         RETURNING (SELECT version FROM w), (SELECT "checkpointSeq" FROM w)`,
-        [
-          run.workId,
-          run.token.toString(),
-          step.seq,
-          step.id,
-          step.name,
-          step.type,
-          step.idempotencyKey,
-          run.workerId,
-          step.startedAt,
-          JSON.stringify(wrap(output)),
-        ],
-      )
+    const done = await this.newStepCheckpoints
+      .submit({ run, step, output: JSON.stringify(wrap(output)) })
       .catch((err: unknown) => translateDatabaseError(err));
-    if (fast.rowCount === 1) {
-      this.checkpointed(run, fast.rows[0]);
+    if (done) {
+      this.checkpointed(run, done);
       return;
     }
     await this.completeStep(run, await this.recordRunning(run, step), output);
   }
+
+  /**
+   * completeNewStep's statement for every run checkpointing at the same time (group
+   * commit, StatementBatcher): each row's checkpoint is fenced on its own run's token;
+   * a run whose work moved on gets no row back and takes the full path alone.
+   */
+  private readonly newStepCheckpoints = new StatementBatcher<
+    { run: RunHandle; step: StepRow; output: string },
+    Checkpointed | undefined
+  >(async (items) => {
+    const { rows } = await this.db.pool.query<Checkpointed & { id: string }>({
+      name: 'step-checkpoint-new-batch',
+      text: `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::"StepType"[],
+                              $7::text[], $8::text[], $9::timestamptz[], $10::jsonb[])
+           AS t("workId", token, seq, "stepId", name, type, "idempotencyKey", "workerId", "startedAt", output)),
+       w AS (
+         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input.seq), version = version + 1, "updatedAt" = now()
+         FROM input
+         WHERE "Work".id = input."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = input.token
+           AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
+         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
+       s AS (
+         INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt", "finishedAt", output)
+         SELECT input."stepId", input."workId", input.seq, input.name, input.type, input."idempotencyKey", 'completed', 1,
+                input."workerId", input."startedAt", now(), input.output
+         FROM input JOIN w ON w.id = input."workId")
+       SELECT * FROM w`,
+      values: [
+        items.map((i) => i.run.workId),
+        items.map((i) => i.run.token.toString()),
+        items.map((i) => i.step.seq),
+        items.map((i) => i.step.id),
+        items.map((i) => i.step.name),
+        items.map((i) => i.step.type),
+        items.map((i) => i.step.idempotencyKey),
+        items.map((i) => i.run.workerId),
+        items.map((i) => i.step.startedAt),
+        items.map((i) => i.output),
+      ],
+    });
+    const byWork = new Map(rows.map((r) => [r.id, r]));
+    return items.map((i) => {
+      const row = byWork.get(i.run.workId);
+      return row && { version: row.version, checkpointSeq: row.checkpointSeq };
+    });
+  });
 
   /** The checkpoint: the step's output and the work's step_completed, together. */
   async completeStep(
@@ -316,8 +344,9 @@ export class RunStore {
     // timeline entry: the Step row is the record of a completed step. Anything else —
     // a pending pause or cancel, a lost lease — takes the full transition below.
     const fast = await this.db.pool
-      .query<Checkpointed>(
-        `WITH w AS (
+      .query<Checkpointed>({
+        name: 'step-checkpoint',
+        text: `WITH w AS (
            UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", $3), version = version + 1, "updatedAt" = now()
            WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
              AND NOT "pauseRequested" AND NOT "cancelRequested"
@@ -325,8 +354,8 @@ export class RunStore {
          UPDATE "Step" SET status = 'completed', output = $4, "finishedAt" = now()
          WHERE id = $5 AND EXISTS (SELECT 1 FROM w)
          RETURNING (SELECT version FROM w), (SELECT "checkpointSeq" FROM w)`,
-        [run.workId, run.token.toString(), step.seq, JSON.stringify(wrap(output)), step.id],
-      )
+        values: [run.workId, run.token.toString(), step.seq, JSON.stringify(wrap(output)), step.id],
+      })
       .catch((err: unknown) => translateDatabaseError(err));
     if (fast.rowCount === 1) {
       this.checkpointed(run, fast.rows[0]);

@@ -42,10 +42,11 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 @Injectable()
 export class StepRepository {
   async list(client: Queryable, workId: string): Promise<StepRow[]> {
-    const { rows } = await client.query<StepRow>(
-      'SELECT * FROM "Step" WHERE "workId" = $1 ORDER BY seq',
-      [workId],
-    );
+    const { rows } = await client.query<StepRow>({
+      name: 'step-list',
+      text: 'SELECT * FROM "Step" WHERE "workId" = $1 ORDER BY seq',
+      values: [workId],
+    });
     return rows;
   }
 
