@@ -36,15 +36,22 @@ export class StatementBatcher<I, O> {
     while (this.inFlight < this.options.maxInFlight && this.queue.length) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
-      this.execute(batch.map((b) => b.item))
-        .then(
-          (outs) => batch.forEach((b, i) => b.resolve(outs[i] as O)),
-          (err: unknown) => batch.forEach((b) => b.reject(err)),
-        )
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
+      // The next batch starts before this one's callers hear back: they are about to
+      // submit again, and the statement should already be on its way.
+      const settled = () => {
+        this.inFlight--;
+        this.pump();
+      };
+      this.execute(batch.map((b) => b.item)).then(
+        (outs) => {
+          settled();
+          batch.forEach((b, i) => b.resolve(outs[i] as O));
+        },
+        (err: unknown) => {
+          settled();
+          batch.forEach((b) => b.reject(err));
+        },
+      );
     }
   }
 }
