@@ -20,6 +20,7 @@ import { until } from '@test/until';
 import { startWorker, type TestWorker } from '@test/worker';
 
 const TOKEN = '100000009:TEST_ONLY-agent';
+const CHATTY = '100000010:TEST_ONLY-agent-chatty';
 const SECRET = 'wg_TEST_ONLY-agent-secret';
 const PRICES = { 'gpt-test': { input: 3, output: 15 } };
 
@@ -39,7 +40,8 @@ const deployTool = defineTool({
  * The assistant in a Telegram chat, end to end: the real gateway (webhook deliveries),
  * the real worker, Telegraf's client against a loopback Bot API and the `openai` SDK
  * against a loopback OpenAI server. Two tool calls (ask_human, deploy), one approval by
- * button, the answer in the chat; a budget approved from the chat.
+ * button, the answer in the chat; a budget approved from the chat; follow-ups in the same
+ * chat continuing the same work, and the follow-up window passing.
  */
 describe('assistant over Telegram (gateway + worker + loopback Bot API + loopback OpenAI)', () => {
   let db: TestSchema;
@@ -50,9 +52,9 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
   let worker: TestWorker;
   let ledger: ReturnType<typeof ledgerOf>;
 
-  async function deliver(update: Record<string, any>) {
+  async function deliver(update: Record<string, any>, bot = 'agent') {
     const res = await post(
-      `${gw.url}/telegram/agent`,
+      `${gw.url}/telegram/${bot}`,
       JSON.stringify(update),
       telegramWebhookHeaders(SECRET),
     );
@@ -60,14 +62,15 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
     return res.json.result as { decision: string; workId: string | null };
   }
 
-  const say = (chatId: number, text: string, replyTo?: number) =>
+  const say = (chatId: number, text: string, replyTo?: number, bot = 'agent') =>
     deliver(
-      api.userMessage(TOKEN, {
+      api.userMessage(bot === 'agent' ? TOKEN : CHATTY, {
         from: ALICE,
         chat: { id: chatId, first_name: ALICE.first_name, type: 'private' },
         text,
         replyTo,
       }),
+      bot,
     );
 
   async function press(prompt: StoredTelegramMessage, label: string, from: TelegramUserIdentity) {
@@ -94,6 +97,7 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
     ledger = ledgerOf(db);
     api = await new TelegramApiServer().start();
     api.addBot(TOKEN, { username: 'agent_bot', first_name: 'agent bot' });
+    api.addBot(CHATTY, { username: 'chatty_bot', first_name: 'chatty bot' }, 600_000_001);
     openai = await new OpenAiApiServer().start();
     const config = testConfig({
       schema: db.schema,
@@ -104,15 +108,21 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
         telegram: {
           apiRoot: api.url,
           limits: { perChatPerSecond: 1_000, perBotPerSecond: 1_000, perGroupPerMinute: 60_000 },
-          bots: { agent: { token: TOKEN, secretToken: SECRET, workflow: 'assistant' } },
+          bots: {
+            agent: { token: TOKEN, secretToken: SECRET, workflow: 'assistant' },
+            chatty: { token: CHATTY, secretToken: SECRET, workflow: 'assistant-chat' },
+          },
         },
         agent: {
           baseURL: openai.baseURL,
           apiKey: 'sk-test-only',
           model: 'gpt-test',
+          system: 'You are the test assistant.',
           prices: PRICES,
           approvers: [`telegram:${BOB.id}`],
           budget: { turns: 3 },
+          // Short, so these works end soon after their answer.
+          followUpWindow: '1s',
         },
       },
     });
@@ -120,7 +130,14 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
     const wired = outboundSenders(config).some((s) => s.channel === 'telegram');
     worker = await startWorker(
       config,
-      [createAssistantWorkflow({ settings: config.agent!, tools: [deployTool] })],
+      [
+        createAssistantWorkflow({ settings: config.agent!, tools: [deployTool] }),
+        // The chatty bot's assistant keeps a conversation open long enough to follow up.
+        createAssistantWorkflow({
+          name: 'assistant-chat',
+          settings: { ...config.agent!, followUpWindow: 10 * 60_000, budget: { turns: 10 } },
+        }),
+      ],
       wired ? [] : [createTelegramSender(config)],
     );
   });
@@ -162,8 +179,16 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
 
     const answer = await botMessage(chatId, 3, 'the final answer');
     expect(answer.text).toBe('Done: v2 is on staging.');
+    expect(answer.reply_markup).toBeUndefined(); // a plain message, not a reply prompt
+    // The answer stays open for a follow-up (followUpWindow, 1s here); nobody wrote,
+    // so the window passed and the work completed with that answer.
     const done = await ledger.untilState(opened.workId!, 'COMPLETED');
     expect(done.output).toMatchObject({ answer: 'Done: v2 is on staging.', spent: { turns: 3 } });
+    expect((await ledger.waits(opened.workId!)).at(-1)).toMatchObject({
+      type: 'human',
+      status: 'timed_out',
+    });
+    expect(api.botMessages(chatId)).toHaveLength(3);
     expect(deployed).toEqual([
       { args: { version: 'v2', env: 'staging' }, key: expect.any(String) },
     ]);
@@ -205,5 +230,104 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
       'the answer in the chat',
     );
     expect(api.botMessages(chatId).filter((m) => m.text === 'working…')).toHaveLength(3);
+  });
+
+  it('a follow-up in the chat continues the same work, with the whole conversation', async () => {
+    const chatId = 700_000_003;
+    openai.requests.length = 0;
+    openai.enqueue(
+      { content: 'v1 is on staging.' },
+      { content: 'v0.9 is on production.' },
+      { content: 'You asked about staging and production.' },
+    );
+    const opened = await say(chatId, 'what is on staging?', undefined, 'chatty');
+    expect(opened.decision).toBe('opened');
+    const first = await botMessage(chatId, 1, 'the first answer');
+    expect(first.text).toBe('v1 is on staging.');
+    await ledger.untilState(opened.workId!, 'WAITING');
+
+    // A plain next message in the chat (no reply) resumes the open conversation.
+    expect(await say(chatId, 'and on production?', undefined, 'chatty')).toMatchObject({
+      decision: 'resumed',
+      workId: opened.workId,
+    });
+    const second = await botMessage(chatId, 2, 'the answer to the follow-up');
+    expect(second.text).toBe('v0.9 is on production.');
+    expect(openai.completions[1]!.body.messages).toEqual([
+      { role: 'system', content: 'You are the test assistant.' },
+      { role: 'user', content: 'what is on staging?' },
+      { role: 'assistant', content: 'v1 is on staging.' },
+      { role: 'user', content: 'and on production?' },
+    ]);
+
+    // A reply to the bot's answer names the work too.
+    await ledger.untilState(opened.workId!, 'WAITING');
+    expect(await say(chatId, 'what did I ask?', second.message_id, 'chatty')).toMatchObject({
+      decision: 'resumed',
+      workId: opened.workId,
+    });
+    await botMessage(chatId, 3, 'the third answer');
+    expect(openai.completions[2]!.body.messages.map((m: any) => m.content)).toEqual([
+      'You are the test assistant.',
+      'what is on staging?',
+      'v1 is on staging.',
+      'and on production?',
+      'v0.9 is on production.',
+      'what did I ask?',
+    ]);
+
+    // One work, one budget: every call is on its ModelCall rows; the answers were sent
+    // as they were (no "answered by" edits), and the conversation is open again.
+    const [calls] = await db.query<any>(
+      'SELECT count(*)::int AS n FROM "ModelCall" WHERE "workId" = $1',
+      [opened.workId],
+    );
+    expect(calls.n).toBe(3);
+    const [edits] = await db.query<any>(
+      `SELECT count(*)::int AS n FROM "Outbox" WHERE "workId" = $1 AND payload->>'kind' = 'answered'`,
+      [opened.workId],
+    );
+    expect(edits.n).toBe(0);
+    await ledger.untilState(opened.workId!, 'WAITING');
+    expect((await ledger.waits(opened.workId!)).map((w) => [w.type, w.status])).toEqual([
+      ['human', 'satisfied'],
+      ['human', 'satisfied'],
+      ['human', 'open'],
+    ]);
+  });
+
+  it('a message sent while the model is answering is taken up right after that answer', async () => {
+    const chatId = 700_000_004;
+    openai.requests.length = 0;
+    let think!: () => void;
+    const thinking = new Promise<void>((resolve) => (think = resolve));
+    openai.enqueue(
+      { content: 'Staging has v1.', gate: thinking },
+      { content: 'Production has v0.9.' },
+    );
+    const opened = await say(chatId, 'what is on staging?', undefined, 'chatty');
+    await until(
+      async () =>
+        (await ledger.steps(opened.workId!)).find(
+          (s) => s.type === 'llm' && s.status === 'running',
+        ),
+      'the model call to be under way',
+    );
+    // The work is busy: the message goes to its inbox (the bot's busy policy).
+    expect(await say(chatId, 'and production?', undefined, 'chatty')).toMatchObject({
+      decision: 'inbox',
+      workId: opened.workId,
+    });
+    think();
+    expect((await botMessage(chatId, 1, 'the first answer')).text).toBe('Staging has v1.');
+    expect((await botMessage(chatId, 2, 'the answer to the waiting message')).text).toBe(
+      'Production has v0.9.',
+    );
+    expect(openai.completions[1]!.body.messages.slice(1)).toEqual([
+      { role: 'user', content: 'what is on staging?' },
+      { role: 'assistant', content: 'Staging has v1.' },
+      { role: 'user', content: 'and production?' },
+    ]);
+    await ledger.untilState(opened.workId!, 'WAITING');
   });
 });

@@ -7,32 +7,139 @@ export interface ScriptedUsage {
   cached?: number;
 }
 
-/** One scripted answer of POST /v1/chat/completions. */
+type ScriptedMessage = {
+  kind?: 'message';
+  content?: string | null;
+  toolCalls?: Array<{ id?: string; name: string; arguments: unknown }>;
+  usage?: ScriptedUsage;
+  model?: string;
+  /** Cut short at the output token limit (finish_reason length / status incomplete). */
+  truncated?: boolean;
+  /** The answer waits for this (a model still thinking while the test does something). */
+  gate?: Promise<unknown>;
+};
+
+/** One scripted answer of POST /v1/chat/completions or POST /v1/responses. */
 export type ScriptedReply =
-  | {
-      kind?: 'message';
-      content?: string | null;
-      toolCalls?: Array<{ id?: string; name: string; arguments: unknown }>;
-      usage?: ScriptedUsage;
-      model?: string;
-    }
+  | ScriptedMessage
   | { kind: 'rate_limit'; retryAfterSeconds?: number }
   | { kind: 'server_error'; status?: number }
   | { kind: 'context_length' };
 
 export interface ChatRequest {
+  /** `/v1/chat/completions` or `/v1/responses`. */
+  path: string;
   body: any;
   headers: Record<string, string | string[] | undefined>;
   status: number;
   at: number;
 }
 
+const ROUTES = ['/v1/chat/completions', '/v1/responses'];
+
+const argumentsOf = (args: unknown) => (typeof args === 'string' ? args : JSON.stringify(args));
+
+/** A scripted message as a chat.completion. */
+function chatCompletion(n: number, reply: ScriptedMessage, body: any) {
+  const toolCalls = (reply.toolCalls ?? []).map((c, i) => ({
+    id: c.id ?? `call_${n}_${i}`,
+    type: 'function',
+    function: { name: c.name, arguments: argumentsOf(c.arguments) },
+  }));
+  const usage = reply.usage ?? { prompt: 100, completion: 20 };
+  return {
+    id: `chatcmpl-${n}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: reply.model ?? body.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: reply.content ?? null,
+          refusal: null,
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        },
+        logprobs: null,
+        finish_reason: reply.truncated ? 'length' : toolCalls.length ? 'tool_calls' : 'stop',
+      },
+    ],
+    usage: {
+      prompt_tokens: usage.prompt,
+      completion_tokens: usage.completion,
+      total_tokens: usage.prompt + usage.completion,
+      prompt_tokens_details: { cached_tokens: usage.cached ?? 0 },
+    },
+  };
+}
+
+/**
+ * A scripted message as a Responses API `response` object: a `message` output item with
+ * `output_text`, then one `function_call` item per tool call, as OpenAI lists them.
+ */
+function responseObject(n: number, reply: ScriptedMessage, body: any) {
+  const usage = reply.usage ?? { prompt: 100, completion: 20 };
+  const output: unknown[] = [];
+  if (reply.content)
+    output.push({
+      type: 'message',
+      id: `msg_${n}`,
+      status: reply.truncated ? 'incomplete' : 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: reply.content, annotations: [], logprobs: [] }],
+    });
+  (reply.toolCalls ?? []).forEach((c, i) =>
+    output.push({
+      type: 'function_call',
+      id: `fc_${n}_${i}`,
+      call_id: c.id ?? `call_${n}_${i}`,
+      name: c.name,
+      arguments: argumentsOf(c.arguments),
+      status: 'completed',
+    }),
+  );
+  return {
+    id: `resp_${n}`,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: reply.truncated ? 'incomplete' : 'completed',
+    error: null,
+    incomplete_details: reply.truncated ? { reason: 'max_output_tokens' } : null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model: reply.model ?? body.model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: body.store ?? true,
+    temperature: body.temperature ?? 1,
+    text: { format: { type: 'text' } },
+    tool_choice: 'auto',
+    tools: body.tools ?? [],
+    top_p: 1,
+    truncation: 'disabled',
+    usage: {
+      input_tokens: usage.prompt,
+      input_tokens_details: { cached_tokens: usage.cached ?? 0 },
+      output_tokens: usage.completion,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: usage.prompt + usage.completion,
+    },
+    user: null,
+    metadata: {},
+  };
+}
+
 /**
  * A loopback OpenAI-compatible API for the real `openai` SDK (baseURL = `${url}/v1`):
- * POST /v1/chat/completions answers the next scripted reply in the real wire format
- * (chat.completion with tool_calls, usage incl. prompt_tokens_details.cached_tokens,
- * finish_reason), or the real error envelopes: 429 with retry-after, 5xx, 400
- * context_length_exceeded. Every request is recorded.
+ * POST /v1/chat/completions and POST /v1/responses answer the next scripted reply, from
+ * one script, in their real wire formats (chat.completion with tool_calls, usage incl.
+ * prompt_tokens_details.cached_tokens, finish_reason; response with message and
+ * function_call output items, usage incl. input_tokens_details.cached_tokens, status
+ * and incomplete_details), or the real error envelopes: 429 with retry-after, 5xx, 400
+ * context_length_exceeded. Every request is recorded with its path.
  */
 export class OpenAiApiServer {
   readonly requests: ChatRequest[] = [];
@@ -67,11 +174,17 @@ export class OpenAiApiServer {
         const text = Buffer.concat(chunks).toString('utf8');
         const body = text ? JSON.parse(text) : undefined;
         const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-          this.requests.push({ body, headers: req.headers, status, at: Date.now() });
+          this.requests.push({
+            path: req.url ?? '',
+            body,
+            headers: req.headers,
+            status,
+            at: Date.now(),
+          });
           res.writeHead(status, { 'content-type': 'application/json', ...headers });
           res.end(JSON.stringify(payload));
         };
-        if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+        if (req.method !== 'POST' || !ROUTES.includes(req.url ?? ''))
           return send(404, {
             error: { message: `no route ${req.url}`, type: 'invalid_request_error' },
           });
@@ -106,51 +219,23 @@ export class OpenAiApiServer {
               error: {
                 message: "This model's maximum context length is 128000 tokens.",
                 type: 'invalid_request_error',
-                param: 'messages',
+                param: req.url === '/v1/responses' ? 'input' : 'messages',
                 code: 'context_length_exceeded',
               },
             });
           default: {
             const n = ++this.seq;
-            const toolCalls = (reply.toolCalls ?? []).map((c, i) => ({
-              id: c.id ?? `call_${n}_${i}`,
-              type: 'function',
-              function: {
-                name: c.name,
-                arguments:
-                  typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
-              },
-            }));
-            const usage = reply.usage ?? { prompt: 100, completion: 20 };
-            return send(
-              200,
-              {
-                id: `chatcmpl-${n}`,
-                object: 'chat.completion',
-                created: Math.floor(Date.now() / 1000),
-                model: reply.model ?? body.model,
-                choices: [
-                  {
-                    index: 0,
-                    message: {
-                      role: 'assistant',
-                      content: reply.content ?? null,
-                      refusal: null,
-                      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
-                    },
-                    logprobs: null,
-                    finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
-                  },
-                ],
-                usage: {
-                  prompt_tokens: usage.prompt,
-                  completion_tokens: usage.completion,
-                  total_tokens: usage.prompt + usage.completion,
-                  prompt_tokens_details: { cached_tokens: usage.cached ?? 0 },
-                },
-              },
-              { 'x-request-id': `req_${n}` },
-            );
+            const answer = () =>
+              send(
+                200,
+                req.url === '/v1/responses'
+                  ? responseObject(n, reply, body)
+                  : chatCompletion(n, reply, body),
+                { 'x-request-id': `req_${n}` },
+              );
+            if (reply.gate) void reply.gate.then(answer);
+            else answer();
+            return;
           }
         }
       });

@@ -4,6 +4,7 @@ import {
   CancelRequested,
   DeterminismError,
   defineWorkflow,
+  type InboxEvent,
   InterruptRequested,
   LeaseLostError,
   type LlmMessage,
@@ -25,6 +26,7 @@ import {
   trimOldestTurn,
 } from './conversation.util';
 import { OpenAiChatModelClient } from './openai-model.client';
+import { OpenAiResponsesModelClient } from './openai-responses-model.client';
 import { type AgentTool, type EffectTool, ToolRegistry, toolSpecs, userTools } from './tool';
 
 /** What the `agent:` config block sets for every assistant in this process (the worker sets it at start). */
@@ -38,7 +40,13 @@ export function configureAgent(settings: AgentConfig | undefined): void {
 const clients = new WeakMap<AgentConfig, ModelClient>();
 function clientFor(settings: AgentConfig): ModelClient {
   let client = clients.get(settings);
-  if (!client) clients.set(settings, (client = new OpenAiChatModelClient(settings)));
+  if (!client) {
+    client =
+      settings.api === 'responses'
+        ? new OpenAiResponsesModelClient(settings)
+        : new OpenAiChatModelClient(settings);
+    clients.set(settings, client);
+  }
   return client;
 }
 
@@ -76,6 +84,14 @@ function isRunControl(err: unknown): boolean {
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Chat messages that reached the work's inbox, as the user's turns. */
+function userTurns(events: InboxEvent[]): LlmMessage[] {
+  return events.flatMap((event) => {
+    const text = (event.body as { text?: unknown } | null)?.text;
+    return typeof text === 'string' && text ? [{ role: 'user' as const, content: text }] : [];
+  });
+}
 
 /**
  * One tool call: validated against the tool's schema (a bad call goes back to the model
@@ -142,10 +158,11 @@ async function runToolCall(
 
 /**
  * The `assistant` workflow kind: the conversation lives in the ledger — every model
- * response, tool result and inbox read is a recorded step, and a re-run rebuilds the
- * message list from them — never in process memory. It loops model → tools → model
- * until the model answers without tool calls, and sends that answer to the chat the
- * work came from.
+ * response, tool result, inbox read and follow-up is a recorded step, and a re-run
+ * rebuilds the message list from them — never in process memory. It loops model →
+ * tools → model until the model answers without tool calls, and sends that answer to
+ * the chat the work came from; there it waits `followUpWindow` for the next message,
+ * which continues the same conversation (and the same budget).
  */
 export function createAssistantWorkflow(
   options: AssistantOptions = {},
@@ -170,6 +187,8 @@ export function createAssistantWorkflow(
       const reply = async (text: string) => {
         if (here) await ctx.send(here, { text });
       };
+      // Only a chat can carry a follow-up; a work started by API or webhook ends with its answer.
+      const followUpWindow = here ? settings.followUpWindow : 0;
       const messages: LlmMessage[] = [
         { role: 'system', content: settings.system },
         {
@@ -181,10 +200,7 @@ export function createAssistantWorkflow(
       const spent: Spend = { tokens: 0, costUsd: 0, turns: 0 };
       for (;;) {
         // Messages that came in while the assistant was busy join before the next call.
-        for (const event of await ctx.inbox()) {
-          const text = (event.body as { text?: unknown } | null)?.text;
-          if (typeof text === 'string' && text) messages.push({ role: 'user', content: text });
-        }
+        messages.push(...userTurns(await ctx.inbox()));
         const passed = budgetPassed(spent, limits);
         if (passed) {
           const more = await ctx.ask<boolean>({
@@ -225,8 +241,43 @@ export function createAssistantWorkflow(
         const calls = response.message.toolCalls ?? [];
         if (!calls.length) {
           const answer = response.message.content ?? '';
-          await reply(answer || '(no answer)');
-          return { answer, spent };
+          const text = answer || '(no answer)';
+          if (!here || !followUpWindow) {
+            await reply(text);
+            return { answer, spent };
+          }
+          // Messages sent while the model was answering come first: answered at once,
+          // not after the window.
+          const waiting = userTurns(await ctx.inbox());
+          if (waiting.length) {
+            await reply(text);
+            messages.push(...waiting);
+            continue;
+          }
+          // The answer is the prompt of a wait the conversation's next message satisfies
+          // (routing rule 2; a reply to the answer names this work too). A plain prompt:
+          // no reply keyboard, not edited with who answered. The answer, or the timeout's
+          // null, is the wait step's record, so a re-run rebuilds the same conversation.
+          const followUp = await ctx.ask<string | null>({
+            to: here,
+            text,
+            plain: true,
+            expects: { type: 'string' },
+            timeout: followUpWindow,
+            onTimeout: 'default',
+            default: null,
+          });
+          if (typeof followUp === 'string') {
+            messages.push({ role: 'user', content: followUp });
+            continue;
+          }
+          // The window passed. A message that reached the inbox meanwhile — between the
+          // read above and the wait opening, or just after the timeout won the wait — is
+          // answered, not dropped.
+          const late = userTurns(await ctx.inbox());
+          if (!late.length) return { answer, spent };
+          messages.push(...late);
+          continue;
         }
         for (const call of calls) {
           const result = await runToolCall(ctx, tools, call, settings);

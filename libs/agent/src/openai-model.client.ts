@@ -70,9 +70,21 @@ export function classifyModelError(err: unknown): ModelError {
 }
 
 /**
+ * The SDK pointed at settings.baseURL. Its own retries are off: ctx.llm retries inside
+ * the step, where each attempt is visible and the lease is renewed.
+ */
+export function openAiSdk(settings: AgentConfig): OpenAI {
+  return new OpenAI({
+    apiKey: settings.apiKey,
+    ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
+    maxRetries: 0,
+    timeout: settings.timeout,
+  });
+}
+
+/**
  * The ModelClient port over the official `openai` SDK (Chat Completions), pointed at
- * any OpenAI-compatible server by baseURL. The SDK's own retries are off: ctx.llm
- * retries inside the step, where each attempt is visible and the lease is renewed.
+ * any OpenAI-compatible server by baseURL.
  */
 export class OpenAiChatModelClient implements ModelClient {
   readonly provider: string;
@@ -80,12 +92,7 @@ export class OpenAiChatModelClient implements ModelClient {
 
   constructor(private readonly settings: AgentConfig) {
     this.provider = settings.provider;
-    this.sdk = new OpenAI({
-      apiKey: settings.apiKey,
-      ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
-      maxRetries: 0,
-      timeout: settings.timeout,
-    });
+    this.sdk = openAiSdk(settings);
   }
 
   async complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion> {

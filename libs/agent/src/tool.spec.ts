@@ -72,8 +72,16 @@ describe(builtinTools.name, () => {
 });
 
 describe('agent config', () => {
-  it('reports the Responses API as not implemented, and an empty key by name', () => {
-    expect(() => settings({ api: 'responses' })).toThrow(/responses.*not implemented/);
+  it('takes either API, and reports an empty key by name', () => {
+    expect(settings().api).toBe('chat');
+    expect(settings({ api: 'responses' }).api).toBe('responses');
+    expect(() => settings({ api: 'assistants' })).toThrow(/api/);
     expect(() => settings({ apiKey: '' })).toThrow(/agent\.apiKey/);
+  });
+  it('keeps a chat conversation open 30 minutes after an answer unless told otherwise', () => {
+    expect(settings().followUpWindow).toBe(30 * 60_000);
+    expect(settings({ followUpWindow: '2h' }).followUpWindow).toBe(2 * 3_600_000);
+    expect(settings({ followUpWindow: 0 }).followUpWindow).toBe(0);
+    expect(() => settings({ followUpWindow: 'soon' })).toThrow(/not a duration/);
   });
 });

@@ -258,69 +258,66 @@ const modelPrice = z.strictObject({
 });
 
 /** The model behind the `assistant` workflow (libs/agent, README "Agent"). */
-export const agentConfigSchema = z
-  .strictObject({
-    /** `chat` (Chat Completions). `responses` is reserved: not implemented yet. */
-    api: z.enum(['chat', 'responses']).default('chat'),
-    /** Any OpenAI-compatible server: OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio. */
-    baseURL: z.string().url().optional(),
-    /** `${OPENAI_API_KEY}`; local servers accept any non-empty string. */
-    apiKey: z.string().min(1, 'agent.apiKey is empty (set OPENAI_API_KEY)'),
-    model: z.string().min(1),
-    /** Recorded on each ModelCall (`openai`, `ollama`, …). */
-    provider: z.string().min(1).default('openai'),
-    system: z
-      .string()
-      .default(
-        'You are a helpful assistant working through a chat. Use the tools when they help; answer briefly.',
-      ),
-    temperature: z.number().min(0).max(2).optional(),
-    /** One model request's time limit; 429/5xx are retried inside the step up to maxAttempts. */
-    timeout: durationMs.default(120_000),
-    maxAttempts: z.number().int().positive().default(6),
-    prices: z.record(z.string().min(1), modelPrice).default({}),
-    /** Per-work limits; passing one opens a `budget` wait an operator approves (raising it) or denies. */
-    budget: z
-      .strictObject({
-        tokens: z.number().int().positive().optional(),
-        costUsd: z.number().positive().optional(),
-        turns: z.number().int().positive().default(20),
-      })
-      .prefault({}),
-    /** Who may answer tool approvals and budget asks (channel user ids, e.g. `telegram:42`); anyone if empty. */
-    approvers: z.array(z.string().min(1)).default([]),
-    /** Built-in tools that need an approver's yes before they run (e.g. [http_request]). */
-    requireApproval: z.array(z.string().min(1)).default([]),
-    /** The `http_request` tool: only these hosts (`api.example.com`, `*.example.com`, `127.0.0.1:8080`). */
-    http: z
-      .strictObject({
-        allowHosts: z.array(z.string().min(1)).default([]),
-        maxBytes: byteSize.default(256 * 1024),
-        timeout: durationMs.default(10_000),
-      })
-      .prefault({}),
-    /** The `send_message` tool's destinations by name (the model picks a name, never an address). */
-    targets: z
-      .record(
-        z
-          .string()
-          .regex(/^[a-z0-9][a-z0-9_-]*$/, 'target names: lowercase letters, digits, - and _'),
-        z.strictObject({
-          channel: z.string().min(1),
-          target: z.string().min(1),
-          thread: z.string().optional(),
-        }),
-      )
-      .default({}),
-  })
-  .superRefine((agent, ctx) => {
-    if (agent.api === 'responses')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['api'],
-        message: 'api "responses" is not implemented yet; use "chat" (Chat Completions)',
-      });
-  });
+export const agentConfigSchema = z.strictObject({
+  /**
+   * Which OpenAI API the SDK calls: `chat` (Chat Completions, what OpenAI-compatible
+   * servers speak) or `responses` (the Responses API, stateless: `store: false`).
+   */
+  api: z.enum(['chat', 'responses']).default('chat'),
+  /** Any OpenAI-compatible server: OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio. */
+  baseURL: z.string().url().optional(),
+  /** `${OPENAI_API_KEY}`; local servers accept any non-empty string. */
+  apiKey: z.string().min(1, 'agent.apiKey is empty (set OPENAI_API_KEY)'),
+  model: z.string().min(1),
+  /** Recorded on each ModelCall (`openai`, `ollama`, …). */
+  provider: z.string().min(1).default('openai'),
+  system: z
+    .string()
+    .default(
+      'You are a helpful assistant working through a chat. Use the tools when they help; answer briefly.',
+    ),
+  temperature: z.number().min(0).max(2).optional(),
+  /** One model request's time limit; 429/5xx are retried inside the step up to maxAttempts. */
+  timeout: durationMs.default(120_000),
+  maxAttempts: z.number().int().positive().default(6),
+  prices: z.record(z.string().min(1), modelPrice).default({}),
+  /** Per-work limits; passing one opens a `budget` wait an operator approves (raising it) or denies. */
+  budget: z
+    .strictObject({
+      tokens: z.number().int().positive().optional(),
+      costUsd: z.number().positive().optional(),
+      turns: z.number().int().positive().default(20),
+    })
+    .prefault({}),
+  /** Who may answer tool approvals and budget asks (channel user ids, e.g. `telegram:42`); anyone if empty. */
+  approvers: z.array(z.string().min(1)).default([]),
+  /** Built-in tools that need an approver's yes before they run (e.g. [http_request]). */
+  requireApproval: z.array(z.string().min(1)).default([]),
+  /** The `http_request` tool: only these hosts (`api.example.com`, `*.example.com`, `127.0.0.1:8080`). */
+  http: z
+    .strictObject({
+      allowHosts: z.array(z.string().min(1)).default([]),
+      maxBytes: byteSize.default(256 * 1024),
+      timeout: durationMs.default(10_000),
+    })
+    .prefault({}),
+  /** The `send_message` tool's destinations by name (the model picks a name, never an address). */
+  targets: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'target names: lowercase letters, digits, - and _'),
+      z.strictObject({
+        channel: z.string().min(1),
+        target: z.string().min(1),
+        thread: z.string().optional(),
+      }),
+    )
+    .default({}),
+  /**
+   * After an answer in a chat, the work waits this long for the next message in that
+   * conversation and carries on with the whole conversation; `0` ends it after the answer.
+   */
+  followUpWindow: durationMs.default(30 * 60_000),
+});
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
 export const fileConfigSchema = z.strictObject({

@@ -456,7 +456,7 @@ export class WorkflowRun implements WorkflowContext {
             channel: options.to.channel,
             target: options.to.target,
             payload: {
-              kind: 'ask',
+              kind: options.plain ? 'message' : 'ask',
               text: options.text,
               expects: options.expects ?? null,
               responders: options.responders ?? null,

@@ -66,6 +66,12 @@ export interface AskOptions<T> {
   escalation?: EscalationStep[];
   /** The kind of wait recorded: `human` (default), or `budget` for a spending approval. */
   waitType?: 'human' | 'budget';
+  /**
+   * Send `text` as an ordinary message: no buttons or reply prompt, and not edited with
+   * who answered. For a conversation that simply carries on (an assistant's answer,
+   * open to a follow-up): the next message that fits `expects` answers it.
+   */
+  plain?: boolean;
 }
 
 /** A message of a model conversation, provider-neutral (Chat Completions' shape). */

@@ -148,6 +148,9 @@ export class ChatRouting {
     if (!wait.promptRef) return [];
     const prompt = await this.outbox.find(client, wait.promptRef);
     if (!prompt?.providerMessageId) return [];
+    // A plain prompt (AskOptions.plain: an assistant's answer open to a follow-up) is
+    // a message of the conversation, not a question: it stays as it was sent.
+    if ((prompt.payload as { kind?: string }).kind !== 'ask') return [];
     const payload: OutboundPayload = {
       kind: 'answered',
       waitId: wait.id,
