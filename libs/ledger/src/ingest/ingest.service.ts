@@ -1,6 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import {
+  CLOCK,
+  type Clock,
   DEFAULT_RETRY_POLICY,
   ID_GENERATOR,
   type IdGenerator,
@@ -17,11 +19,17 @@ import {
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
-import { LedgerDatabase } from '../database/ledger-database';
+import { LedgerDatabase, type Queryable } from '../database/ledger-database';
+import { StatementBatcher } from '../database/statement-batcher';
 import { translateDatabaseError } from '../database/database-errors';
 import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
 import { WaitRepository } from '../waits/wait.repository';
-import { WorkRepository } from '../work/work.repository';
+import {
+  NEW_WORK_COLUMNS,
+  NEW_WORK_TYPES,
+  newWorkValues,
+  WorkRepository,
+} from '../work/work.repository';
 import { AnswerValidator } from './answer-validator';
 import { ChatRouting } from './chat-routing';
 
@@ -63,6 +71,72 @@ type Applied = {
   feedback?: string;
 };
 
+const NO_CANDIDATES: RouteCandidates = { referenced: null, correlated: [], conversation: [] };
+
+/** The event columns, with the type of each value of a DecidedEvent's `event`. */
+const EVENT_COLUMNS: Array<[string, string]> = [
+  ['id', 'uuid'],
+  ['channel', 'text'],
+  ['source', 'text'],
+  ['"externalId"', 'text'],
+  ['actor', 'jsonb'],
+  ['raw', 'jsonb'],
+  ['body', 'jsonb'],
+  ['answer', 'jsonb'],
+  ['decision', '"RouteDecision"'],
+  ['reason', 'text'],
+  ['"workId"', 'uuid'],
+];
+const CREATED_TYPES = ['jsonb', 'text', 'timestamptz'];
+
+/**
+ * A batch of decided events, each with the work it opens (if any) and that work's first
+ * timeline entry, as ONE statement: one array parameter per column, unnest()ed into
+ * rows. Only events the dedupe insert took open their work (the joins on `event`); a
+ * duplicate — of an earlier event or of one earlier in the same batch — writes nothing.
+ */
+const WRITE_DECIDED = (() => {
+  let n = 0;
+  const param = (type: string) => `$${++n}::${type}[]`;
+  const columns = [
+    ...EVENT_COLUMNS.map(([, type], i) => [`e${i}`, param(type)]),
+    ...NEW_WORK_TYPES.map((type, i) => [`w${i}`, param(type)]),
+    ...CREATED_TYPES.map((type, i) => [`c${i}`, param(type)]),
+  ];
+  return `
+    WITH input AS (
+      SELECT * FROM unnest(${columns.map(([, p]) => p).join(', ')})
+        AS i(${columns.map(([name]) => name).join(', ')})
+    ), event AS (
+      INSERT INTO "InboundEvent" (${EVENT_COLUMNS.map(([c]) => c).join(', ')})
+      SELECT ${EVENT_COLUMNS.map((_, i) => `e${i}`).join(', ')} FROM input
+      ON CONFLICT (channel, "externalId") DO NOTHING
+      RETURNING id
+    ), work AS (
+      INSERT INTO "Work" (${NEW_WORK_COLUMNS})
+      SELECT ${newWorkValues((i) => `i.w${i}`)} FROM input i JOIN event e ON e.id = i.e0
+      WHERE i.w0 IS NOT NULL
+      RETURNING id
+    ), timeline AS (
+      INSERT INTO "WorkEvent" ("workId", seq, type, data, actor, at)
+      SELECT i.w0, 1, 'created', i.c0, i.c1, i.c2 FROM input i JOIN work w ON w.id = i.w0
+    )
+    SELECT id FROM event`;
+})();
+
+/** An event whose routing was decided without the ledger, ready to be written. */
+interface DecidedEvent {
+  /** Its dedupe key (channel, externalId). */
+  key: string;
+  /** Values for EVENT_COLUMNS. */
+  event: unknown[];
+  /** Values for NEW_WORK_TYPES, then CREATED_TYPES: the work it opens, or all null. */
+  work: unknown[];
+  dispatches: Dispatch[];
+}
+
+type DecidedWrite = { inserted: boolean } | { error: unknown };
+
 interface ExistingEventRow {
   id: string;
   decision: IngestDecision;
@@ -76,9 +150,15 @@ interface ExistingEventRow {
  * serialize on the conversation (advisory lock) → dedupe on (channel, externalId) →
  * load the candidates → route() → apply the decision → record it on the event.
  * Only after COMMIT are jobs enqueued, and only then may the channel answer 2xx.
+ * An event that names no existing work skips the transaction: see ingestInOneStatement.
  */
 @Injectable()
 export class IngestService {
+  private readonly decidedWriter = new StatementBatcher<DecidedEvent, DecidedWrite>(
+    (batch) => this.writeDecided(batch),
+    { maxBatch: 64, maxInFlight: 2 },
+  );
+
   constructor(
     private readonly db: LedgerDatabase,
     private readonly works: WorkRepository,
@@ -88,6 +168,7 @@ export class IngestService {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(WORKFLOW_DEFAULTS) private readonly defaults?: WorkflowDefaults,
     @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {}
@@ -96,11 +177,13 @@ export class IngestService {
     let dispatches: Dispatch[] = [];
     let result: IngestResult;
     try {
-      result = await this.db.transaction(async (client) => {
-        const outcome = await this.ingestInTransaction(client, event);
-        dispatches = outcome.dispatches;
-        return outcome.result;
-      });
+      result =
+        (await this.ingestInOneStatement(event)) ??
+        (await this.db.transaction(async (client) => {
+          const outcome = await this.ingestInTransaction(client, event);
+          dispatches = outcome.dispatches;
+          return outcome.result;
+        }));
     } catch (err) {
       translateDatabaseError(err);
     }
@@ -124,21 +207,151 @@ export class IngestService {
     );
     // Counted once committed: every channel (webhooks, chat, schedules, the API) ingests here.
     this.metrics.eventIngested(event.channel, result.decision);
-    await this.dispatchAfterCommit(dispatches, result);
+    await this.dispatchAfterCommit(dispatches, { eventId: result.eventId, workId: result.workId });
     return result;
   }
 
-  private async dispatchAfterCommit(dispatches: Dispatch[], result: IngestResult): Promise<void> {
+  private async dispatchAfterCommit(
+    dispatches: Dispatch[],
+    what: { eventId: string; workId: string | null } | string,
+  ): Promise<void> {
     if (dispatches.length === 0) return;
     try {
       await this.dispatcher.dispatch(dispatches);
     } catch (err) {
       // Committed is committed: the reconciler enqueues QUEUED works that have no job.
       this.logger.warn(
-        { eventId: result.eventId, workId: result.workId, err: (err as Error).message },
+        { ...(typeof what === 'string' ? { batch: what } : what), err: (err as Error).message },
         'enqueue after commit failed; the reconciler will retry',
       );
     }
+  }
+
+  /**
+   * The common case of a webhook, a schedule fire or an API start: an event with nothing
+   * that could name an existing work — no conversation or correlation key, no
+   * reference, reply, button or chat command. Its routing cannot depend on the ledger
+   * (route() over no candidates), so it is decided first and written in ONE statement
+   * (dedupe insert, work, timeline) instead of a transaction's six round trips, with
+   * the same unique-index dedupe: a concurrent duplicate waits on the index, then
+   * inserts nothing, and nothing else either. Concurrent events share that statement
+   * and its commit (group commit) and one enqueue, which has completed when this
+   * returns. Null: the event needs the full transaction.
+   */
+  private async ingestInOneStatement(input: InboundEventInput): Promise<IngestResult | null> {
+    if (
+      input.conversationKey ||
+      input.correlationKey ||
+      input.reference ||
+      input.replyTo ||
+      input.button ||
+      input.command === 'status' ||
+      input.command === 'cancel'
+    )
+      return null;
+    const outcome = route(
+      { conversationKey: null, correlationKey: null, reference: null, command: input.command },
+      NO_CANDIDATES,
+      input.route,
+    );
+    if (outcome.decision !== 'open' && outcome.decision !== 'drop') return null;
+    const eventId = this.ids.uuid();
+    const kind = outcome.decision === 'open' ? outcome.kind : null;
+    const workId = kind ? this.ids.uuid() : null;
+    const plan = kind
+      ? this.works.planCreate({
+          id: workId!,
+          kind,
+          sourceType: input.channel,
+          sourceId: eventId,
+          conversationKey: null,
+          replyAddress: input.replyAddress ?? null,
+          input: input.body,
+          retryPolicy: this.defaults?.retryPolicy(kind) ?? DEFAULT_RETRY_POLICY,
+        })
+      : null;
+    const decision = DECISION_BY_OUTCOME[outcome.decision];
+    const written = await this.decidedWriter.submit({
+      key: `${input.channel}\n${input.externalId}`,
+      event: [
+        eventId,
+        input.channel,
+        input.source,
+        input.externalId,
+        JSON.stringify(input.actor),
+        JSON.stringify(input.raw ?? null),
+        JSON.stringify(input.body ?? null),
+        JSON.stringify(input.answer ?? null),
+        decision,
+        outcome.reason,
+        workId,
+      ],
+      work: plan
+        ? [
+            ...plan.values,
+            JSON.stringify({ kind, eventId, reason: outcome.reason }),
+            input.actor?.id ?? `${input.channel}:${input.source}`,
+            new Date(this.clock.now()),
+          ]
+        : Array.from({ length: NEW_WORK_TYPES.length + CREATED_TYPES.length }, () => null),
+      dispatches: plan?.dispatches ?? [],
+    });
+    if ('error' in written) throw written.error;
+    return written.inserted
+      ? { eventId, decision, reason: outcome.reason, workId, waitId: null, duplicate: false }
+      : this.existing(this.db.pool, input);
+  }
+
+  /**
+   * Writes a batch of decided events (see WRITE_DECIDED), then enqueues what the new
+   * works need, once for the batch, before any caller is answered. Says, per event,
+   * whether the dedupe insert took it. A batch that fails is written again one event at
+   * a time, so one event the database refuses fails alone.
+   */
+  private async writeDecided(batch: DecidedEvent[]): Promise<DecidedWrite[]> {
+    // Rows are inserted in this order: a fixed order of the unique keys, so two batches
+    // holding the same deliveries (a sender retrying at once) cannot deadlock.
+    const sorted = [...batch].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    let rows: Array<{ id: string }>;
+    try {
+      const columns = [
+        ...EVENT_COLUMNS.map((_, c) => sorted.map((d) => d.event[c])),
+        ...[...NEW_WORK_TYPES, ...CREATED_TYPES].map((_, c) => sorted.map((d) => d.work[c])),
+      ];
+      // Named: each pooled connection parses and plans it once.
+      ({ rows } = await this.db.pool.query<{ id: string }>({
+        name: 'ingest-decided',
+        text: WRITE_DECIDED,
+        values: columns,
+      }));
+    } catch (error) {
+      if (batch.length === 1) return [{ error }];
+      return Promise.all(batch.map(async (d) => (await this.writeDecided([d]))[0]!));
+    }
+    const taken = new Set(rows.map((r) => r.id));
+    const inserted = batch.map((d) => taken.has(d.event[0] as string));
+    await this.dispatchAfterCommit(
+      batch.flatMap((d, i) => (inserted[i] ? d.dispatches : [])),
+      `${taken.size} events`,
+    );
+    return inserted.map((ok) => ({ inserted: ok }));
+  }
+
+  /** The answer a repeated delivery gets: the original event's, writing nothing. */
+  private async existing(db: Queryable, input: InboundEventInput): Promise<IngestResult> {
+    const { rows } = await db.query<ExistingEventRow>(
+      'SELECT id, decision, "workId", "waitId", reason FROM "InboundEvent" WHERE channel = $1 AND "externalId" = $2',
+      [input.channel, input.externalId],
+    );
+    const existing = rows[0]!;
+    return {
+      eventId: existing.id,
+      decision: existing.decision,
+      workId: existing.workId,
+      waitId: existing.waitId,
+      reason: existing.reason,
+      duplicate: true,
+    };
   }
 
   private async ingestInTransaction(client: PoolClient, input: InboundEventInput) {
@@ -177,24 +390,8 @@ export class IngestService {
         JSON.stringify(input.answer ?? null),
       ],
     );
-    if (inserted.rowCount === 0) {
-      const { rows } = await client.query<ExistingEventRow>(
-        'SELECT id, decision, "workId", "waitId", reason FROM "InboundEvent" WHERE channel = $1 AND "externalId" = $2',
-        [input.channel, input.externalId],
-      );
-      const existing = rows[0]!;
-      return {
-        dispatches: [] as Dispatch[],
-        result: {
-          eventId: existing.id,
-          decision: existing.decision,
-          workId: existing.workId,
-          waitId: existing.waitId,
-          reason: existing.reason,
-          duplicate: true,
-        },
-      };
-    }
+    if (inserted.rowCount === 0)
+      return { dispatches: [] as Dispatch[], result: await this.existing(client, input) };
 
     // Chat inputs (a button, a reply to our message, /status, /cancel, a pick) become
     // explicit references, or are answered right here.

@@ -41,6 +41,35 @@ export type ApplyOutcome =
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
+/** The columns a new Work row is written with (create(), ingest's one-statement path). */
+export const NEW_WORK_COLUMNS = `id, kind, state, "sourceType", "sourceId", "conversationKey", "parentId", input,
+  attempt, "retryPolicy", "runSeq", "replyAddress", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt"`;
+
+/** The type of each of planCreate()'s values, in order. */
+export const NEW_WORK_TYPES = [
+  'uuid',
+  'text',
+  '"WorkState"',
+  'text',
+  'text',
+  'text',
+  'uuid',
+  'jsonb',
+  'int',
+  'jsonb',
+  'int',
+  'jsonb',
+] as const;
+
+/**
+ * The value list for NEW_WORK_COLUMNS: `value(i, type)` names planCreate()'s i-th value
+ * (a parameter, or a column of an unnest()ed batch), then the fields every new work
+ * starts with.
+ */
+export function newWorkValues(value: (i: number, type: string) => string): string {
+  return `${NEW_WORK_TYPES.map((t, i) => value(i, t)).join(', ')}, 0, 0, 0, now(), now()`;
+}
+
 /**
  * Every write to a Work row. Each change has the same shape: lock the row, read its
  * latest state, ask `transition()`, write the result with a conditional UPDATE and
@@ -58,20 +87,37 @@ export class WorkRepository {
   }
 
   async find(client: Queryable, workId: string): Promise<WorkRow | null> {
-    const { rows } = await client.query<WorkRow>('SELECT * FROM "Work" WHERE id = $1', [workId]);
+    // Named: a prepared statement per connection (no parse per run), as on every hot path.
+    const { rows } = await client.query<WorkRow>({
+      name: 'work-find',
+      text: 'SELECT * FROM "Work" WHERE id = $1',
+      values: [workId],
+    });
     return rows[0] ?? null;
   }
 
   async create(client: PoolClient, work: NewWork, actor: string, data?: Record<string, unknown>) {
+    const plan = this.planCreate(work);
+    const { rows } = await client.query<WorkRow>(
+      `INSERT INTO "Work" (${NEW_WORK_COLUMNS}) VALUES (${newWorkValues((i, t) => `$${i + 1}::${t}`)}) RETURNING *`,
+      plan.values,
+    );
+    const row = rows[0]!;
+    await this.appendEvent(client, row.id, 'created', { kind: work.kind, ...data }, actor);
+    return { row, dispatches: plan.dispatches };
+  }
+
+  /**
+   * What create() writes for a new work, for callers that write it as part of a larger
+   * statement (ingest's one-statement path): the row's values, typed as NEW_WORK_TYPES, for
+   * `newWorkValues()`, and the jobs to enqueue once it has committed.
+   */
+  planCreate(work: NewWork): { values: unknown[]; dispatches: Dispatch[] } {
     const result = transition(null, { type: 'create', retryPolicy: work.retryPolicy });
     if (!result.ok) throw new Error(`create rejected: ${result.reason}`);
     const s = result.next;
-    const { rows } = await client.query<WorkRow>(
-      `INSERT INTO "Work" (id, kind, state, "sourceType", "sourceId", "conversationKey", "parentId", input,
-         attempt, "retryPolicy", "runSeq", "replyAddress", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, now(), now())
-       RETURNING *`,
-      [
+    return {
+      values: [
         work.id,
         work.kind,
         s.state,
@@ -85,10 +131,8 @@ export class WorkRepository {
         s.runSeq,
         work.replyAddress ? json(work.replyAddress) : null,
       ],
-    );
-    const row = rows[0]!;
-    await this.appendEvent(client, row.id, 'created', { kind: work.kind, ...data }, actor);
-    return { row, dispatches: this.dispatchesFor(row.id, result.effects) };
+      dispatches: this.dispatchesFor(work.id, result.effects),
+    };
   }
 
   /**
@@ -157,26 +201,27 @@ export class WorkRepository {
     const update = updateStatement(known.id, known.version, next, opts.patch ?? {}, heartbeat);
     let rows: WorkRow[];
     try {
-      ({ rows } = await db.query<WorkRow>(
+      ({ rows } = await db.query<WorkRow>({
+        name: 'work-apply-known',
         // Each statement in a WITH sees the same snapshot: the timeline's MAX(seq) was
         // read before the UPDATE took the row lock, so an entry appended meanwhile under
         // that lock (without a version change) makes this insert a unique violation,
         // which rolls the whole statement back: `stale`, and the locked path decides.
-        `WITH upd AS (${update.text}),
+        text: `WITH upd AS (${update.text}),
          ev AS (
            INSERT INTO "WorkEvent" ("workId", seq, type, data, actor, at)
            SELECT upd.id, COALESCE((SELECT MAX(seq) FROM "WorkEvent" WHERE "workId" = $1), 0) + 1,
                   $23, $24, $25, $26
            FROM upd)
          SELECT * FROM upd`,
-        [
+        values: [
           ...update.values,
           result.event,
           json({ from: known.state, to: next.state, ...opts.data }),
           opts.actor,
           new Date(this.clock.now()),
         ],
-      ));
+      }));
     } catch (err) {
       if ((err as { code?: string }).code === '23505') return 'stale';
       throw err;
