@@ -330,4 +330,33 @@ describe('assistant over Telegram (gateway + worker + loopback Bot API + loopbac
     ]);
     await ledger.untilState(opened.workId!, 'WAITING');
   });
+
+  it('/new ends the open conversation (its work completes) and starts a fresh one', async () => {
+    const chatId = 700_000_005;
+    openai.requests.length = 0;
+    openai.enqueue({ content: 'Staging has v1.' }, { content: 'Hello again, from scratch.' });
+    const first = await say(chatId, 'what is on staging?', undefined, 'chatty');
+    await botMessage(chatId, 1, 'the first answer');
+    await ledger.untilState(first.workId!, 'WAITING');
+
+    const fresh = await say(chatId, '/new hello', undefined, 'chatty');
+    expect(fresh.decision).toBe('opened');
+    expect(fresh.workId).not.toBe(first.workId);
+    const done = await ledger.untilState(first.workId!, 'COMPLETED');
+    expect(done.output).toMatchObject({ answer: 'Staging has v1.' });
+    expect((await botMessage(chatId, 2, 'the fresh answer')).text).toBe(
+      'Hello again, from scratch.',
+    );
+    // The fresh work starts its own conversation: none of the old one is sent.
+    expect(openai.completions[1]!.body.messages.map((m: any) => m.content)).not.toContain(
+      'what is on staging?',
+    );
+    // Plain messages now go to the fresh conversation only.
+    await ledger.untilState(fresh.workId!, 'WAITING');
+    openai.enqueue({ content: 'Still here.' });
+    expect(await say(chatId, 'you there?', undefined, 'chatty')).toMatchObject({
+      decision: 'resumed',
+      workId: fresh.workId,
+    });
+  });
 });

@@ -78,6 +78,39 @@ export class ChatRouting {
   }
 
   /**
+   * `/new` ends the conversation that was open for a follow-up here: each open plain
+   * wait (AskOptions.plain, an assistant's answer) is answered with its default, as if
+   * its window had passed, so its work finishes instead of taking the next messages.
+   * Questions that expect an answer stay open.
+   */
+  async closeFollowUps(
+    client: PoolClient,
+    eventId: string,
+    conversationKey: string,
+    actor: string,
+  ): Promise<Dispatch[]> {
+    const { rows } = await client.query<{ id: string; workId: string; defaultValue: unknown }>(
+      `SELECT w.id, w."workId", w."defaultValue" FROM "Wait" w JOIN "Outbox" o ON o.id::text = w."promptRef"
+       WHERE w."conversationKey" = $1 AND w.status = 'open' AND w.type = 'human'
+         AND o.payload->>'kind' = 'message'`,
+      [conversationKey],
+    );
+    const dispatches: Dispatch[] = [];
+    for (const wait of rows) {
+      if (!(await this.waits.resolve(client, wait.id, 'satisfied', wait.defaultValue ?? null)))
+        continue;
+      const applied = await this.works.apply(
+        client,
+        wait.workId,
+        { type: 'wait_satisfied' },
+        { actor, data: { eventId, waitId: wait.id, command: '/new' } },
+      );
+      if (applied.ok) dispatches.push(...applied.dispatches);
+    }
+    return dispatches;
+  }
+
+  /**
    * A responder check for a human wait. Responders may name channel identities
    * (`telegram:42`, `slack:T1:U1`) or people from `chat.identities`; any identity
    * linked to a named person or identity may answer.

@@ -398,6 +398,15 @@ export class IngestService {
     const prepared = await this.chat.prepare(client, eventId, input);
     if (prepared.kind === 'handled') return this.decided(client, eventId, prepared.applied);
     const event = prepared.event;
+    const closed =
+      event.command === 'new' && event.conversationKey
+        ? await this.chat.closeFollowUps(
+            client,
+            eventId,
+            event.conversationKey,
+            event.actor?.id ?? `${event.channel}:${event.source}`,
+          )
+        : [];
     const candidates = await this.loadCandidates(client, event);
     const outcome = route(
       {
@@ -412,6 +421,7 @@ export class IngestService {
     const applied = await this.apply(client, eventId, event, outcome);
     return this.decided(client, eventId, {
       ...applied,
+      dispatches: [...closed, ...applied.dispatches],
       feedback: applied.feedback ?? prepared.feedback,
     });
   }
