@@ -202,57 +202,6 @@ export async function startLatency(opts: { rate: number; seconds: number }): Pro
   }
 }
 
-/** N works sleeping 2–4 s at once: how late each timer fires (never early). */
-export async function timerLateness(opts: { sleeps: number }): Promise<Row[]> {
-  const ledger = await freshLedger('timers');
-  const ctx = await ledgerContext(ledger.schema, ledger.prefix);
-  const worker = await startWorker(ledger.schema, ledger.prefix);
-  try {
-    log(`timers: ${opts.sleeps} concurrent sleeps`);
-    await startMany(
-      ctx.get(EngineControl, { strict: false }),
-      'bench.sleeper',
-      Array.from({ length: opts.sleeps }, () => ({
-        ms: 2_000 + Math.floor(Math.random() * 2_000),
-      })),
-      100,
-    );
-    await waitFor(
-      async () =>
-        (await ledger.db.query(`SELECT count(*)::int AS n FROM "Work" WHERE state = 'COMPLETED'`))
-          .rows[0].n === opts.sleeps,
-      'every sleeper to complete',
-    );
-    const { rows } = await ledger.db.query<{ late: number }>(
-      `SELECT (data->>'lateMs')::float AS late FROM "WorkEvent" WHERE type = 'timer_fired'`,
-    );
-    const late = rows.map((r) => Number(r.late));
-    const s = summarize(late);
-    return [
-      {
-        scenario: 'timers',
-        metric: 'lateness p50',
-        value: round(s.p50),
-        unit: 'ms',
-        note: `${opts.sleeps} concurrent sleeps`,
-      },
-      { scenario: 'timers', metric: 'lateness p99', value: round(s.p99), unit: 'ms' },
-      { scenario: 'timers', metric: 'lateness max', value: round(s.max), unit: 'ms' },
-      {
-        scenario: 'timers',
-        metric: 'early fires',
-        value: late.filter((l) => l < 0).length,
-        unit: 'count',
-        note: 'must be 0',
-      },
-    ];
-  } finally {
-    await worker.stop();
-    await ctx.close();
-    await ledger.drop();
-  }
-}
-
 /** Calls `fn` `total` times at `rate` per second (open loop: does not wait for answers to send the next). */
 export async function paced(
   total: number,

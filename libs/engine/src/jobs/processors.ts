@@ -48,6 +48,12 @@ export class WorkProcessor extends RoutedProcessor {
   }
 }
 
+/**
+ * Twice the work concurrency: a wake job runs no workflow code, only one short ledger
+ * transaction and an enqueue, so it waits on round trips, not CPU. Timers fall due in
+ * bursts; at half the work concurrency a burst of 1 000 queued behind four slots and
+ * that queue was most of the timers' lateness (docs/performance.md, "Timer lateness").
+ */
 @Processor(QUEUE_NAMES.wake, { autorun: false })
 export class WakeProcessor extends RoutedProcessor {
   constructor(
@@ -55,7 +61,7 @@ export class WakeProcessor extends RoutedProcessor {
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
-    super(router, Math.max(2, Math.ceil(config.worker.concurrency / 2)), logger);
+    super(router, config.worker.concurrency * 2, logger);
   }
 }
 

@@ -22,6 +22,39 @@ export class BullmqDispatcher implements WorkDispatcher {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  /**
+   * Run jobs for works that have stayed QUEUED longer than a lease (the reconciler's
+   * repair). A run job that a killed worker had taken stays in BullMQ's active list
+   * until stall detection (lockDuration + stalledInterval: up to a minute), and a failed
+   * one keeps its id for a day; add() dedupes against either, so the work would sit
+   * QUEUED. Such a work gets a second job under its rescue id: both are hints and the
+   * claim is conditional, so if the first runs after all, one of the two is skipped.
+   * Returns how many works got a job.
+   */
+  async rescueRuns(items: Array<{ workId: string; runSeq: number; at?: number }>): Promise<number> {
+    const planned: Dispatch[] = [];
+    const rescues: Array<{ workId: string; runSeq: number }> = [];
+    for (const item of items) {
+      const state = await this.workQueue.getJobState(runWorkJob.jobId(item));
+      if (state === 'unknown') planned.push({ type: 'run', ...item });
+      else if (state === 'active' || state === 'completed' || state === 'failed')
+        rescues.push({ workId: item.workId, runSeq: item.runSeq });
+    }
+    await this.dispatch(planned);
+    if (rescues.length)
+      await this.workQueue.addBulk(
+        rescues.map((r) => {
+          const data = runWorkJob.payload.parse(r);
+          return {
+            name: runWorkJob.name,
+            data,
+            opts: { ...runWorkJob.options, jobId: runWorkJob.rescueJobId(data) },
+          };
+        }),
+      );
+    return planned.length + rescues.length;
+  }
+
   async dispatch(items: Dispatch[]): Promise<void> {
     const now = this.clock.now();
     // Re-arming replaces by id: a delayed timer job already there moves to its new time

@@ -26,6 +26,12 @@ export const runWorkJob = {
   queue: QUEUE_NAMES.work,
   payload: z.object({ workId: z.uuid(), runSeq: z.number().int().positive() }),
   jobId: (p: { workId: string; runSeq: number }) => jobIds.work(p.workId, p.runSeq),
+  /**
+   * A second job for the same run, when the first is stuck with a dead worker
+   * (BullmqDispatcher.rescueRuns). BullMQ takes ids with colons only in three parts.
+   */
+  rescueJobId: (p: { workId: string; runSeq: number }) =>
+    `${jobIds.work(p.workId, p.runSeq)}-rescue`,
   options: defaults,
 } as const;
 

@@ -63,7 +63,7 @@ export class QueuesModule {
         BullmqDispatcher,
         { provide: WORK_DISPATCHER, useExisting: BullmqDispatcher },
       ],
-      exports: [BullModule, WORK_DISPATCHER, redis],
+      exports: [BullModule, WORK_DISPATCHER, BullmqDispatcher, redis],
     };
   }
 }

@@ -18,6 +18,7 @@ import {
   WorkRepository,
 } from '@app/ledger';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
+import { BullmqDispatcher } from '../queues/bullmq-dispatcher';
 import { REDIS } from '../queues/redis.module';
 import { WakeService } from '../runner/wake.service';
 
@@ -72,6 +73,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly outbox: OutboxRepository,
     private readonly wake: WakeService,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
+    private readonly runs: BullmqDispatcher,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -243,22 +245,30 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     let total = 0;
     let afterId: string | null = null;
     for (;;) {
-      const { rows }: { rows: Array<{ id: string; runSeq: number; runAfter: Date | null }> } =
+      const {
+        rows,
+      }: { rows: Array<{ id: string; runSeq: number; runAfter: Date | null; updatedAt: Date }> } =
         await this.db.pool.query(
-          `SELECT id, "runSeq", "runAfter" FROM "Work"
+          `SELECT id, "runSeq", "runAfter", "updatedAt" FROM "Work"
          WHERE state = 'QUEUED' AND "updatedAt" < $1 AND ($2::uuid IS NULL OR id > $2::uuid)
          ORDER BY id LIMIT $3`,
           [olderThan, afterId, PAGE],
         );
       if (!rows.length) break;
+      const runs = rows.map((r) => ({
+        workId: r.id,
+        runSeq: r.runSeq,
+        ...(r.runAfter && r.runAfter.getTime() > now ? { at: r.runAfter.getTime() } : {}),
+      }));
+      // QUEUED for longer than a lease: its job should have claimed it long ago, so it
+      // may be stuck with a dead worker (see BullmqDispatcher.rescueRuns). The rest only
+      // need their job to exist, which the job id dedupes.
+      const stuckBefore = now - this.config.worker.lease;
+      const stuck = rows.map((r) => r.updatedAt.getTime() < stuckBefore);
       await this.dispatcher.dispatch(
-        rows.map((r) => ({
-          type: 'run' as const,
-          workId: r.id,
-          runSeq: r.runSeq,
-          ...(r.runAfter && r.runAfter.getTime() > now ? { at: r.runAfter.getTime() } : {}),
-        })),
+        runs.filter((_, i) => !stuck[i]).map((r) => ({ type: 'run' as const, ...r })),
       );
+      await this.runs.rescueRuns(runs.filter((_, i) => stuck[i]));
       total += rows.length;
       afterId = rows[rows.length - 1]!.id;
       if (rows.length < PAGE) break;

@@ -28,6 +28,60 @@ export const INBOX_COLUMNS = `id, channel, source, "externalId", "conversationKe
   decision::text AS decision, reason, "workId", "waitId", "consumedAt", "receivedAt"`;
 
 /**
+ * The statement behind GET /api/v1/works (exported so the ledger-size benchmark can
+ * EXPLAIN exactly what the API runs). Newest first on `(createdAt, id)`, so each page
+ * should be a short walk down an index, however large the ledger:
+ * - one state is an equality, which the `(state, createdAt)` index serves in order
+ *   (`state = ANY(…)` cannot: PostgreSQL then walks `createdAt` and filters, and a rare
+ *   state means reading most of the table to fill a page);
+ * - several states are one ordered branch each (UNION ALL, a page from each), merged;
+ * - the other filters narrow a branch; `kind` and `conversationKey` have indexes of
+ *   their own the planner may prefer.
+ * `q` matches the input's JSON text with ILIKE (a scan over the rows the other filters
+ * leave; fine for an operator's search, and a pg_trgm index would make it fast if it
+ * ever matters).
+ */
+export function worksListQuery(filters: WorkFilters): { text: string; values: unknown[] } {
+  const where = new SqlWhere();
+  if (filters.kind) where.and(`w.kind = ${where.param(filters.kind)}`);
+  if (filters.channel) where.and(`w."sourceType" = ${where.param(filters.channel)}`);
+  if (filters.conversationKey)
+    where.and(`w."conversationKey" = ${where.param(filters.conversationKey)}`);
+  if (filters.createdFrom) where.and(`w."createdAt" >= ${where.param(filters.createdFrom)}`);
+  if (filters.createdTo) where.and(`w."createdAt" < ${where.param(filters.createdTo)}`);
+  if (filters.updatedFrom) where.and(`w."updatedAt" >= ${where.param(filters.updatedFrom)}`);
+  if (filters.updatedTo) where.and(`w."updatedAt" < ${where.param(filters.updatedTo)}`);
+  if (filters.q)
+    where.and(`w.input::text ILIKE ${where.param(containsPattern(filters.q))} ESCAPE '\\'`);
+  if (filters.cursor) {
+    const after = decodeCursor(filters.cursor);
+    where.and(
+      `(w."createdAt", w.id) < (${where.param(after.at)}::timestamptz, ${where.param(after.id)}::uuid)`,
+    );
+  }
+  const order = `ORDER BY w."createdAt" DESC, w.id DESC`;
+  const limit = where.param(filters.limit);
+  const states = [...new Set(filters.states ?? [])];
+  if (states.length <= 1) {
+    if (states[0]) where.and(`w.state = ${where.param(states[0])}::"WorkState"`);
+    return {
+      text: `SELECT ${SUMMARY_COLUMNS} FROM "Work" w ${where.toSql()} ${order} LIMIT ${limit}`,
+      values: where.params,
+    };
+  }
+  const common = where.toSql();
+  const branches = states.map((state) => {
+    const clause = `w.state = ${where.param(state)}::"WorkState"`;
+    const filter = common ? `${common} AND ${clause}` : `WHERE ${clause}`;
+    return `(SELECT w.* FROM "Work" w ${filter} ${order} LIMIT ${limit})`;
+  });
+  return {
+    text: `SELECT ${SUMMARY_COLUMNS} FROM (${branches.join(' UNION ALL ')}) w ${order} LIMIT ${limit}`,
+    values: where.params,
+  };
+}
+
+/**
  * What operators read about works: lists with filters, one work in full, leases and
  * counts. Plain SQL on the shared pool, outside transactions: each answer is one
  * statement (or a few independent ones), and a read never blocks a worker's write.
@@ -37,35 +91,12 @@ export class OperatorWorksRepository {
   constructor(private readonly db: LedgerDatabase) {}
 
   /**
-   * Newest first, `(createdAt DESC, id DESC)`, keyset-paginated. `q` matches the input's
-   * JSON text with ILIKE (a sequential scan over the rows the other filters leave; fine
-   * for an operator's search, and a pg_trgm index would make it fast if it ever matters).
+   * Newest first, `(createdAt DESC, id DESC)`, keyset-paginated (see worksListQuery for
+   * the statement and the indexes that serve it).
    */
   async list(filters: WorkFilters): Promise<Page<WorkSummary>> {
-    const where = new SqlWhere();
-    if (filters.states?.length)
-      where.and(`w.state = ANY(${where.param(filters.states)}::"WorkState"[])`);
-    if (filters.kind) where.and(`w.kind = ${where.param(filters.kind)}`);
-    if (filters.channel) where.and(`w."sourceType" = ${where.param(filters.channel)}`);
-    if (filters.conversationKey)
-      where.and(`w."conversationKey" = ${where.param(filters.conversationKey)}`);
-    if (filters.createdFrom) where.and(`w."createdAt" >= ${where.param(filters.createdFrom)}`);
-    if (filters.createdTo) where.and(`w."createdAt" < ${where.param(filters.createdTo)}`);
-    if (filters.updatedFrom) where.and(`w."updatedAt" >= ${where.param(filters.updatedFrom)}`);
-    if (filters.updatedTo) where.and(`w."updatedAt" < ${where.param(filters.updatedTo)}`);
-    if (filters.q)
-      where.and(`w.input::text ILIKE ${where.param(containsPattern(filters.q))} ESCAPE '\\'`);
-    if (filters.cursor) {
-      const after = decodeCursor(filters.cursor);
-      where.and(
-        `(w."createdAt", w.id) < (${where.param(after.at)}::timestamptz, ${where.param(after.id)}::uuid)`,
-      );
-    }
-    const rows = await this.query<WorkSummary>(
-      `SELECT ${SUMMARY_COLUMNS} FROM "Work" w ${where.toSql()}
-       ORDER BY w."createdAt" DESC, w.id DESC LIMIT ${where.param(filters.limit)}`,
-      where.params,
-    );
+    const query = worksListQuery(filters);
+    const rows = await this.query<WorkSummary>(query.text, query.values);
     return {
       items: rows,
       nextCursor: nextCursorOf(rows, filters.limit, (w) => ({ at: w.createdAt, id: w.id })),
@@ -142,7 +173,10 @@ export class OperatorWorksRepository {
 
   /**
    * RUNNING works and their leases, soonest expiry first. `expired` is judged against
-   * `now` from the caller's clock, the same clock the sweeper uses.
+   * `now` from the caller's clock, the same clock the sweeper uses. Every claim sets an
+   * expiry, so a RUNNING work has one; the plain ascending order lets the
+   * `(state, leaseExpiresAt)` index hand over the first page without sorting every
+   * running work (NULLS FIRST could not use it).
    */
   async leases(opts: { now: Date; expiredOnly?: boolean; limit: number }): Promise<LeaseView[]> {
     return this.query<LeaseView>(
@@ -150,7 +184,7 @@ export class OperatorWorksRepository {
          "leaseExpiresAt", "lastHeartbeatAt", COALESCE("leaseExpiresAt" < $1, false) AS expired
        FROM "Work"
        WHERE state = 'RUNNING' AND ($2::boolean IS NOT TRUE OR "leaseExpiresAt" < $1)
-       ORDER BY "leaseExpiresAt" NULLS FIRST, id LIMIT $3`,
+       ORDER BY "leaseExpiresAt", id LIMIT $3`,
       [opts.now, opts.expiredOnly ?? false, opts.limit],
     );
   }

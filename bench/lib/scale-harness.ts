@@ -1,0 +1,107 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { type AppProcess, spawnApp } from '../../test/support/processes';
+import { until } from '../../test/support/until';
+import { BENCH_DATABASE_URL, BENCH_WORKFLOWS, REDIS_URL } from './harness';
+
+/** Markdown sections a scenario adds to the result file (EXPLAIN plans, notes). */
+const appendix: string[] = [];
+
+export function addAppendix(title: string, markdown: string): void {
+  appendix.push(`## ${title}\n\n${markdown}\n`);
+}
+
+/** The sections added so far, emptied (bench/run.ts writes them under the table). */
+export function takeAppendix(): string {
+  return appendix.splice(0).join('\n');
+}
+
+/** A free loopback port (the OS picks; the gateway binds it right after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A config file for a spawned app (the worker's lease and reconcile period, webhook sources). */
+export function writeConfigFile(label: string, config: Record<string, unknown>): string {
+  const path = join(tmpdir(), `workgate-bench-${label}-${process.pid}.yaml`);
+  writeFileSync(path, stringify(config));
+  return path;
+}
+
+/** Resident memory of a process, from /proc (Linux): VmRSS in MiB. */
+export function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+  return kb ? Number(kb) / 1024 : Number.NaN;
+}
+
+/** A real gateway process on the bench schema, ready when /health/live answers. */
+export async function startGatewayProcess(
+  schema: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<{ app: AppProcess; url: string }> {
+  const port = await freePort();
+  const app = spawnApp('gateway', {
+    DATABASE_URL: BENCH_DATABASE_URL,
+    WORKGATE_DB_SCHEMA: schema,
+    REDIS_URL,
+    WORKGATE_QUEUE_PREFIX: prefix,
+    WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '20',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await until(
+    async () =>
+      app.child.exitCode !== null ||
+      (await fetch(`${url}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      )),
+    'the gateway to answer /health/live',
+    30_000,
+    100,
+  );
+  if (app.child.exitCode !== null) throw new Error(`the gateway exited: ${app.text.join('\n')}`);
+  return { app, url };
+}
+
+/**
+ * SQL for a deterministic UUID from a text expression, shaped like the ledger's UUIDv7
+ * ids (version 7, RFC variant): the job payload schemas check both.
+ */
+export function uuidSql(text: string): string {
+  const h = `md5(${text})`;
+  return `(substr(${h}, 1, 12) || '7' || substr(${h}, 14, 3) || '8' || substr(${h}, 18, 15))::uuid`;
+}
+
+/** Deletes a scenario's Redis keys (its queues and anything else under its prefix). */
+export async function deletePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
