@@ -64,7 +64,8 @@ async function main(): Promise<void> {
     '| scenario | metric | value | unit | note |',
     '| --- | --- | ---: | --- | --- |',
     ...rows.map(
-      (r) => `| ${r.scenario} | ${r.metric} | ${r.value} | ${r.unit} | ${r.note ?? ''} |`,
+      (r) =>
+        `| ${r.scenario} | ${r.metric} | ${r.value}${r.mustBe !== undefined && r.value !== r.mustBe ? ' **FAILED**' : ''} | ${r.unit} | ${r.note ?? ''} |`,
     ),
   ].join('\n');
   console.log(
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
       (appendix ? `\n${appendix}` : ''),
   );
   log(`results in bench/results/${stamp}.{json,md}`);
-  process.exit(0);
+  const broken = rows.filter((r) => r.mustBe !== undefined && r.value !== r.mustBe);
+  for (const r of broken)
+    console.error(`FAILED: ${r.scenario} / ${r.metric} is ${r.value}, must be ${r.mustBe}`);
+  process.exit(broken.length ? 1 : 0);
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,8 @@ export interface Row {
   value: number;
   unit: string;
   note?: string;
+  /** A guarantee, not a speed: any other value fails the run (run.ts exits 1). */
+  mustBe?: number;
 }
 
 const PLAIN_WORKER = join(__dirname, '..', 'plain-bullmq-worker.js');

@@ -107,6 +107,7 @@ export async function timersAtScale(opts: { sleeps: number; ratePerSec: number }
         value: late.filter((l) => l < 0).length + resume.filter((l) => l < 0).length,
         unit: 'count',
         note: 'must be 0 (a failure otherwise)',
+        mustBe: 0,
       },
       {
         scenario: 'timers',
@@ -437,6 +438,7 @@ export async function manyWaiting(opts: {
         value: failures.length + baseTx.notResumed + bigTx.notResumed,
         unit: 'count',
         note: 'must be 0',
+        mustBe: 0,
       },
       {
         scenario: 'many waiting works',
@@ -457,6 +459,7 @@ export async function manyWaiting(opts: {
         metric: 'seq scans in routing plans',
         value: seqScans,
         unit: 'count',
+        mustBe: 0,
         note: 'must be 0 (plans in the appendix)',
       },
       {
@@ -604,6 +607,7 @@ export async function recovery(opts: {
         metric: 'completed / started',
         value: completed,
         unit: 'count',
+        mustBe: opts.works,
         note: `of ${opts.works} (must be equal); ${opts.steps} steps each, 300 ms sleeps, started at ${opts.rate}/s`,
       },
       {
@@ -611,6 +615,7 @@ export async function recovery(opts: {
         metric: 'completed steps run again',
         value: rerunCompleted,
         unit: 'count',
+        mustBe: 0,
         note: `must be 0 (${doneAtKill.size} steps done at the kill); ${rerunInFlight} of the ${executedAtKill - doneAtKill.size} in flight ran again (allowed); ${executed}/${expectedSteps} steps ran`,
       },
     ];
