@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
@@ -80,17 +81,7 @@ export async function startWorker(
   prefix: string,
   env: Record<string, string> = {},
 ): Promise<AppProcess> {
-  const worker = spawnApp('worker', {
-    DATABASE_URL: BENCH_DATABASE_URL,
-    WORKGATE_DB_SCHEMA: schema,
-    REDIS_URL,
-    WORKGATE_QUEUE_PREFIX: prefix,
-    WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
-    LOG_LEVEL: 'warn',
-    DATABASE_POOL_SIZE: '20',
-    ...profileEnv(),
-    ...env,
-  });
+  const worker = spawnApp('worker', { ...appEnv(schema, prefix), ...env });
   // Ready when its BullMQ workers have registered with Redis (logs are off in benchmarks).
   const queue = new Queue('work', { connection: { url: REDIS_URL }, prefix });
   try {
@@ -106,6 +97,66 @@ export async function startWorker(
   if (worker.child.exitCode !== null)
     throw new Error(`the worker exited: ${worker.text.join('\n')}`);
   return worker;
+}
+
+/**
+ * What every app process the bench starts gets: the bench schema and Redis prefix, the
+ * bench workflows, logs at warn (a log line per event is LOG_LEVEL's cost, not the
+ * figure's), a pool of 20, and CPU profiles when asked for.
+ */
+function appEnv(schema: string, prefix: string): Record<string, string> {
+  return {
+    DATABASE_URL: BENCH_DATABASE_URL,
+    WORKGATE_DB_SCHEMA: schema,
+    REDIS_URL,
+    WORKGATE_QUEUE_PREFIX: prefix,
+    WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
+    LOG_LEVEL: 'warn',
+    DATABASE_POOL_SIZE: '20',
+    ...profileEnv(),
+  };
+}
+
+/** A real gateway process on the bench schema, on a free loopback port, once /health/ready answers. */
+export async function startGatewayProcess(
+  schema: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<{ app: AppProcess; url: string }> {
+  const port = await freePort();
+  const app = spawnApp('gateway', {
+    ...appEnv(schema, prefix),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await until(
+    async () => {
+      if (app.child.exitCode !== null)
+        throw new Error(`the gateway exited: ${app.text.join('\n')}`);
+      return fetch(`${url}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    'the gateway to be ready',
+    30_000,
+    100,
+  );
+  return { app, url };
+}
+
+/** A free loopback port (the OS picks; the gateway binds it right after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /**

@@ -1,12 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { type AppProcess, spawnApp } from '../../test/support/processes';
-import { until } from '../../test/support/until';
-import { BENCH_DATABASE_URL, BENCH_WORKFLOWS, REDIS_URL } from './harness';
+import { REDIS_URL } from './harness';
 
 /** Markdown sections a scenario adds to the result file (EXPLAIN plans, notes). */
 const appendix: string[] = [];
@@ -18,18 +15,6 @@ export function addAppendix(title: string, markdown: string): void {
 /** The sections added so far, emptied (bench/run.ts writes them under the table). */
 export function takeAppendix(): string {
   return appendix.splice(0).join('\n');
-}
-
-/** A free loopback port (the OS picks; the gateway binds it right after). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A config file for a spawned app (the worker's lease and reconcile period, webhook sources). */
@@ -45,41 +30,6 @@ export function rssMiB(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
   return kb ? Number(kb) / 1024 : Number.NaN;
-}
-
-/** A real gateway process on the bench schema, ready when /health/live answers. */
-export async function startGatewayProcess(
-  schema: string,
-  prefix: string,
-  env: Record<string, string> = {},
-): Promise<{ app: AppProcess; url: string }> {
-  const port = await freePort();
-  const app = spawnApp('gateway', {
-    DATABASE_URL: BENCH_DATABASE_URL,
-    WORKGATE_DB_SCHEMA: schema,
-    REDIS_URL,
-    WORKGATE_QUEUE_PREFIX: prefix,
-    WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
-    LOG_LEVEL: 'warn',
-    DATABASE_POOL_SIZE: '20',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ...env,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until(
-    async () =>
-      app.child.exitCode !== null ||
-      (await fetch(`${url}/health/live`).then(
-        (r) => r.ok,
-        () => false,
-      )),
-    'the gateway to answer /health/live',
-    30_000,
-    100,
-  );
-  if (app.child.exitCode !== null) throw new Error(`the gateway exited: ${app.text.join('\n')}`);
-  return { app, url };
 }
 
 /**

@@ -1,21 +1,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type LoadOptions, type LoadReport } from '../load/webhook-load';
-import {
-  BENCH_DATABASE_URL,
-  BENCH_WORKFLOWS,
-  freshLedger,
-  log,
-  REDIS_URL,
-  startWorker,
-  waitFor,
-} from '../lib/harness';
+import { freshLedger, log, startGatewayProcess, startWorker, waitFor } from '../lib/harness';
 import { round, summarize } from '../lib/stats';
-import { type AppProcess, spawnApp } from '../../test/support/processes';
+import { type AppProcess } from '../../test/support/processes';
 import { type Row } from './engine.scenarios';
 
 const LOAD = join(__dirname, '..', 'load', 'webhook-load.js');
@@ -23,14 +14,6 @@ export const SECRET = 'whsec_d29ya2dhdGUtYmVuY2gtb25seS1zZWNyZXQ=';
 export const SOURCE = 'bench';
 const CONNECTIONS = 32;
 const CLOCK_TICKS_PER_SEC = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The real gateway process on the bench schema, with one Standard Webhooks source that
@@ -47,34 +30,12 @@ export async function startBenchGateway(
     join(dir, 'workgate.config.yaml'),
     `webhooks:\n  sources:\n    ${SOURCE}:\n      scheme: standard-webhooks\n      secrets: ["${SECRET}"]\n      workflow: ${workflow}\n`,
   );
-  const port = await freePort();
-  const gateway = spawnApp('gateway', {
-    DATABASE_URL: BENCH_DATABASE_URL,
-    WORKGATE_DB_SCHEMA: schema,
-    REDIS_URL,
-    WORKGATE_QUEUE_PREFIX: prefix,
+  const { app: gateway, url } = await startGatewayProcess(schema, prefix, {
     WORKGATE_CONFIG: join(dir, 'workgate.config.yaml'),
-    WORKGATE_WORKFLOWS: BENCH_WORKFLOWS,
-    LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn',
-    DATABASE_POOL_SIZE: '20',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ...(process.env.BENCH_GATEWAY_NODE_OPTIONS
-      ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS }
+    ...(process.env.BENCH_GATEWAY_LOG_LEVEL
+      ? { LOG_LEVEL: process.env.BENCH_GATEWAY_LOG_LEVEL }
       : {}),
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (gateway.child.exitCode !== null)
-        throw new Error(`the gateway exited: ${gateway.text.join('\n')}`);
-      return fetch(`${url}/health/ready`)
-        .then((r) => r.ok)
-        .catch(() => false);
-    },
-    'the gateway to be ready',
-    30_000,
-  );
   return {
     gateway,
     url,

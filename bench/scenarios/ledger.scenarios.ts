@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type Client } from 'pg';
 import { type WorkState } from '@app/core';
 import { type WorkFilters, worksListQuery } from '@app/ledger';
-import { freshLedger, log } from '../lib/harness';
-import { addAppendix, deletePrefix, startGatewayProcess, uuidSql } from '../lib/scale-harness';
+import { freshLedger, log, startGatewayProcess } from '../lib/harness';
+import { addAppendix, deletePrefix, uuidSql } from '../lib/scale-harness';
 import { percentile, round } from '../lib/stats';
 import { type Row } from './engine.scenarios';
 

@@ -3,15 +3,16 @@ import { type Client } from 'pg';
 import { SCHEMES } from '@app/channels/webhook';
 import { EngineControl } from '@app/engine';
 import { IngestService } from '@app/ledger';
-import { freshLedger, ledgerContext, log, REDIS_URL, startWorker, waitFor } from '../lib/harness';
 import {
-  addAppendix,
-  deletePrefix,
-  rssMiB,
+  freshLedger,
+  ledgerContext,
+  log,
+  REDIS_URL,
   startGatewayProcess,
-  uuidSql,
-  writeConfigFile,
-} from '../lib/scale-harness';
+  startWorker,
+  waitFor,
+} from '../lib/harness';
+import { addAppendix, deletePrefix, rssMiB, uuidSql, writeConfigFile } from '../lib/scale-harness';
 import { round, summarize } from '../lib/stats';
 import { paced, type Row } from './engine.scenarios';
 
