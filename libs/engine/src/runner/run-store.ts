@@ -142,10 +142,9 @@ export class RunStore {
    * take over, a row that moved on — takes the locked transaction, then loads.
    */
   async claim(workId: string, owner: string, leaseMs: number): Promise<RunClaim> {
-    const [work, steps] = await Promise.all([
-      this.works.find(this.db.pool, workId),
-      this.steps.list(this.db.pool, workId),
-    ]).catch((err: unknown) => translateDatabaseError(err));
+    const { work, steps } = await this.steps
+      .withWork(this.db.pool, workId)
+      .catch((err: unknown) => translateDatabaseError(err));
     if (work?.state === 'QUEUED') {
       const applied = await this.works
         .applyKnown(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type Queryable } from '../database/ledger-database';
+import { type WorkRow } from '../work/work-row';
 
 export type StepType = 'task' | 'llm' | 'send' | 'sleep' | 'wait' | 'child';
 export type StepStatus = 'running' | 'completed' | 'failed';
@@ -41,6 +42,38 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 /** Step rows: the record a replay reads back. Callers hold the work's lease (fenced). */
 @Injectable()
 export class StepRepository {
+  /**
+   * A work's row and its steps in one statement (a run's first read): the steps come
+   * back as JSON, so their timestamps are turned back into Dates here.
+   */
+  async withWork(
+    client: Queryable,
+    workId: string,
+  ): Promise<{ work: WorkRow | null; steps: StepRow[] }> {
+    const { rows } = await client.query<WorkRow & { __steps: Array<Record<string, unknown>> }>({
+      name: 'step-list-with-work',
+      text: `SELECT w.*, (SELECT COALESCE(json_agg(s ORDER BY s.seq), '[]'::json) FROM "Step" s WHERE s."workId" = w.id) AS "__steps"
+             FROM "Work" w WHERE w.id = $1`,
+      values: [workId],
+    });
+    const row = rows[0];
+    if (!row) return { work: null, steps: [] };
+    const { __steps: steps, ...work } = row;
+    const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+    return {
+      work,
+      steps: steps.map(
+        (s) =>
+          ({
+            ...s,
+            startedAt: date(s.startedAt)!,
+            heartbeatAt: date(s.heartbeatAt),
+            finishedAt: date(s.finishedAt),
+          }) as StepRow,
+      ),
+    };
+  }
+
   async list(client: Queryable, workId: string): Promise<StepRow[]> {
     const { rows } = await client.query<StepRow>({
       name: 'step-list',
