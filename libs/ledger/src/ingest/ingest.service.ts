@@ -12,7 +12,6 @@ import {
   type RetryPolicy,
   type RouteCandidates,
   type RouteOutcome,
-  type WaitCandidate,
   type WorkCandidate,
   type WorkState,
   route,
@@ -23,7 +22,8 @@ import { LedgerDatabase, type Queryable } from '../database/ledger-database';
 import { StatementBatcher } from '../database/statement-batcher';
 import { translateDatabaseError } from '../database/database-errors';
 import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
-import { WaitRepository } from '../waits/wait.repository';
+import { WaitRepository, type WaitRow } from '../waits/wait.repository';
+import { type WorkRow } from '../work/work-row';
 import {
   NEW_WORK_COLUMNS,
   NEW_WORK_TYPES,
@@ -52,16 +52,6 @@ const DECISION_BY_OUTCOME: Record<RouteOutcome['decision'], IngestDecision> = {
 
 const LIVE: WorkState[] = ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED'];
 
-interface WaitRow {
-  id: string;
-  workId: string;
-  type: string;
-  status: WaitCandidate['status'];
-  correlationKey: string | null;
-  expects: unknown;
-  createdAt: Date;
-}
-
 type Applied = {
   decision: IngestDecision;
   reason: string;
@@ -69,7 +59,57 @@ type Applied = {
   waitId: string | null;
   dispatches: Dispatch[];
   feedback?: string;
+  /** The decision is already on the event (written with the resume, see RESUME). */
+  recorded?: boolean;
 };
+
+/** The candidates route() decides on, and the wait rows they were built from. */
+interface Loaded {
+  candidates: RouteCandidates;
+  waits: Map<string, WaitRow>;
+}
+
+/**
+ * The conversation's advisory locks, then the event's dedupe insert, as ONE statement.
+ * The locks are taken one by one in the array's order (the ordered subquery feeding
+ * count()), all before the aggregate's one row feeds the INSERT. The insert's snapshot
+ * predates the locks, which does not matter to it: ON CONFLICT checks the unique index
+ * against every committed or in-flight row, not against the snapshot. No row: a
+ * duplicate.
+ */
+const LOCK_AND_INSERT = `
+  WITH locked AS (
+    SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
+    FROM (SELECT k FROM unnest($11::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) keys
+  )
+  INSERT INTO "InboundEvent" (id, channel, source, "externalId", "conversationKey", "correlationKey", actor, raw, body, answer, decision, reason)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'dropped', 'routing' FROM locked
+  ON CONFLICT (channel, "externalId") DO NOTHING
+  RETURNING id`;
+
+/**
+ * A wait answered, as ONE statement: resolve it if, and only if, it is still open (an
+ * answer and a timeout racing for it both try; exactly one UPDATE matches), complete the
+ * step that opened it, record the decision on the event, and lock its work's row for
+ * the transition. Every part hangs off the wait's UPDATE, so nothing is written when the
+ * wait was resolved a moment earlier, and the locks are taken in the order they always
+ * were: the wait's row, then the work's. No row: the wait was not open.
+ */
+const RESUME = `
+  WITH wait AS (
+    UPDATE "Wait" SET status = 'satisfied', result = $2, "satisfiedByEventId" = $3, "resolvedAt" = now()
+    WHERE id = $1 AND status = 'open'
+    RETURNING "workId", "stepSeq"
+  ), step AS (
+    UPDATE "Step" s SET status = 'completed', output = $4, "finishedAt" = now()
+    FROM wait WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
+  ), event AS (
+    UPDATE "InboundEvent" e SET decision = $5, reason = $6, "workId" = wait."workId", "waitId" = $1
+    FROM wait WHERE e.id = $3
+  ), work AS (
+    SELECT k.* FROM "Work" k JOIN wait ON k.id = wait."workId" FOR UPDATE OF k
+  )
+  SELECT work.* FROM wait LEFT JOIN work ON work.id = wait."workId"`;
 
 const NO_CANDIDATES: RouteCandidates = { referenced: null, correlated: [], conversation: [] };
 
@@ -365,19 +405,15 @@ export class IngestService {
         ),
       ),
     ].sort();
-    for (const key of keys) {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
-    }
 
     // Dedupe inside the transaction: a concurrent duplicate blocks on the unique index
-    // until this transaction ends, then sees the conflict.
+    // until this transaction ends, then sees the conflict. One statement with the locks
+    // (see LOCK_AND_INSERT); the candidates are read by the next one, under the locks.
     const eventId = this.ids.uuid();
-    const inserted = await client.query<{ id: string }>(
-      `INSERT INTO "InboundEvent" (id, channel, source, "externalId", "conversationKey", "correlationKey", actor, raw, body, answer, decision, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'dropped', 'routing')
-       ON CONFLICT (channel, "externalId") DO NOTHING
-       RETURNING id`,
-      [
+    const inserted = await client.query<{ id: string }>({
+      name: 'ingest-lock-insert',
+      text: LOCK_AND_INSERT,
+      values: [
         eventId,
         input.channel,
         input.source,
@@ -388,8 +424,9 @@ export class IngestService {
         JSON.stringify(input.raw ?? null),
         JSON.stringify(input.body ?? null),
         JSON.stringify(input.answer ?? null),
+        keys,
       ],
-    );
+    });
     if (inserted.rowCount === 0)
       return { dispatches: [] as Dispatch[], result: await this.existing(client, input) };
 
@@ -407,7 +444,7 @@ export class IngestService {
             event.actor?.id ?? `${event.channel}:${event.source}`,
           )
         : [];
-    const candidates = await this.loadCandidates(client, event);
+    const { candidates, waits } = await this.loadCandidates(client, event);
     const outcome = route(
       {
         conversationKey: event.conversationKey,
@@ -418,7 +455,7 @@ export class IngestService {
       candidates,
       event.route,
     );
-    const applied = await this.apply(client, eventId, event, outcome);
+    const applied = await this.apply(client, eventId, event, outcome, waits);
     return this.decided(client, eventId, {
       ...applied,
       dispatches: [...closed, ...applied.dispatches],
@@ -428,10 +465,13 @@ export class IngestService {
 
   /** Records the decision on the event and shapes the caller's answer. */
   private async decided(client: PoolClient, eventId: string, applied: Applied) {
-    await client.query(
-      'UPDATE "InboundEvent" SET decision = $2, reason = $3, "workId" = $4, "waitId" = $5 WHERE id = $1',
-      [eventId, applied.decision, applied.reason, applied.workId, applied.waitId],
-    );
+    if (!applied.recorded) {
+      await client.query({
+        name: 'ingest-decided-one',
+        text: 'UPDATE "InboundEvent" SET decision = $2, reason = $3, "workId" = $4, "waitId" = $5 WHERE id = $1',
+        values: [eventId, applied.decision, applied.reason, applied.workId, applied.waitId],
+      });
+    }
     const result: IngestResult = {
       eventId,
       decision: applied.decision,
@@ -449,6 +489,7 @@ export class IngestService {
     eventId: string,
     event: InboundEventInput,
     outcome: RouteOutcome,
+    loaded: Map<string, WaitRow>,
   ): Promise<Applied> {
     const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
     const none = { workId: null, waitId: null, dispatches: [] as Dispatch[] };
@@ -478,7 +519,9 @@ export class IngestService {
         };
       }
       case 'resume': {
-        const wait = await this.waits.find(client, outcome.waitId);
+        // The candidates query read this wait in this transaction, under the conversation
+        // lock; only a timeout can have resolved it since, which the RESUME statement sees.
+        const wait = loaded.get(outcome.waitId) ?? (await this.waits.find(client, outcome.waitId));
         // People answer human and budget waits: both have responders and a prompt to edit.
         const personal = wait?.type === 'human' || wait?.type === 'budget';
         if (personal && !this.chat.mayAnswer(wait, event.actor?.id ?? null)) {
@@ -501,14 +544,21 @@ export class IngestService {
         }
         // Conditional on the wait still being open: a timeout firing at the same
         // instant updates the same row, and exactly one of the two UPDATEs matches.
-        const satisfied = await this.waits.resolve(
-          client,
-          outcome.waitId,
-          'satisfied',
-          event.answer ?? null,
-          eventId,
-        );
-        if (!satisfied) {
+        const answer = event.answer ?? null;
+        const { rows } = await client.query<WorkRow>({
+          name: 'ingest-resume',
+          text: RESUME,
+          values: [
+            outcome.waitId,
+            JSON.stringify(answer),
+            eventId,
+            // As WaitRepository.resolve() completes a step: its output wrapped as { v }.
+            JSON.stringify({ v: answer }),
+            'resumed',
+            outcome.reason,
+          ],
+        });
+        if (rows.length === 0) {
           return this.toInbox(
             client,
             eventId,
@@ -517,12 +567,22 @@ export class IngestService {
             actor,
           );
         }
-        const applied = await this.works.apply(
-          client,
-          outcome.workId,
-          { type: 'wait_satisfied' },
-          { actor, data: { eventId, waitId: outcome.waitId } },
-        );
+        const work = rows[0]!;
+        if (!work.id) throw new Error(`wait ${outcome.waitId} has no work ${outcome.workId}`);
+        const opts = { actor, data: { eventId, waitId: outcome.waitId } };
+        // The row was read under its row lock (RESUME), so the transition decided on it
+        // is written with its timeline entry in one statement. Only for a WAITING work:
+        // it holds no lease, so no heartbeat can have moved it without a version bump.
+        // Under that lock nothing appends to its timeline meanwhile, so applyKnown's seq
+        // race (a unique violation, which would abort this transaction) cannot happen.
+        const known =
+          work.state === 'WAITING'
+            ? await this.works.applyKnown(client, work, { type: 'wait_satisfied' }, opts)
+            : 'stale';
+        const applied =
+          known === 'stale'
+            ? await this.works.apply(client, outcome.workId, { type: 'wait_satisfied' }, opts)
+            : known;
         if (!applied.ok)
           throw new Error(
             `wait ${outcome.waitId} was open but its work refused wait_satisfied: ${applied.reason}`,
@@ -535,6 +595,7 @@ export class IngestService {
           waitId: outcome.waitId,
           dispatches: [...applied.dispatches, ...edits],
           ...(event.button ? { feedback: 'Thanks, answered.' } : {}),
+          recorded: true,
         };
       }
       case 'inbox':
@@ -577,7 +638,9 @@ export class IngestService {
           );
         // A wait that did not take the answer asks again (the wait stays open); a
         // busy work says so.
-        const wait = outcome.waitId ? await this.waits.find(client, outcome.waitId) : null;
+        const wait = outcome.waitId
+          ? (loaded.get(outcome.waitId) ?? (await this.waits.find(client, outcome.waitId)))
+          : null;
         const replied = wait
           ? await this.chat.reprompt(
               client,
@@ -653,29 +716,40 @@ export class IngestService {
     );
   }
 
-  private async loadCandidates(
-    client: PoolClient,
-    event: InboundEventInput,
-  ): Promise<RouteCandidates> {
+  /**
+   * The candidates, and the wait rows behind them (whole rows: the resume and reject
+   * cases read responders, expects and the prompt from them instead of reading the
+   * wait again).
+   */
+  private async loadCandidates(client: PoolClient, event: InboundEventInput): Promise<Loaded> {
     const candidates: RouteCandidates = { referenced: null, correlated: [], conversation: [] };
+    const loaded = new Map<string, WaitRow>();
+    const keep = (rows: WaitRow[]) => {
+      for (const w of rows) loaded.set(w.id, w);
+      return rows;
+    };
+    // /new opens (or drops) whatever the candidates: route() does not read them.
+    if (event.command === 'new') return { candidates, waits: loaded };
     if (event.reference) {
-      const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>(
-        'SELECT id, state, "createdAt" FROM "Work" WHERE id = $1',
-        [event.reference.workId],
-      );
+      const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>({
+        name: 'ingest-referenced',
+        text: 'SELECT id, state, "createdAt" FROM "Work" WHERE id = $1',
+        values: [event.reference.workId],
+      });
       if (rows[0]) {
-        const waits = await this.waitsOf(client, [rows[0].id], event.reference.waitId);
+        const waits = keep(await this.waitsOf(client, [rows[0].id], event.reference.waitId));
         candidates.referenced = this.toCandidate(rows[0], waits, event);
       }
-      return candidates;
+      return { candidates, waits: loaded };
     }
     if (event.correlationKey) {
-      const { rows } = await client.query<WaitRow & { state: WorkState; workCreatedAt: Date }>(
-        `SELECT w.id, w."workId", w.type, w.status, w."correlationKey", w.expects, w."createdAt", k.state, k."createdAt" AS "workCreatedAt"
+      const { rows } = await client.query<WaitRow & { state: WorkState; workCreatedAt: Date }>({
+        name: 'ingest-correlated',
+        text: `SELECT w.*, k.state, k."createdAt" AS "workCreatedAt"
          FROM "Wait" w JOIN "Work" k ON k.id = w."workId"
          WHERE w."correlationKey" = $1 AND k.state = ANY($2::"WorkState"[])`,
-        [event.correlationKey, LIVE],
-      );
+        values: [event.correlationKey, LIVE],
+      });
       const byWork = new Map<
         string,
         { work: { id: string; state: WorkState; createdAt: Date }; waits: WaitRow[] }
@@ -686,21 +760,28 @@ export class IngestService {
           waits: [],
         };
         entry.waits.push(r);
+        loaded.set(r.id, r);
         byWork.set(r.workId, entry);
       }
       candidates.correlated = [...byWork.values()].map((e) =>
         this.toCandidate(e.work, e.waits, event),
       );
+      // route() decides within a live correlated work whenever there is one (rule 1b)
+      // and never reads the conversation then; every row here is of a live work.
+      if (candidates.correlated.length) return { candidates, waits: loaded };
     }
     if (event.conversationKey) {
-      const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>(
-        'SELECT id, state, "createdAt" FROM "Work" WHERE "conversationKey" = $1 AND state = ANY($2::"WorkState"[]) ORDER BY "createdAt" LIMIT 50',
-        [event.conversationKey, LIVE],
-      );
+      const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>({
+        name: 'ingest-conversation',
+        text: 'SELECT id, state, "createdAt" FROM "Work" WHERE "conversationKey" = $1 AND state = ANY($2::"WorkState"[]) ORDER BY "createdAt" LIMIT 50',
+        values: [event.conversationKey, LIVE],
+      });
       if (rows.length) {
-        const waits = await this.waitsOf(
-          client,
-          rows.map((r) => r.id),
+        const waits = keep(
+          await this.waitsOf(
+            client,
+            rows.map((r) => r.id),
+          ),
         );
         candidates.conversation = rows.map((r) =>
           this.toCandidate(
@@ -711,7 +792,7 @@ export class IngestService {
         );
       }
     }
-    return candidates;
+    return { candidates, waits: loaded };
   }
 
   private async waitsOf(
@@ -719,11 +800,11 @@ export class IngestService {
     workIds: string[],
     alsoWaitId?: string,
   ): Promise<WaitRow[]> {
-    const { rows } = await client.query<WaitRow>(
-      `SELECT id, "workId", type, status, "correlationKey", expects, "createdAt" FROM "Wait"
-       WHERE "workId" = ANY($1::uuid[]) AND (status = 'open' OR id = $2::uuid)`,
-      [workIds, alsoWaitId ?? null],
-    );
+    const { rows } = await client.query<WaitRow>({
+      name: 'ingest-waits-of',
+      text: `SELECT * FROM "Wait" WHERE "workId" = ANY($1::uuid[]) AND (status = 'open' OR id = $2::uuid)`,
+      values: [workIds, alsoWaitId ?? null],
+    });
     return rows;
   }
 

@@ -183,10 +183,13 @@ export class WorkRepository {
     db: Queryable,
     known: WorkRow,
     // Only these: a heartbeat renews the lease without a version change, so a command
-    // that keeps the lease would write back an expiry older than the row's.
-    command: Extract<WorkCommand, { type: 'claim' | 'complete' }>,
+    // that keeps the lease would write back an expiry older than the row's. A WAITING
+    // work holds no lease (nothing heartbeats it), so wait_satisfied is sound for a
+    // WAITING row only: on any other state this returns `stale` (the locked path).
+    command: Extract<WorkCommand, { type: 'claim' | 'complete' | 'wait_satisfied' }>,
     opts: { actor: string; data?: Record<string, unknown>; patch?: WorkPatch },
   ): Promise<ApplyOutcome | 'stale'> {
+    if (command.type === 'wait_satisfied' && known.state !== 'WAITING') return 'stale';
     const result = transition(toSnapshot(known), command);
     if (!result.ok) return { ...result, row: known };
     const needsLedger = result.effects.some(
