@@ -1,12 +1,13 @@
-import { defineWorkflow, RECORD_RUNNING_AFTER_MS } from '@app/engine';
+import { defineWorkflow } from '@app/engine';
 import { type EngineHarness, type Gate, gate, startEngine } from '@test/engine-ledger';
 import { until } from '@test/until';
 
 /**
  * The run's hot path (docs/decisions.md, "The step hot path"): a QUEUED work is claimed
- * without a lock, a quick step is written once (completed), a slow one is on the record
- * as running while it lasts, and the completion is decided on the row the run last
- * wrote — each falling back to the locked path when the row moved on.
+ * without a lock, each step is on the record as running before it runs and checkpointed
+ * in a statement shared with the runs checkpointing at the same time, and the completion
+ * is decided on the row the run last wrote — each falling back to the locked path when
+ * the row moved on.
  */
 const slow = gate<string>();
 const slowStarted = gate();
@@ -53,7 +54,7 @@ describe('the run hot path', () => {
   });
   afterAll(async () => h?.close());
 
-  it('claims, writes each quick step once as completed, and completes with one timeline entry each', async () => {
+  it('claims, records and checkpoints each step, and completes with one timeline entry each', async () => {
     const { workId } = await h.worker.control.start('hot.quick', {}, { actor: 'test' });
     const done = await h.ledger.untilState(workId!, 'COMPLETED');
     expect(done.output).toBe(3);
@@ -71,7 +72,7 @@ describe('the run hot path', () => {
     expect(claimed.data).toMatchObject({ from: 'QUEUED', to: 'RUNNING' });
   });
 
-  it(`shows a slow step as running (after ${RECORD_RUNNING_AFTER_MS} ms) until it completes`, async () => {
+  it('shows a step as running while it runs, and completes the same row', async () => {
     const { workId } = await h.worker.control.start('hot.slow', {}, { actor: 'test' });
     await slowStarted.promise;
     const running = await until(
@@ -86,7 +87,7 @@ describe('the run hot path', () => {
     expect(step).toMatchObject({ id: running.id, status: 'completed', attempt: 1 });
   });
 
-  it('records a quick step that fails, then its inline retry, on the same row', async () => {
+  it('records a step that fails, then its inline retry, on the same row', async () => {
     const { workId } = await h.worker.control.start('hot.flaky', {}, { actor: 'test' });
     const done = await h.ledger.untilState(workId!, 'COMPLETED');
     expect(done.output).toBe('ok');

@@ -198,7 +198,10 @@ export class RunStore {
     );
   }
 
-  /** Records a step as running (new, or again after a crash or failure). */
+  /**
+   * Records a step as running (new, or again after a crash or failure) before it runs:
+   * a crash then shows where the run was, and the retry counts the attempt.
+   */
   async startStep(
     run: RunHandle,
     seq: number,
@@ -208,97 +211,65 @@ export class RunStore {
   ): Promise<StepRow> {
     if (restart)
       return this.fenced(run, (client) => this.steps.restart(client, restart.id, run.workerId));
-    return this.recordRunning(run, this.provisionalStep(run, seq, name, type));
+    const row = await this.stepStarts
+      .submit({ run, id: this.ids.uuid(), seq, name, type })
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (!row) throw new LeaseLostError(run.workId);
+    return row;
   }
 
-  /** Writes a provisional step (provisionalStep) as running: same id, same start time. */
-  async recordRunning(run: RunHandle, step: StepRow): Promise<StepRow> {
-    // Hot path: one fenced statement instead of a transaction around a row lock. FOR
-    // SHARE makes a concurrent claim (which updates the work's token) wait for this
-    // insert or, if it committed first, makes this one see the new token and insert
-    // nothing — the same fencing as the locked transaction, in one round trip.
-    const { rows } = await this.db.pool
-      .query<StepRow>({
-        name: 'step-record-running',
-        text: `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
-         SELECT $1, w.id, $3, $4, $5, $6, 'running', 1, $7, $9
-         FROM "Work" w WHERE w.id = $2 AND w.state = 'RUNNING' AND w."leaseToken" = $8
-         FOR SHARE
+  /**
+   * The hot path's two statements, each shared by every run that needs it at the same
+   * time (group commit, StatementBatcher: one statement and one commit per batch, each
+   * row fenced on its own run's token; a run whose work moved on gets no row back).
+   *
+   * Starting a step: the insert selects the work FOR SHARE, so a concurrent claim (which
+   * changes the token) waits for it or, if it committed first, makes this run's row
+   * insert nothing — the same fencing as the locked transaction, in one round trip.
+   */
+  private readonly stepStarts = new StatementBatcher<
+    { run: RunHandle; id: string; seq: number; name: string; type: StepType },
+    StepRow | undefined
+  >(async (items) => {
+    const { rows } = await this.db.pool.query<StepRow>({
+      name: 'step-start-batch',
+      text: `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
+         SELECT i.id, w.id, i.seq, i.name, i.type, i."idempotencyKey", 'running', 1, i."workerId", now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::int[], $5::text[], $6::"StepType"[], $7::text[], $8::text[])
+           AS i(id, "workId", token, seq, name, type, "idempotencyKey", "workerId")
+         JOIN "Work" w ON w.id = i."workId" AND w.state = 'RUNNING' AND w."leaseToken" = i.token
+         FOR SHARE OF w
          RETURNING *`,
-        values: [
-          step.id,
-          run.workId,
-          step.seq,
-          step.name,
-          step.type,
-          step.idempotencyKey,
-          run.workerId,
-          run.token.toString(),
-          step.startedAt,
-        ],
-      })
-      .catch((err: unknown) => translateDatabaseError(err));
-    if (!rows[0]) throw new LeaseLostError(run.workId);
-    return rows[0];
-  }
+      values: [
+        items.map((i) => i.id),
+        items.map((i) => i.run.workId),
+        items.map((i) => i.run.token.toString()),
+        items.map((i) => i.seq),
+        items.map((i) => i.name),
+        items.map((i) => i.type),
+        items.map((i) => stepIdempotencyKey(i.run.workId, i.seq)),
+        items.map((i) => i.run.workerId),
+      ],
+    });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return items.map((i) => byId.get(i.id));
+  });
 
   /**
-   * A fresh step as the run sees it before anything is written: WorkflowRun records it
-   * as running only if it lasts (startStep), and a step that finishes first is written
-   * once, completed (completeNewStep).
+   * Checkpointing a step (what transition('step_completed') does when neither a pause
+   * nor a cancel is pending: checkpointSeq forward, version + 1) with the step's output,
+   * only while the run holds the lease. Without a timeline entry: the Step row is the
+   * record of a completed step.
    */
-  provisionalStep(run: RunHandle, seq: number, name: string, type: StepType): StepRow {
-    return {
-      id: this.ids.uuid(),
-      workId: run.workId,
-      seq,
-      name,
-      type,
-      idempotencyKey: stepIdempotencyKey(run.workId, seq),
-      status: 'running',
-      input: null,
-      output: null,
-      error: null,
-      attempt: 1,
-      workerId: run.workerId,
-      startedAt: new Date(this.clock.now()),
-      heartbeatAt: null,
-      finishedAt: null,
-    };
-  }
-
-  /**
-   * The checkpoint of a step that was never recorded as running: its row, completed,
-   * and the work's step_completed in one fenced statement (see completeStep). When a
-   * pause or cancel is pending or the lease is gone, the step is recorded, then takes
-   * the full path.
-   */
-  async completeNewStep(run: RunHandle, step: StepRow, output: unknown): Promise<void> {
-    const done = await this.newStepCheckpoints
-      .submit({ run, step, output: JSON.stringify(wrap(output)) })
-      .catch((err: unknown) => translateDatabaseError(err));
-    if (done) {
-      this.checkpointed(run, done);
-      return;
-    }
-    await this.completeStep(run, await this.recordRunning(run, step), output);
-  }
-
-  /**
-   * completeNewStep's statement for every run checkpointing at the same time (group
-   * commit, StatementBatcher): each row's checkpoint is fenced on its own run's token;
-   * a run whose work moved on gets no row back and takes the full path alone.
-   */
-  private readonly newStepCheckpoints = new StatementBatcher<
-    { run: RunHandle; step: StepRow; output: string },
+  private readonly stepCheckpoints = new StatementBatcher<
+    { run: RunHandle; stepId: string; seq: number; output: string },
     Checkpointed | undefined
   >(async (items) => {
     const { rows } = await this.db.pool.query<Checkpointed & { id: string }>({
-      name: 'step-checkpoint-new-batch',
+      name: 'step-checkpoint-batch',
       text: `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::"StepType"[],
-                              $7::text[], $8::text[], $9::timestamptz[], $10::jsonb[])
-           AS t("workId", token, seq, "stepId", name, type, "idempotencyKey", "workerId", "startedAt", output)),
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::jsonb[])
+           AS t("workId", token, seq, "stepId", output)),
        w AS (
          UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input.seq), version = version + 1, "updatedAt" = now()
          FROM input
@@ -306,21 +277,15 @@ export class RunStore {
            AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
          RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
        s AS (
-         INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt", "finishedAt", output)
-         SELECT input."stepId", input."workId", input.seq, input.name, input.type, input."idempotencyKey", 'completed', 1,
-                input."workerId", input."startedAt", now(), input.output
-         FROM input JOIN w ON w.id = input."workId")
+         UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
+         FROM input JOIN w ON w.id = input."workId"
+         WHERE "Step".id = input."stepId")
        SELECT * FROM w`,
       values: [
         items.map((i) => i.run.workId),
         items.map((i) => i.run.token.toString()),
-        items.map((i) => i.step.seq),
-        items.map((i) => i.step.id),
-        items.map((i) => i.step.name),
-        items.map((i) => i.step.type),
-        items.map((i) => i.step.idempotencyKey),
-        items.map((i) => i.run.workerId),
-        items.map((i) => i.step.startedAt),
+        items.map((i) => i.seq),
+        items.map((i) => i.stepId),
         items.map((i) => i.output),
       ],
     });
@@ -337,27 +302,13 @@ export class RunStore {
     step: { id: string; seq: number; name: string },
     output: unknown,
   ): Promise<void> {
-    // Hot path, one statement: the checkpoint (what transition('step_completed') does
-    // when neither a pause nor a cancel is pending: checkpointSeq forward, version + 1)
-    // and the step's output, both only while this run holds the lease. Without a
-    // timeline entry: the Step row is the record of a completed step. Anything else —
-    // a pending pause or cancel, a lost lease — takes the full transition below.
-    const fast = await this.db.pool
-      .query<Checkpointed>({
-        name: 'step-checkpoint',
-        text: `WITH w AS (
-           UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", $3), version = version + 1, "updatedAt" = now()
-           WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
-             AND NOT "pauseRequested" AND NOT "cancelRequested"
-           RETURNING version, "checkpointSeq")
-         UPDATE "Step" SET status = 'completed', output = $4, "finishedAt" = now()
-         WHERE id = $5 AND EXISTS (SELECT 1 FROM w)
-         RETURNING (SELECT version FROM w), (SELECT "checkpointSeq" FROM w)`,
-        values: [run.workId, run.token.toString(), step.seq, JSON.stringify(wrap(output)), step.id],
-      })
+    // Hot path: one (shared) statement, above. Anything else — a pending pause or
+    // cancel, a lost lease — takes the full transition below.
+    const done = await this.stepCheckpoints
+      .submit({ run, stepId: step.id, seq: step.seq, output: JSON.stringify(wrap(output)) })
       .catch((err: unknown) => translateDatabaseError(err));
-    if (fast.rowCount === 1) {
-      this.checkpointed(run, fast.rows[0]);
+    if (done) {
+      this.checkpointed(run, done);
       return;
     }
     await this.fenced(run, async (client, dispatches) => {

@@ -42,12 +42,6 @@ import {
   type WorkOrigin,
 } from './workflow.types';
 
-/**
- * How long a fresh step runs before it is recorded as running. Most steps are quicker
- * and are written once, completed; this bounds how late a slow one shows up.
- */
-export const RECORD_RUNNING_AFTER_MS = 25;
-
 export interface RunDeps {
   store: RunStore;
   clock: Clock;
@@ -214,31 +208,7 @@ export class WorkflowRun implements WorkflowContext {
       options.timeout !== undefined
         ? durationMs(options.timeout, `step "${name}" timeout`)
         : undefined;
-    // A fresh step runs before anything is written: if it lasts, it is recorded as
-    // running after RECORD_RUNNING_AFTER_MS (so a crash shows where the run was and
-    // the retry counts the attempt); if it finishes first, it is written once,
-    // completed, in its checkpoint — one round trip instead of two. Its idempotency
-    // key does not depend on the row. A re-run of a step that was recorded (a crash,
-    // a failure) restarts that row as before.
-    let row: StepRow;
-    let recording: Promise<StepRow> | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    if (recorded) {
-      row = await this.deps.store.startStep(this.run, seq, name, 'task', recorded);
-      recording = Promise.resolve(row);
-    } else {
-      row = this.deps.store.provisionalStep(this.run, seq, name, 'task');
-    }
-    const provisional = row;
-    const recordRunning = () =>
-      (recording ??= this.deps.store.recordRunning(this.run, provisional));
-    if (!recording) {
-      timer = setTimeout(() => {
-        // A failure here (a lost lease) is seen where `recording` is awaited.
-        recordRunning().catch(() => undefined);
-      }, RECORD_RUNNING_AFTER_MS);
-      timer.unref();
-    }
+    let row = await this.deps.store.startStep(this.run, seq, name, 'task', recorded);
     for (let inline = 1; ; inline++) {
       // `attempt` stays the work's attempt (the run logger's binding); the step's own is stepAttempt.
       const log = this.log.child({ step: name, seq, stepAttempt: row.attempt });
@@ -250,18 +220,13 @@ export class WorkflowRun implements WorkflowContext {
         );
       log.debug('step started');
       try {
-        const value = await this.execute(row, fn, name, timeoutMs, recordRunning);
-        clearTimeout(timer);
-        if (recording) await this.deps.store.completeStep(this.run, await recording, value);
-        else await this.deps.store.completeNewStep(this.run, row, value);
+        const value = await this.execute(row, fn, name, timeoutMs);
+        await this.deps.store.completeStep(this.run, row, value);
         observe('completed');
         log.debug({ ms: Math.round(performance.now() - started) }, 'step completed');
         return value;
       } catch (err) {
-        clearTimeout(timer);
         this.rethrowIfRunEnded(err);
-        // A failed step is on the record before its failure is (also when it was quick).
-        row = await recordRunning();
         const code = (err as { code?: unknown }).code;
         // A step cut short by a cancel or the run's timeout is not retried inline: the
         // run is ending, and the spent signal would not abort the next attempt.
@@ -279,7 +244,6 @@ export class WorkflowRun implements WorkflowContext {
         if (decision?.retry) {
           await this.pause(decision.delayMs);
           row = await this.deps.store.startStep(this.run, seq, name, 'task', row);
-          recording = Promise.resolve(row);
           continue;
         }
         await this.deps.store.failStep(this.run, row.id, serializeError(err));
@@ -293,7 +257,6 @@ export class WorkflowRun implements WorkflowContext {
     fn: (step: StepContext) => Promise<T> | T,
     name: string,
     timeoutMs: number | undefined,
-    recordRunning: () => Promise<StepRow> = async () => row,
   ): Promise<T> {
     // Aborted while the step was being recorded: the listener below would never fire.
     if (this.signal.aborted) throw this.abortReason();
@@ -308,8 +271,7 @@ export class WorkflowRun implements WorkflowContext {
         signal: controller.signal,
         heartbeat: async () => {
           if (!(await this.deps.renewLease())) throw new LeaseLostError(this.work.id);
-          // A step that heartbeats is a long one: on the record as running first.
-          await this.deps.store.heartbeatStep((await recordRunning()).id);
+          await this.deps.store.heartbeatStep(row.id);
         },
       };
       const work = Promise.resolve().then(() => fn(context));
