@@ -49,6 +49,8 @@ export interface ReconcileReport {
 }
 
 const PAGE = 500;
+/** The shortest gap between two passes, however soon a lease runs out. */
+const MIN_PASS_GAP_MS = 20;
 
 /**
  * Redis is transport, never the truth. At worker start and every few seconds, one
@@ -65,6 +67,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<ReconcileReport> | null = null;
   private stopped = false;
+  /** When the earliest live lease runs out (as of the last pass this replica led). */
+  private nextLeaseExpiry: number | null = null;
 
   constructor(
     private readonly db: LedgerDatabase,
@@ -98,7 +102,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
           this.logger.warn({ err: err.message }, 'reconcile pass failed; next pass will retry'),
         )
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, every);
+          if (!this.stopped) this.timer = setTimeout(tick, this.untilNextPass(every));
         });
     };
     // First pass right away: a restarted worker picks up where the ledger says.
@@ -119,6 +123,17 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
           this.workerId,
         )
         .catch(() => undefined);
+  }
+
+  /**
+   * The next pass comes after `every`, or just after the earliest live lease runs out
+   * if that is sooner: a work whose worker died is swept when its lease ends, not up to
+   * a period later. Live runs renew at lease/3, so their expiry stays about two thirds
+   * of a lease ahead and this adds no passes while workers are healthy.
+   */
+  private untilNextPass(every: number): number {
+    if (this.nextLeaseExpiry === null) return every;
+    return Math.max(MIN_PASS_GAP_MS, Math.min(every, this.nextLeaseExpiry - this.clock.now() + 5));
   }
 
   /** One pass (also used by tests and `workgate` maintenance). Overlapping calls share a pass. */
@@ -147,6 +162,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       timersArmed: 0,
       outboxEnqueued: 0,
     };
+    this.nextLeaseExpiry = null;
     if (!(await this.lead())) return report;
     report.leader = true;
     const marker = await this.redis.get(this.markerKey());
@@ -159,6 +175,10 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     if (report.full) report.timersArmed = await this.rearmTimers(now);
     report.outboxEnqueued = await this.enqueueOutbox(now, report.full);
     for (const contributor of this.contributors) await contributor.reconcile(report.full);
+    const { rows } = await this.db.pool.query<{ at: Date | null }>(
+      `SELECT min("leaseExpiresAt") AS at FROM "Work" WHERE state = 'RUNNING'`,
+    );
+    this.nextLeaseExpiry = rows[0]?.at?.getTime() ?? null;
 
     if (report.full) {
       await this.redis.set(this.markerKey(), String(now));
