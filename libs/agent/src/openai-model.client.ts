@@ -82,19 +82,28 @@ export function openAiSdk(settings: AgentConfig): OpenAI {
   });
 }
 
-/**
- * The ModelClient port over the official `openai` SDK (Chat Completions), pointed at
- * any OpenAI-compatible server by baseURL.
- */
-export class OpenAiChatModelClient implements ModelClient {
+/** What both SDK clients share: the SDK over `agent.baseURL`, the provider, the price table. */
+export abstract class OpenAiModelClient implements ModelClient {
   readonly provider: string;
-  private readonly sdk: OpenAI;
+  protected readonly sdk: OpenAI;
 
   constructor(private readonly settings: AgentConfig) {
     this.provider = settings.provider;
     this.sdk = openAiSdk(settings);
   }
 
+  abstract complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion>;
+
+  cost(model: string, usage: LlmUsage): number {
+    return costOf(this.settings.prices, model, usage);
+  }
+}
+
+/**
+ * The ModelClient port over the official `openai` SDK (Chat Completions), pointed at
+ * any OpenAI-compatible server by baseURL.
+ */
+export class OpenAiChatModelClient extends OpenAiModelClient {
   async complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion> {
     let res: OpenAI.Chat.Completions.ChatCompletion;
     try {
@@ -140,9 +149,5 @@ export class OpenAiChatModelClient implements ModelClient {
       usage,
       model: res.model || request.model,
     };
-  }
-
-  cost(model: string, usage: LlmUsage): number {
-    return costOf(this.settings.prices, model, usage);
   }
 }

@@ -1,15 +1,12 @@
 import type OpenAI from 'openai';
-import { type AgentConfig } from '@app/config';
 import {
   type LlmCompletion,
   type LlmRequest,
   type LlmToolCall,
   type LlmUsage,
-  type ModelClient,
   ModelError,
 } from '@app/engine';
-import { classifyModelError, openAiSdk } from './openai-model.client';
-import { costOf } from './pricing.util';
+import { classifyModelError, OpenAiModelClient } from './openai-model.client';
 
 type ResponsesParams = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 type InputItem = OpenAI.Responses.ResponseInputItem;
@@ -136,15 +133,7 @@ export function fromResponse(
  * Same errors as Chat Completions (429 with retry-after, 5xx, context_length_exceeded)
  * through the same classification.
  */
-export class OpenAiResponsesModelClient implements ModelClient {
-  readonly provider: string;
-  private readonly sdk: OpenAI;
-
-  constructor(private readonly settings: AgentConfig) {
-    this.provider = settings.provider;
-    this.sdk = openAiSdk(settings);
-  }
-
+export class OpenAiResponsesModelClient extends OpenAiModelClient {
   async complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion> {
     let res: OpenAI.Responses.Response;
     try {
@@ -155,9 +144,5 @@ export class OpenAiResponsesModelClient implements ModelClient {
       throw classifyModelError(err);
     }
     return fromResponse(res, request.model);
-  }
-
-  cost(model: string, usage: LlmUsage): number {
-    return costOf(this.settings.prices, model, usage);
   }
 }

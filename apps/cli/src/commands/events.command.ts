@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
 import { apiCommand, clientFor, type CommonOptions, positiveInt } from '../api/api-options';
 import { type InboundEvent, type Page } from '../api/api-types';
-import { dash, printJson, renderTable, when } from '../output/table';
+import { dash, printPage, when } from '../output/table';
 
 interface ListOptions extends CommonOptions {
   channel?: string;
@@ -36,22 +36,19 @@ export function registerEvents(program: Command): void {
         limit: opts.limit,
         cursor: opts.cursor,
       });
-      if (opts.json) return printJson(page);
-      if (!page.items.length) return console.log('No events match.');
-      console.log(
-        renderTable(
-          ['RECEIVED', 'ID', 'CHANNEL', 'SOURCE', 'DECISION', 'WORK', 'REASON'],
-          page.items.map((e) => [
-            when(e.receivedAt),
-            e.id,
-            e.channel,
-            e.source,
-            e.decision,
-            dash(e.workId),
-            e.reason,
-          ]),
-        ),
-      );
-      if (page.nextCursor) console.error(`more: workgate events ls --cursor ${page.nextCursor}`);
+      printPage(page, opts, {
+        empty: 'No events match.',
+        head: ['RECEIVED', 'ID', 'CHANNEL', 'SOURCE', 'DECISION', 'WORK', 'REASON'],
+        row: (e) => [
+          when(e.receivedAt),
+          e.id,
+          e.channel,
+          e.source,
+          e.decision,
+          dash(e.workId),
+          e.reason,
+        ],
+        more: 'workgate events ls',
+      });
     });
 }

@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
 import { apiCommand, clientFor, type CommonOptions, positiveInt } from '../api/api-options';
 import { type OutboxMessage, type Page } from '../api/api-types';
-import { brief, dash, printJson, renderTable, when } from '../output/table';
+import { brief, dash, printJson, printPage, when } from '../output/table';
 
 export function registerOutbox(program: Command): void {
   const outbox = program.command('outbox').description('outbound messages: pending, failed, retry');
@@ -28,24 +28,30 @@ export function registerOutbox(program: Command): void {
           limit: opts.limit,
           cursor: opts.cursor,
         });
-        if (opts.json) return printJson(page);
-        if (!page.items.length) return console.log('No messages match.');
-        console.log(
-          renderTable(
-            ['ID', 'STATUS', 'CHANNEL', 'TARGET', 'ATTEMPTS', 'NEXT ATTEMPT', 'WORK', 'LAST ERROR'],
-            page.items.map((m) => [
-              m.id,
-              m.status,
-              m.channel,
-              m.target,
-              m.attempts,
-              m.status === 'pending' ? when(m.nextAttemptAt) : '-',
-              dash(m.workId),
-              brief(m.lastError, 60),
-            ]),
-          ),
-        );
-        if (page.nextCursor) console.error(`more: workgate outbox ls --cursor ${page.nextCursor}`);
+        printPage(page, opts, {
+          empty: 'No messages match.',
+          head: [
+            'ID',
+            'STATUS',
+            'CHANNEL',
+            'TARGET',
+            'ATTEMPTS',
+            'NEXT ATTEMPT',
+            'WORK',
+            'LAST ERROR',
+          ],
+          row: (m) => [
+            m.id,
+            m.status,
+            m.channel,
+            m.target,
+            m.attempts,
+            m.status === 'pending' ? when(m.nextAttemptAt) : '-',
+            dash(m.workId),
+            brief(m.lastError, 60),
+          ],
+          more: 'workgate outbox ls',
+        });
       },
     );
 

@@ -35,6 +35,21 @@ export function renderTable(head: string[], rows: Array<Array<string | number>>)
     .join('\n');
 }
 
+/**
+ * A page of a list command: JSON as the API gave it (`--json`), else a table, or `empty`
+ * when nothing matched, and on stderr the command that fetches the next page.
+ */
+export function printPage<T>(
+  page: { items: T[]; nextCursor: string | null },
+  opts: { json?: boolean },
+  list: { empty: string; head: string[]; row: (item: T) => Array<string | number>; more: string },
+): void {
+  if (opts.json) return printJson(page);
+  if (!page.items.length) return console.log(list.empty);
+  console.log(renderTable(list.head, page.items.map(list.row)));
+  if (page.nextCursor) console.error(`more: ${list.more} --cursor ${page.nextCursor}`);
+}
+
 /** Prints JSON for scripts: exactly the API's answer, pretty-printed. */
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));

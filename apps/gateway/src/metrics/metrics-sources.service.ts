@@ -5,17 +5,7 @@ import { WORK_STATES } from '@app/core';
 import { QUEUE_NAMES } from '@app/engine';
 import { LedgerDatabase } from '@app/ledger';
 import { PromMetrics } from '@app/observability';
-
-/** BullMQ 6's job states (a paused queue keeps its jobs in `waiting`). */
-const JOB_STATES = [
-  'waiting',
-  'active',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'completed',
-  'failed',
-] as const;
+import { QUEUE_STATES } from '../api/api.schemas';
 
 /**
  * The gauges that describe the whole system, read on scrape: works per state (one
@@ -50,10 +40,10 @@ export class MetricsSources implements OnModuleInit {
   async queueDepths(): Promise<Array<{ queue: string; counts: Record<string, number> }>> {
     return Promise.all(
       [this.work, this.wake, this.outbox].map(async (queue) => {
-        const counts = await queue.getJobCounts(...JOB_STATES);
+        const counts = await queue.getJobCounts(...QUEUE_STATES);
         return {
           queue: queue.name,
-          counts: Object.fromEntries(JOB_STATES.map((s) => [s, counts[s] ?? 0])),
+          counts: Object.fromEntries(QUEUE_STATES.map((s) => [s, counts[s] ?? 0])),
         };
       }),
     );
