@@ -22,6 +22,7 @@ import {
   runMigrations,
 } from '../../libs/ledger/src/migrations/migration-runner';
 import { checkSchemaDrift } from '../../libs/ledger/src/migrations/schema-drift';
+import { worksListQuery } from '../../libs/ledger/src/operator/operator-works.repository';
 import { createTestSchema, type TestSchema } from '../support/db';
 import { TEST_DATABASE_URL } from '../support/env';
 import { until } from '../support/until';
@@ -96,6 +97,25 @@ describe('migration runner + drift check on real PostgreSQL', () => {
     const drift = await checkSchemaDrift({ connectionString: s.url, schema: s.schema });
     expect(drift.problems).toEqual([]);
     expect(drift.ok).toBe(true);
+  });
+
+  it("gives the operator API's q= search a trigram index it can use (pg_trgm)", async () => {
+    const s = await freshSchema('mig_trgm');
+    await migrate(s);
+    // Seq scans off: on a table this small the planner would rightly scan it; the point
+    // is that the search expression matches the index at all.
+    const client = new Client({
+      connectionString: s.url,
+      options: `-c search_path="${s.schema}" -c enable_seqscan=off`,
+    });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const query = worksListQuery({ q: 'Customer 99', limit: 50 });
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (COSTS OFF) ${query.text}`,
+      query.values,
+    );
+    expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('Work_input_trgm_idx');
   });
 
   it('applies nothing the second time', async () => {

@@ -341,4 +341,20 @@ describe('diffSchema', () => {
       'Child @@unique([parentId, seq]): no unique index on ("parentId", "seq") in table "Child"',
     );
   });
+  it('accepts the raw-SQL expression indexes it is told of, and no other extra index', () => {
+    const db = matching();
+    const expression = (name: string) => ({
+      name,
+      columns: [],
+      unique: false,
+      primary: false,
+      partialOrExpression: true,
+    });
+    db.tables
+      .get('Child')!
+      .indexes.push(expression('Work_input_trgm_idx'), expression('Stray_idx'));
+    expect(diffSchema(dm, db)).toEqual([
+      'model Child: table "Child" has index "Stray_idx" on () that schema.prisma does not declare',
+    ]);
+  });
 });

@@ -24,7 +24,8 @@ import {
  *   Prisma would create (expectedColumnType) and the same nullability; no extra columns;
  * - every enum exists with exactly the schema's values; no extra enum types;
  * - every @id, @unique/@@unique and @@index has an index on the same column list
- *   (names are not compared: a `map:` rename is not drift we care about); no extra indexes;
+ *   (names are not compared: a `map:` rename is not drift we care about); no extra indexes
+ *   but RAW_SQL_INDEXES (expression indexes schema.prisma cannot declare);
  * - every relation has its foreign key (columns, referenced table and columns, ON DELETE).
  * Not compared: column defaults, sort order and index method, CHECK constraints, views.
  */
@@ -159,6 +160,15 @@ export interface DbColumn {
   type: string;
   notNull: boolean;
 }
+
+/**
+ * Indexes a migration creates in raw SQL because schema.prisma cannot declare them
+ * (expression indexes): not drift. Each names the migration that owns it.
+ */
+export const RAW_SQL_INDEXES = new Set([
+  // 20261124220000_work_input_search: trigram GIN on (input::text) for the API's `q=`.
+  'Work_input_trgm_idx',
+]);
 
 export interface DbIndex {
   name: string;
@@ -331,7 +341,7 @@ export function diffSchema(dm: Datamodel, db: DbSnapshot): string[] {
       );
     }
     for (const d of table.indexes) {
-      if (!matched.has(d)) {
+      if (!matched.has(d) && !RAW_SQL_INDEXES.has(d.name)) {
         problems.push(
           `model ${model.name}: table "${tableName}" has ${d.primary ? 'primary key' : d.unique ? 'unique index' : 'index'} "${d.name}" on (${list(d.columns)}) that schema.prisma does not declare`,
         );
