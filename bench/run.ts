@@ -78,17 +78,14 @@ async function main(): Promise<void> {
     join(dir, `${stamp}.json`),
     JSON.stringify({ startedAt, quick, machine, rows }, null, 2),
   );
-  writeFileSync(
-    join(dir, `${stamp}.md`),
+  const markdown =
     `# workgate bench ${startedAt.toISOString()} (${quick ? 'quick' : 'full'})\n\n${machine.cpus} × ${machine.model}, Node ${machine.node}\n\n${table}\n` +
-      (appendix ? `\n${appendix}` : ''),
-  );
-  writeFileSync(
-    join(dir, 'latest.md'),
-    `# workgate bench ${startedAt.toISOString()} (${quick ? 'quick' : 'full'})\n\n${machine.cpus} × ${machine.model}, Node ${machine.node}\n\n${table}\n` +
-      (appendix ? `\n${appendix}` : ''),
-  );
-  log(`results in bench/results/${stamp}.{json,md}`);
+    (appendix ? `\n${appendix}` : '');
+  writeFileSync(join(dir, `${stamp}.md`), markdown);
+  // latest.md is the committed reference: only a full run of every scenario replaces it,
+  // so a quick or --only run while working does not overwrite it with a partial table.
+  if (!quick && !only) writeFileSync(join(dir, 'latest.md'), markdown);
+  log(`results in bench/results/${stamp}.{json,md}${!quick && !only ? ' and latest.md' : ''}`);
   const broken = rows.filter((r) => r.mustBe !== undefined && r.value !== r.mustBe);
   for (const r of broken)
     console.error(`FAILED: ${r.scenario} / ${r.metric} is ${r.value}, must be ${r.mustBe}`);
