@@ -116,6 +116,11 @@ const pipeline = defineWorkflow('control.pipeline', async (ctx, input: { tag: st
   return { a, b, c };
 });
 
+const sender = defineWorkflow('control.sender', async (ctx) => {
+  const sent = await ctx.send({ channel: 'nowhere', target: 'ops' }, { text: 'report' });
+  return sent.outboxId;
+});
+
 describe('engine control: pause, resume, cancel, retry, rerun', () => {
   let h: EngineHarness;
 
@@ -123,7 +128,7 @@ describe('engine control: pause, resume, cancel, retry, rerun', () => {
     // A short lease: heartbeats (lease/3) are how a running step learns of a cancel.
     h = await startEngine(
       'eng_control',
-      [sleepy, stepper, abortable, betweenSteps, asker, flaky, deadline, pipeline],
+      [sleepy, stepper, abortable, betweenSteps, asker, flaky, deadline, pipeline, sender],
       { lease: '1200ms' },
     );
   });
@@ -346,6 +351,27 @@ describe('engine control: pause, resume, cancel, retry, rerun', () => {
       actor: 'operator:ana',
       data: { from: 'COMPLETED', to: 'QUEUED', fromSeq: 2, discarded: ['b', 'c'] },
     });
+  });
+
+  it('a rerun sends again: the re-run ctx.send is a new step with a new idempotency key', async () => {
+    const workId = await start('control.sender');
+    const first = (await h.ledger.untilState(workId, 'COMPLETED')).output as string;
+    await h.worker.control.rerunFromStep(workId, 1, 'operator:ana');
+    await until(
+      async () => (await h.ledger.types(workId)).filter((t) => t === 'completed').length === 2,
+      'the rerun to complete',
+    );
+    const second = (await h.ledger.work(workId)).output as string;
+    expect(second).not.toBe(first);
+    const outbox = await h.db.query<{ id: string; idempotencyKey: string; stepId: string }>(
+      'SELECT id, "idempotencyKey", "stepId" FROM "Outbox" WHERE "workId" = $1 ORDER BY "createdAt"',
+      [workId],
+    );
+    expect(outbox.map((o) => o.id)).toEqual([first, second]);
+    const [step] = await h.ledger.steps(workId);
+    expect(outbox[1]!.stepId).toBe(step!.id);
+    expect(outbox[1]!.idempotencyKey).toBe(step!.idempotencyKey);
+    expect(outbox[0]!.idempotencyKey).not.toBe(outbox[1]!.idempotencyKey);
   });
 
   it('refuses forbidden transitions with an error naming the state, writing nothing', async () => {

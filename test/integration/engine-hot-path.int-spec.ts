@@ -66,7 +66,9 @@ describe('the run hot path', () => {
       ['two', 'completed', 1],
       ['three', 'completed', 1],
     ]);
-    expect(steps.map((s) => s.idempotencyKey)).toEqual([1, 2, 3].map((n) => `${workId}:${n}`));
+    expect(steps.map((s) => s.idempotencyKey)).toEqual(
+      steps.map((s) => `${workId}:${s.seq}:${s.id}`),
+    );
     expect(await h.ledger.types(workId!)).toEqual(['created', 'claimed', 'completed']);
     const claimed = (await h.ledger.timeline(workId!))[1]!;
     expect(claimed.data).toMatchObject({ from: 'QUEUED', to: 'RUNNING' });

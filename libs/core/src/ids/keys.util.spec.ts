@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { jobIds, scheduleFireId, scopedExternalId, stepIdempotencyKey } from './keys.util';
+import {
+  jobIds,
+  scheduleFireId,
+  scopedExternalId,
+  stepIdempotencyKey,
+  waitMessageKey,
+} from './keys.util';
 import { uuidv7 } from './uuidv7.util';
 
 fc.configureGlobal({ seed: 0x6e75, numRuns: 500 });
@@ -47,10 +53,19 @@ describe('jobIds', () => {
 });
 
 describe(stepIdempotencyKey.name, () => {
-  it('is stable across re-runs and distinct per step', () => {
-    expect(stepIdempotencyKey('w', 4)).toBe(stepIdempotencyKey('w', 4));
-    expect(stepIdempotencyKey('w', 4)).not.toBe(stepIdempotencyKey('w', 5));
-    expect(stepIdempotencyKey('w1', 4)).not.toBe(stepIdempotencyKey('w2', 4));
+  it('is stable for one step row and distinct per step, work and row', () => {
+    expect(stepIdempotencyKey('w', 4, 's1')).toBe(stepIdempotencyKey('w', 4, 's1'));
+    expect(stepIdempotencyKey('w', 4, 's1')).not.toBe(stepIdempotencyKey('w', 5, 's1'));
+    expect(stepIdempotencyKey('w1', 4, 's1')).not.toBe(stepIdempotencyKey('w2', 4, 's1'));
+    // A rerun runs the step as a new row: a new key, so its side effects happen again.
+    expect(stepIdempotencyKey('w', 4, 's1')).not.toBe(stepIdempotencyKey('w', 4, 's2'));
+  });
+});
+
+describe(waitMessageKey.name, () => {
+  it('is per wait and per message', () => {
+    expect(waitMessageKey('w', 4, 'a', 'prompt')).not.toBe(waitMessageKey('w', 4, 'b', 'prompt'));
+    expect(waitMessageKey('w', 4, 'a', 'prompt')).not.toBe(waitMessageKey('w', 4, 'a', 'rung1'));
   });
 });
 

@@ -15,11 +15,29 @@ export const jobIds = {
 } as const;
 
 /**
- * The idempotency key of a step: stable across every re-run of the same step of the
- * same work, so a side effect repeated after a crash can be recognised by its target.
+ * The idempotency key of a step, `<work>:<seq>:<step row id>`: stable while its Step row
+ * lives — a crash or a failed attempt runs the same row again — so a side effect
+ * repeated after a crash can be recognised by its target. A rerun from an earlier step,
+ * or an interrupt, deletes the row and runs the step anew: that run is meant to act
+ * again (send again, call again), so it gets a new row and with it a new key. (The key
+ * was `<work>:<seq>` once; a rerun's ctx.send then found the old outbox row and sent
+ * nothing.)
  */
-export function stepIdempotencyKey(workId: string, seq: number): string {
-  return `${workId}:${seq}`;
+export function stepIdempotencyKey(workId: string, seq: number, stepId: string): string {
+  return `${workId}:${seq}:${stepId}`;
+}
+
+/**
+ * The key of a message a wait sends (its prompt, or a reminder/escalation rung `n`):
+ * per wait, so a step asked again — a new wait — asks again and climbs its ladder again.
+ */
+export function waitMessageKey(
+  workId: string,
+  seq: number,
+  waitId: string,
+  message: 'prompt' | `rung${number}`,
+): string {
+  return `${workId}:${seq}:${message}:${waitId}`;
 }
 
 /** Provider ids are unique per source (a bot, a workspace, a webhook source), not globally. */

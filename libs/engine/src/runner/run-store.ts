@@ -7,6 +7,7 @@ import {
   type IdGenerator,
   type RetryPolicy,
   stepIdempotencyKey,
+  waitMessageKey,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
 import {
@@ -247,7 +248,7 @@ export class RunStore {
         items.map((i) => i.seq),
         items.map((i) => i.name),
         items.map((i) => i.type),
-        items.map((i) => stepIdempotencyKey(i.run.workId, i.seq)),
+        items.map((i) => stepIdempotencyKey(i.run.workId, i.seq, i.id)),
         items.map((i) => i.run.workerId),
       ],
     });
@@ -381,7 +382,6 @@ export class RunStore {
         seq,
         name,
         type: 'task',
-        idempotencyKey: stepIdempotencyKey(run.workId, seq),
         status: 'completed',
         output: wrap(value),
         workerId: run.workerId,
@@ -400,7 +400,6 @@ export class RunStore {
         seq,
         name: 'sleep',
         type: 'sleep',
-        idempotencyKey: stepIdempotencyKey(run.workId, seq),
         status: 'completed',
         output: {},
         workerId: run.workerId,
@@ -477,7 +476,8 @@ export class RunStore {
         channel: to.channel,
         target: to.target,
         payload: { ...payload, ...(to.thread ? { thread: to.thread } : {}) },
-        idempotencyKey: stepIdempotencyKey(run.workId, seq),
+        // The step's key: a rerun's send is a new step row, so it sends again.
+        idempotencyKey: stepIdempotencyKey(run.workId, seq, stepId),
       });
       await this.steps.insert(client, {
         id: stepId,
@@ -485,7 +485,6 @@ export class RunStore {
         seq,
         name,
         type: 'send',
-        idempotencyKey: stepIdempotencyKey(run.workId, seq),
         status: 'completed',
         input: { to, payload },
         output: wrap({ outboxId: row.id }),
@@ -517,7 +516,6 @@ export class RunStore {
           seq,
           name: spec.stepName,
           type: spec.stepType,
-          idempotencyKey: stepIdempotencyKey(run.workId, seq),
           status: 'running',
           workerId: run.workerId,
         });
@@ -571,7 +569,7 @@ export class RunStore {
           // Per wait, not per step: a step asked again (operator retry after a timeout,
           // rerun) opens a new wait, and its prompt must go out again carrying the new
           // wait's id; a step-only key would hand back the old, already sent row.
-          idempotencyKey: `${stepIdempotencyKey(run.workId, seq)}:prompt:${waitId}`,
+          idempotencyKey: waitMessageKey(run.workId, seq, waitId, 'prompt'),
         });
         promptRef = prompt.id;
         dispatches.push({ type: 'deliver', outboxId: prompt.id, attempt: prompt.attempts + 1 });
@@ -630,7 +628,6 @@ export class RunStore {
           seq,
           name,
           type: 'child',
-          idempotencyKey: stepIdempotencyKey(run.workId, seq),
           status: 'running',
           input: { kind, input },
           workerId: run.workerId,

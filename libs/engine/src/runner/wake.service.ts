@@ -7,7 +7,7 @@ import {
   type EscalationRung,
   ID_GENERATOR,
   type IdGenerator,
-  stepIdempotencyKey,
+  waitMessageKey,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
 import {
@@ -159,7 +159,7 @@ export class WakeService {
               ...(to.thread ? { thread: to.thread } : {}),
             },
             // Per wait, like the prompt's (RunStore.openWait): a step asked again climbs its ladder again.
-            idempotencyKey: `${stepIdempotencyKey(wait.workId, wait.stepSeq)}:rung${rung + 1}:${wait.id}`,
+            idempotencyKey: waitMessageKey(wait.workId, wait.stepSeq, wait.id, `rung${rung + 1}`),
           });
           dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
         }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
+import { stepIdempotencyKey } from '@app/core';
 import { type Queryable } from '../database/ledger-database';
 import { type WorkRow } from '../work/work-row';
 
@@ -30,7 +31,6 @@ export interface NewStep {
   seq: number;
   name: string;
   type: StepType;
-  idempotencyKey: string;
   status: StepStatus;
   input?: unknown;
   output?: unknown;
@@ -94,7 +94,7 @@ export class StepRepository {
         step.seq,
         step.name,
         step.type,
-        step.idempotencyKey,
+        stepIdempotencyKey(step.workId, step.seq, step.id),
         step.status,
         json(step.input),
         json(step.output),
