@@ -105,6 +105,12 @@ describe('the run hot path', () => {
     // A write the run does not know of moves the version on: the completion must
     // notice and decide again under the row lock, not write over it.
     betweenLastStepAndReturn.open(async (id) => {
+      // After the step's checkpoint, which goes out with the run's next write or at the
+      // end of the event loop's turn (RunStore.completeStep).
+      await until(
+        async () => (await h.ledger.steps(id))[0]?.status === 'completed',
+        'the step to be checkpointed',
+      );
       const [row] = await h.db.query<{ version: number }>(
         `UPDATE "Work" SET version = version + 1 WHERE id = $1 RETURNING version`,
         [id],

@@ -79,6 +79,24 @@ export interface RunHandle {
    * Cleared by every write that takes the locked path.
    */
   known?: WorkRow;
+  /**
+   * A completed step whose checkpoint is not written yet (completeStep). It goes out
+   * with the run's next write — the next step's start or the work's completion, in the
+   * same statement — or on its own once this turn of the event loop is over. Every
+   * other write writes it first (settle), so nothing the run does after the step (a
+   * step body, a wait, a message, the end of the run) is committed before it.
+   */
+  pending?: PendingCheckpoint;
+  /** The pending checkpoint on its way; its error (a lost lease, a pause) is the next write's. */
+  flushing?: Promise<void>;
+}
+
+interface PendingCheckpoint {
+  stepId: string;
+  seq: number;
+  name: string;
+  /** The step's output, wrapped (see wrap). */
+  output: unknown;
 }
 
 /** What a hot-path checkpoint changed on the work. */
@@ -210,8 +228,32 @@ export class RunStore {
     type: StepType,
     restart?: StepRow,
   ): Promise<StepRow> {
+    // The previous step's checkpoint and this step's start, in one statement. The
+    // start's row is written only if the checkpoint is, and both commit before this
+    // step's body runs.
+    const pending = !restart && !run.flushing ? run.pending : undefined;
+    if (pending) {
+      run.pending = undefined;
+      const merged = this.checkpointAndStart
+        .submit({ run, pending, id: this.ids.uuid(), seq, name, type })
+        .catch((err: unknown) => translateDatabaseError(err));
+      // Nothing written means a pause or cancel waits at that boundary, or the lease
+      // is gone: the checkpoint then takes the locked path, which ends the run on a
+      // pause or cancel (Suspend) or a lost lease.
+      this.track(
+        run,
+        merged.then(async (started) => {
+          if (started) this.checkpointed(run, started.at);
+          else await this.checkpointLocked(run, pending);
+        }),
+      );
+      await this.settle(run);
+      const started = await merged;
+      if (started) return started.step;
+    }
     if (restart)
       return this.fenced(run, (client) => this.steps.restart(client, restart.id, run.workerId));
+    await this.settle(run);
     const row = await this.stepStarts
       .submit({ run, id: this.ids.uuid(), seq, name, type })
       .catch((err: unknown) => translateDatabaseError(err));
@@ -257,6 +299,70 @@ export class RunStore {
   });
 
   /**
+   * A step's checkpoint and the next step's start together (see startStep): the
+   * checkpoint's statement below, and the start's insert for the works it updated
+   * (the UPDATE holds their row locks, so no claim can come between).
+   */
+  private readonly checkpointAndStart = new StatementBatcher<
+    {
+      run: RunHandle;
+      pending: PendingCheckpoint;
+      id: string;
+      seq: number;
+      name: string;
+      type: StepType;
+    },
+    { step: StepRow; at: Checkpointed } | undefined
+  >(async (items) => {
+    const { rows } = await this.db.pool.query<
+      StepRow & { workVersion: number; workCheckpointSeq: number }
+    >({
+      name: 'step-checkpoint-start-batch',
+      text: `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::jsonb[],
+                              $6::uuid[], $7::int[], $8::text[], $9::"StepType"[], $10::text[], $11::text[])
+           AS t("workId", token, "doneSeq", "doneId", output, id, seq, name, type, "idempotencyKey", "workerId")),
+       w AS (
+         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input."doneSeq"), version = version + 1, "updatedAt" = now()
+         FROM input
+         WHERE "Work".id = input."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = input.token
+           AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
+         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
+       done AS (
+         UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
+         FROM input JOIN w ON w.id = input."workId"
+         WHERE "Step".id = input."doneId"),
+       started AS (
+         INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
+         SELECT input.id, w.id, input.seq, input.name, input.type, input."idempotencyKey", 'running', 1, input."workerId", now()
+         FROM input JOIN w ON w.id = input."workId"
+         RETURNING *)
+       SELECT started.*, w.version AS "workVersion", w."checkpointSeq" AS "workCheckpointSeq"
+       FROM started JOIN w ON w.id = started."workId"`,
+      values: [
+        items.map((i) => i.run.workId),
+        items.map((i) => i.run.token.toString()),
+        items.map((i) => i.pending.seq),
+        items.map((i) => i.pending.stepId),
+        items.map((i) => JSON.stringify(i.pending.output)),
+        items.map((i) => i.id),
+        items.map((i) => i.seq),
+        items.map((i) => i.name),
+        items.map((i) => i.type),
+        items.map((i) => stepIdempotencyKey(i.run.workId, i.seq, i.id)),
+        items.map((i) => i.run.workerId),
+      ],
+    });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return items.map((i) => {
+      const row = byId.get(i.id);
+      if (!row) return undefined;
+      const { workVersion, workCheckpointSeq, ...step } = row;
+      return { step, at: { version: workVersion, checkpointSeq: workCheckpointSeq } };
+    });
+  });
+
+  /**
    * Checkpointing a step (what transition('step_completed') does when neither a pause
    * nor a cancel is pending: checkpointSeq forward, version + 1) with the step's output,
    * only while the run holds the lease. Without a timeline entry: the Step row is the
@@ -297,24 +403,82 @@ export class RunStore {
     });
   });
 
-  /** The checkpoint: the step's output and the work's step_completed, together. */
+  /**
+   * The checkpoint: the step's output and the work's step_completed, together. It is
+   * written with the run's next write (RunHandle.pending): a workflow goes from one
+   * step straight to the next, so the two share a statement and a commit. Returns at
+   * once; a failure to write it (a lost lease, a pause or cancel landing at this
+   * boundary) ends the run at its next write.
+   */
   async completeStep(
     run: RunHandle,
     step: { id: string; seq: number; name: string },
     output: unknown,
   ): Promise<void> {
-    // Hot path: one (shared) statement, above. Anything else — a pending pause or
-    // cancel, a lost lease — takes the full transition below.
-    const done = await this.stepCheckpoints
-      .submit({ run, stepId: step.id, seq: step.seq, output: JSON.stringify(wrap(output)) })
-      .catch((err: unknown) => translateDatabaseError(err));
-    if (done) {
-      this.checkpointed(run, done);
-      return;
+    await this.settle(run);
+    const pending: PendingCheckpoint = {
+      stepId: step.id,
+      seq: step.seq,
+      name: step.name,
+      output: wrap(output),
+    };
+    run.pending = pending;
+    // Nothing followed within this turn (the workflow awaits something else, or ran
+    // steps side by side): written on its own.
+    setImmediate(() => {
+      if (run.pending !== pending) return;
+      run.pending = undefined;
+      this.track(run, this.writeCheckpoint(run, pending));
+    });
+  }
+
+  /**
+   * Writes the run's pending checkpoint, if any, and waits for one on its way;
+   * rethrows what writing it threw (Suspend for a pause or cancel it landed, or
+   * LeaseLostError). Every write but the two that carry the checkpoint calls it first.
+   */
+  async settle(run: RunHandle): Promise<void> {
+    const pending = run.pending;
+    if (pending) {
+      run.pending = undefined;
+      this.track(run, this.writeCheckpoint(run, pending));
     }
-    await this.fenced(run, async (client, dispatches) => {
-      await this.steps.complete(client, step.id, wrap(output));
-      await this.checkpoint(client, run, step.seq, step.name, dispatches);
+    const flushing = run.flushing;
+    if (!flushing) return;
+    try {
+      await flushing;
+    } finally {
+      if (run.flushing === flushing) run.flushing = undefined;
+    }
+  }
+
+  private track(run: RunHandle, flushing: Promise<void>): void {
+    // Handled here so a failure with nobody waiting yet is not an unhandled rejection;
+    // the next settle() still sees it.
+    flushing.catch(() => undefined);
+    run.flushing = flushing;
+  }
+
+  /** One checkpoint on its own: the shared statement, or the locked transition. */
+  private async writeCheckpoint(run: RunHandle, pending: PendingCheckpoint): Promise<void> {
+    // Hot path: one (shared) statement, above. Anything else — a pending pause or
+    // cancel, a lost lease — takes the full transition.
+    const done = await this.stepCheckpoints
+      .submit({
+        run,
+        stepId: pending.stepId,
+        seq: pending.seq,
+        output: JSON.stringify(pending.output),
+      })
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (done) this.checkpointed(run, done);
+    else await this.checkpointLocked(run, pending);
+  }
+
+  private checkpointLocked(run: RunHandle, pending: PendingCheckpoint): Promise<void> {
+    return this.fencedNow(run, async (client, dispatches) => {
+      await this.steps.complete(client, pending.stepId, pending.output);
+      await this.checkpoint(client, run, pending.seq, pending.name, dispatches);
     });
   }
 
@@ -675,8 +839,33 @@ export class RunStore {
   }
 
   async complete(run: RunHandle, output: unknown): Promise<void> {
-    // Hot path: decided on the row this run last wrote (no lock, one statement); the
-    // locked transaction when the row moved on or a parent waits for this work.
+    // Hot path: decided on the row this run last wrote (no lock, one statement, with
+    // the last step's checkpoint when it is still pending); the locked transaction
+    // when the row moved on or a parent waits for this work.
+    const pending = !run.flushing ? run.pending : undefined;
+    if (pending && run.known) {
+      run.pending = undefined;
+      const applied = await this.works
+        .applyKnown(
+          this.db.pool,
+          { ...run.known, checkpointSeq: Math.max(run.known.checkpointSeq, pending.seq) },
+          { type: 'complete', token: run.token },
+          {
+            actor: `worker:${run.workerId}`,
+            patch: { output: output ?? null },
+            step: { id: pending.stepId, output: JSON.stringify(pending.output) },
+          },
+        )
+        .catch((err: unknown) => translateDatabaseError(err));
+      if (applied !== 'stale') {
+        if (!applied.ok) throw new LeaseLostError(run.workId);
+        run.known = applied.row;
+        await this.dispatchAfterCommit(run, applied.dispatches);
+        return;
+      }
+      await this.writeCheckpoint(run, pending);
+    }
+    await this.settle(run);
     if (run.known) {
       const applied = await this.works
         .applyKnown(
@@ -862,6 +1051,15 @@ export class RunStore {
     run: RunHandle,
     fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
   ): Promise<T> {
+    await this.settle(run);
+    return this.fencedNow(run, fn);
+  }
+
+  /** fenced() for the pending checkpoint itself (settle() would wait for its own write). */
+  private async fencedNow<T>(
+    run: RunHandle,
+    fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
+  ): Promise<T> {
     const dispatches: Outcome = [];
     run.known = undefined;
     let result: T;
@@ -897,9 +1095,14 @@ export class RunStore {
       );
   }
 
-  /** A hot-path checkpoint moved the work's version on: so does the run's known row. */
+  /**
+   * A hot-path checkpoint moved the work's version on: so does the run's known row —
+   * unless the version moved by more than this checkpoint, i.e. something else wrote
+   * the row meanwhile: then the run no longer knows it (the completion takes the lock).
+   */
   private checkpointed(run: RunHandle, at: Checkpointed | undefined): void {
-    if (run.known && at) run.known = { ...run.known, ...at };
+    if (!run.known || !at) return;
+    run.known = at.version === run.known.version + 1 ? { ...run.known, ...at } : undefined;
   }
 
   private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {

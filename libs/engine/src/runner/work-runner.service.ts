@@ -168,11 +168,21 @@ export class WorkRunner implements OnApplicationShutdown {
   }
 
   private async finishWithError(
-    err: unknown,
+    thrown: unknown,
     handle: RunHandle,
     abort: AbortController,
     log: Logger,
   ): Promise<RunOutcome> {
+    let err = thrown;
+    // The last completed step's checkpoint may still be on its way (RunStore.completeStep).
+    // It is written before anything else, and may itself end the run: a pause or cancel
+    // that landed at that step's boundary (Suspend), or a lost lease.
+    try {
+      await this.store.settle(handle);
+    } catch (settleErr) {
+      if (!(settleErr instanceof Suspend || settleErr instanceof LeaseLostError)) throw settleErr;
+      err = settleErr;
+    }
     if (err instanceof Suspend) {
       log.info({ reason: err.reason }, 'run suspended');
       return { outcome: 'suspended', detail: err.reason };

@@ -187,7 +187,16 @@ export class WorkRepository {
     // work holds no lease (nothing heartbeats it), so wait_satisfied is sound for a
     // WAITING row only: on any other state this returns `stale` (the locked path).
     command: Extract<WorkCommand, { type: 'claim' | 'complete' | 'wait_satisfied' }>,
-    opts: { actor: string; data?: Record<string, unknown>; patch?: WorkPatch },
+    opts: {
+      actor: string;
+      data?: Record<string, unknown>;
+      patch?: WorkPatch;
+      /**
+       * A step checkpoint that goes with this transition (the run's last step, written
+       * with its completion): the step's output, only if the transition is written.
+       */
+      step?: { id: string; output: string };
+    },
   ): Promise<ApplyOutcome | 'stale'> {
     if (command.type === 'wait_satisfied' && known.state !== 'WAITING') return 'stale';
     const result = transition(toSnapshot(known), command);
@@ -205,7 +214,7 @@ export class WorkRepository {
     let rows: WorkRow[];
     try {
       ({ rows } = await db.query<WorkRow>({
-        name: 'work-apply-known',
+        name: opts.step ? 'work-apply-known-step' : 'work-apply-known',
         // Each statement in a WITH sees the same snapshot: the timeline's MAX(seq) was
         // read before the UPDATE took the row lock, so an entry appended meanwhile under
         // that lock (without a version change) makes this insert a unique violation,
@@ -215,7 +224,14 @@ export class WorkRepository {
            INSERT INTO "WorkEvent" ("workId", seq, type, data, actor, at)
            SELECT upd.id, COALESCE((SELECT MAX(seq) FROM "WorkEvent" WHERE "workId" = $1), 0) + 1,
                   $23, $24, $25, $26
-           FROM upd)
+           FROM upd)${
+             opts.step
+               ? `,
+         st AS (
+           UPDATE "Step" SET status = 'completed', output = $28::jsonb, "finishedAt" = now()
+           FROM upd WHERE "Step".id = $27 AND "Step"."workId" = upd.id)`
+               : ''
+           }
          SELECT * FROM upd`,
         values: [
           ...update.values,
@@ -223,6 +239,7 @@ export class WorkRepository {
           json({ from: known.state, to: next.state, ...opts.data }),
           opts.actor,
           new Date(this.clock.now()),
+          ...(opts.step ? [opts.step.id, opts.step.output] : []),
         ],
       }));
     } catch (err) {
