@@ -99,6 +99,50 @@ interface PendingCheckpoint {
   output: unknown;
 }
 
+/** A step a batched statement starts: the run it belongs to, and the new row's fields. */
+interface NewStepItem {
+  run: RunHandle;
+  id: string;
+  seq: number;
+  name: string;
+  type: StepType;
+}
+
+/** $1–$8 of the batched statements that start steps: one array per column (unnest). */
+const NEW_STEP_ARRAYS =
+  '$1::uuid[], $2::bigint[], $3::uuid[], $4::int[], $5::text[], $6::"StepType"[], $7::text[], $8::text[]';
+const NEW_STEP_COLUMNS = '"workId", token, id, seq, name, type, "idempotencyKey", "workerId"';
+
+function newStepValues(items: NewStepItem[]): unknown[][] {
+  return [
+    items.map((i) => i.run.workId),
+    items.map((i) => i.run.token.toString()),
+    items.map((i) => i.id),
+    items.map((i) => i.seq),
+    items.map((i) => i.name),
+    items.map((i) => i.type),
+    items.map((i) => stepIdempotencyKey(i.run.workId, i.seq, i.id)),
+    items.map((i) => i.run.workerId),
+  ];
+}
+
+/**
+ * A checkpoint on the hot path, as CTEs over an `input` of ("workId", token, "doneSeq",
+ * "doneId", output): what transition('step_completed') does when neither a pause nor a
+ * cancel is pending (checkpointSeq forward, version + 1), fenced on the run's token,
+ * and the step's output only where the work was updated. `w` returns the works updated.
+ */
+const CHECKPOINT_CTES = `w AS (
+         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input."doneSeq"), version = version + 1, "updatedAt" = now()
+         FROM input
+         WHERE "Work".id = input."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = input.token
+           AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
+         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
+       done AS (
+         UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
+         FROM input JOIN w ON w.id = input."workId"
+         WHERE "Step".id = input."doneId")`;
+
 /** What a hot-path checkpoint changed on the work. */
 type Checkpointed = Pick<WorkRow, 'version' | 'checkpointSeq'>;
 
@@ -270,33 +314,22 @@ export class RunStore {
    * changes the token) waits for it or, if it committed first, makes this run's row
    * insert nothing — the same fencing as the locked transaction, in one round trip.
    */
-  private readonly stepStarts = new StatementBatcher<
-    { run: RunHandle; id: string; seq: number; name: string; type: StepType },
-    StepRow | undefined
-  >(async (items) => {
-    const { rows } = await this.db.pool.query<StepRow>({
-      name: 'step-start-batch',
-      text: `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
+  private readonly stepStarts = new StatementBatcher<NewStepItem, StepRow | undefined>(
+    async (items) => {
+      const { rows } = await this.db.pool.query<StepRow>({
+        name: 'step-start-batch',
+        text: `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
          SELECT i.id, w.id, i.seq, i.name, i.type, i."idempotencyKey", 'running', 1, i."workerId", now()
-         FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::int[], $5::text[], $6::"StepType"[], $7::text[], $8::text[])
-           AS i(id, "workId", token, seq, name, type, "idempotencyKey", "workerId")
+         FROM unnest(${NEW_STEP_ARRAYS}) AS i(${NEW_STEP_COLUMNS})
          JOIN "Work" w ON w.id = i."workId" AND w.state = 'RUNNING' AND w."leaseToken" = i.token
          FOR SHARE OF w
          RETURNING *`,
-      values: [
-        items.map((i) => i.id),
-        items.map((i) => i.run.workId),
-        items.map((i) => i.run.token.toString()),
-        items.map((i) => i.seq),
-        items.map((i) => i.name),
-        items.map((i) => i.type),
-        items.map((i) => stepIdempotencyKey(i.run.workId, i.seq, i.id)),
-        items.map((i) => i.run.workerId),
-      ],
-    });
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return items.map((i) => byId.get(i.id));
-  });
+        values: newStepValues(items),
+      });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return items.map((i) => byId.get(i.id));
+    },
+  );
 
   /**
    * A step's checkpoint and the next step's start together (see startStep): the
@@ -304,14 +337,7 @@ export class RunStore {
    * (the UPDATE holds their row locks, so no claim can come between).
    */
   private readonly checkpointAndStart = new StatementBatcher<
-    {
-      run: RunHandle;
-      pending: PendingCheckpoint;
-      id: string;
-      seq: number;
-      name: string;
-      type: StepType;
-    },
+    NewStepItem & { pending: PendingCheckpoint },
     { step: StepRow; at: Checkpointed } | undefined
   >(async (items) => {
     const { rows } = await this.db.pool.query<
@@ -319,19 +345,9 @@ export class RunStore {
     >({
       name: 'step-checkpoint-start-batch',
       text: `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::jsonb[],
-                              $6::uuid[], $7::int[], $8::text[], $9::"StepType"[], $10::text[], $11::text[])
-           AS t("workId", token, "doneSeq", "doneId", output, id, seq, name, type, "idempotencyKey", "workerId")),
-       w AS (
-         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input."doneSeq"), version = version + 1, "updatedAt" = now()
-         FROM input
-         WHERE "Work".id = input."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = input.token
-           AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
-         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
-       done AS (
-         UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
-         FROM input JOIN w ON w.id = input."workId"
-         WHERE "Step".id = input."doneId"),
+         SELECT * FROM unnest(${NEW_STEP_ARRAYS}, $9::int[], $10::uuid[], $11::jsonb[])
+           AS t(${NEW_STEP_COLUMNS}, "doneSeq", "doneId", output)),
+       ${CHECKPOINT_CTES},
        started AS (
          INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
          SELECT input.id, w.id, input.seq, input.name, input.type, input."idempotencyKey", 'running', 1, input."workerId", now()
@@ -340,17 +356,10 @@ export class RunStore {
        SELECT started.*, w.version AS "workVersion", w."checkpointSeq" AS "workCheckpointSeq"
        FROM started JOIN w ON w.id = started."workId"`,
       values: [
-        items.map((i) => i.run.workId),
-        items.map((i) => i.run.token.toString()),
+        ...newStepValues(items),
         items.map((i) => i.pending.seq),
         items.map((i) => i.pending.stepId),
         items.map((i) => JSON.stringify(i.pending.output)),
-        items.map((i) => i.id),
-        items.map((i) => i.seq),
-        items.map((i) => i.name),
-        items.map((i) => i.type),
-        items.map((i) => stepIdempotencyKey(i.run.workId, i.seq, i.id)),
-        items.map((i) => i.run.workerId),
       ],
     });
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -376,17 +385,8 @@ export class RunStore {
       name: 'step-checkpoint-batch',
       text: `WITH input AS (
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::jsonb[])
-           AS t("workId", token, seq, "stepId", output)),
-       w AS (
-         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input.seq), version = version + 1, "updatedAt" = now()
-         FROM input
-         WHERE "Work".id = input."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = input.token
-           AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
-         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
-       s AS (
-         UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
-         FROM input JOIN w ON w.id = input."workId"
-         WHERE "Step".id = input."stepId")
+           AS t("workId", token, "doneSeq", "doneId", output)),
+       ${CHECKPOINT_CTES}
        SELECT * FROM w`,
       values: [
         items.map((i) => i.run.workId),
@@ -843,45 +843,13 @@ export class RunStore {
     // the last step's checkpoint when it is still pending); the locked transaction
     // when the row moved on or a parent waits for this work.
     const pending = !run.flushing ? run.pending : undefined;
-    if (pending && run.known) {
+    if (pending) {
       run.pending = undefined;
-      const applied = await this.works
-        .applyKnown(
-          this.db.pool,
-          { ...run.known, checkpointSeq: Math.max(run.known.checkpointSeq, pending.seq) },
-          { type: 'complete', token: run.token },
-          {
-            actor: `worker:${run.workerId}`,
-            patch: { output: output ?? null },
-            step: { id: pending.stepId, output: JSON.stringify(pending.output) },
-          },
-        )
-        .catch((err: unknown) => translateDatabaseError(err));
-      if (applied !== 'stale') {
-        if (!applied.ok) throw new LeaseLostError(run.workId);
-        run.known = applied.row;
-        await this.dispatchAfterCommit(run, applied.dispatches);
-        return;
-      }
+      if (await this.completeKnown(run, output, pending)) return;
       await this.writeCheckpoint(run, pending);
     }
     await this.settle(run);
-    if (run.known) {
-      const applied = await this.works
-        .applyKnown(
-          this.db.pool,
-          run.known,
-          { type: 'complete', token: run.token },
-          { actor: `worker:${run.workerId}`, patch: { output: output ?? null } },
-        )
-        .catch((err: unknown) => translateDatabaseError(err));
-      if (applied !== 'stale') {
-        if (!applied.ok) throw new LeaseLostError(run.workId);
-        run.known = applied.row;
-        await this.dispatchAfterCommit(run, applied.dispatches);
-        return;
-      }
-    }
+    if (await this.completeKnown(run, output)) return;
     await this.fenced(run, async (client, dispatches) => {
       const applied = await this.works.apply(
         client,
@@ -892,6 +860,40 @@ export class RunStore {
       if (!applied.ok) throw new LeaseLostError(run.workId);
       dispatches.push(...applied.dispatches);
     });
+  }
+
+  /**
+   * The completion decided on the run's known row, with `pending` (the last step's
+   * checkpoint) in the same statement. False when there is no known row or it moved
+   * on: the caller takes the locked path.
+   */
+  private async completeKnown(
+    run: RunHandle,
+    output: unknown,
+    pending?: PendingCheckpoint,
+  ): Promise<boolean> {
+    if (!run.known) return false;
+    const applied = await this.works
+      .applyKnown(
+        this.db.pool,
+        pending
+          ? { ...run.known, checkpointSeq: Math.max(run.known.checkpointSeq, pending.seq) }
+          : run.known,
+        { type: 'complete', token: run.token },
+        {
+          actor: `worker:${run.workerId}`,
+          patch: { output: output ?? null },
+          ...(pending && {
+            step: { id: pending.stepId, output: JSON.stringify(pending.output) },
+          }),
+        },
+      )
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (applied === 'stale') return false;
+    if (!applied.ok) throw new LeaseLostError(run.workId);
+    run.known = applied.row;
+    await this.dispatchAfterCommit(run, applied.dispatches);
+    return true;
   }
 
   async fail(
