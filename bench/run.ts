@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     ?.slice('--only='.length)
     .split(',');
   const scenarios: Array<[string, () => Promise<Row[]>]> = [
-    ['steps', () => durableSteps({ works: quick ? 500 : 2_000, concurrency: 8 })],
+    // Full: 6 000 works (about 12 s), so one stall of the shared machine does not decide the ratio.
+    ['steps', () => durableSteps({ works: quick ? 500 : 6_000, concurrency: 8 })],
     ['latency', () => startLatency({ rate: quick ? 50 : 200, seconds: quick ? 4 : 10 })],
     // Every sleeper is asleep before the first fires; they fire at a steady rate. Quick:
     // a 4-second burst at 250/s; full: 10 000 at 125/s, a rate the worker can resume at
