@@ -1,9 +1,19 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import { type JobsOptions, Queue } from 'bullmq';
+import { type Redis } from 'ioredis';
 import { CLOCK, type Clock } from '@app/core';
+import { APP_CONFIG, type AppConfig } from '@app/config';
 import { type Dispatch, type WorkDispatcher } from '@app/ledger';
-import { deliverJob, QUEUE_NAMES, retryDueJob, runWorkJob, waitTimerJob } from './job-catalog';
+import {
+  deliverJob,
+  nudgeChannel,
+  QUEUE_NAMES,
+  retryDueJob,
+  runWorkJob,
+  waitTimerJob,
+} from './job-catalog';
+import { REDIS } from './redis.module';
 
 interface Planned {
   queue: Queue;
@@ -20,6 +30,8 @@ export class BullmqDispatcher implements WorkDispatcher {
     @InjectQueue(QUEUE_NAMES.wake) private readonly wakeQueue: Queue,
     @InjectQueue(QUEUE_NAMES.outbox) private readonly outboxQueue: Queue,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -59,8 +71,15 @@ export class BullmqDispatcher implements WorkDispatcher {
     const now = this.clock.now();
     // Re-arming replaces by id: a delayed timer job already there moves to its new time
     // (BullMQ's add() would keep the old one and ignore the new).
-    const rest: Dispatch[] = [];
+    const rest: Array<Exclude<Dispatch, { type: 'nudge' }>> = [];
     for (const item of items) {
+      if (item.type === 'nudge') {
+        // A hint: lost, it costs the run's wait for its next heartbeat, nothing else.
+        await this.redis
+          .publish(nudgeChannel(this.config.env.WORKGATE_QUEUE_PREFIX), item.workId)
+          .catch(() => undefined);
+        continue;
+      }
       if (item.type !== 'wait-timer' || !item.replace) {
         rest.push(item);
         continue;
@@ -72,9 +91,8 @@ export class BullmqDispatcher implements WorkDispatcher {
         await existing.changeDelay(Math.max(0, item.at - now));
       else rest.push(item);
     }
-    items = rest;
     const delay = (at: number | undefined) => (at !== undefined && at > now ? at - now : undefined);
-    const planned: Planned[] = items.map((item): Planned => {
+    const planned: Planned[] = rest.map((item): Planned => {
       switch (item.type) {
         case 'run': {
           const data = runWorkJob.payload.parse({ workId: item.workId, runSeq: item.runSeq });

@@ -11,6 +11,14 @@ import { jobIds } from '@app/core';
 export const QUEUE_NAMES = { work: 'work', wake: 'wake', outbox: 'outbox' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
+/**
+ * Not a job: the Redis pub/sub channel a `nudge` dispatch is published on (the id of a
+ * work whose cancel or interrupt was requested); every worker subscribes and the one
+ * running that work reads its row at once instead of at its next heartbeat. Lost
+ * messages cost only that wait.
+ */
+export const nudgeChannel = (prefix: string) => `${prefix}:nudge`;
+
 // Completed jobs are removed: job ids carry a run sequence, rung or attempt, so a kept
 // job is never needed to dedupe a later enqueue, and Redis memory stays flat under load.
 // BullMQ-level retries are off: the ledger decides retries (work retry policy, outbox

@@ -1,11 +1,19 @@
 import { hostname } from 'node:os';
-import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { type Redis } from 'ioredis';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, parseDurationMs } from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import { LeaseService, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
-import { runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
+import { nudgeChannel, runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
+import { createRedis } from '../queues/redis-connection';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
 import { WorkflowRun } from '../workflow/workflow-run';
 import {
@@ -31,9 +39,12 @@ export type RunOutcome =
  * The lease is renewed every lease/3 while the run lasts.
  */
 @Injectable()
-export class WorkRunner implements OnApplicationShutdown {
+export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
   readonly workerId: string;
   private readonly active = new Map<string, AbortController>();
+  /** Each active run's heartbeat, to run at once when its work is nudged. */
+  private readonly beats = new Map<string, () => void>();
+  private nudges?: Redis;
   private stopping = false;
 
   constructor(
@@ -48,6 +59,23 @@ export class WorkRunner implements OnApplicationShutdown {
     @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {
     this.workerId = config.env.WORKER_ID ?? `${hostname()}:${process.pid}`;
+  }
+
+  /**
+   * Nudges (a cancel or an interrupt requested for a work, published after its commit):
+   * the run holding that work here beats at once and so reads the request now rather
+   * than up to lease/3 later. A subscriber needs a connection of its own.
+   */
+  onModuleInit(): void {
+    this.nudges = createRedis(this.config.env.REDIS_URL, 'worker');
+    this.nudges.on('message', (_channel: string, workId: string) => this.beats.get(workId)?.());
+    // Not awaited: with Redis down the worker still starts (its queues wait for Redis
+    // anyway), and ioredis subscribes again after every reconnect.
+    this.nudges
+      .subscribe(nudgeChannel(this.config.env.WORKGATE_QUEUE_PREFIX))
+      .catch((err: Error) =>
+        this.logger.warn({ err: err.message }, 'nudge subscription failed; heartbeats only'),
+      );
   }
 
   @OnJob(runWorkJob)
@@ -85,21 +113,20 @@ export class WorkRunner implements OnApplicationShutdown {
     });
     const abort = new AbortController();
     this.active.set(workId, abort);
-    const heartbeat = setInterval(
-      () => {
-        this.leases.heartbeat(workId, claim.token, leaseMs).then(
-          ({ held, cancelRequested, interruptRequested }) => {
-            if (!held) abort.abort(new LeaseLostError(workId));
-            else if (cancelRequested && !abort.signal.aborted) abort.abort(new CancelRequested());
-            else if (interruptRequested && !abort.signal.aborted)
-              abort.abort(new InterruptRequested());
-          },
-          (err: Error) =>
-            log.warn({ err: err.message }, 'heartbeat failed; retrying at the next beat'),
-        );
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
-    );
+    const beat = () => {
+      this.leases.heartbeat(workId, claim.token, leaseMs).then(
+        ({ held, cancelRequested, interruptRequested }) => {
+          if (!held) abort.abort(new LeaseLostError(workId));
+          else if (cancelRequested && !abort.signal.aborted) abort.abort(new CancelRequested());
+          else if (interruptRequested && !abort.signal.aborted)
+            abort.abort(new InterruptRequested());
+        },
+        (err: Error) =>
+          log.warn({ err: err.message }, 'heartbeat failed; retrying at the next beat'),
+      );
+    };
+    this.beats.set(workId, beat);
+    const heartbeat = setInterval(beat, Math.max(50, Math.floor(leaseMs / 3)));
     log.info('run started');
     let ctx: WorkflowRun | undefined;
     try {
@@ -164,6 +191,7 @@ export class WorkRunner implements OnApplicationShutdown {
     } finally {
       clearInterval(heartbeat);
       this.active.delete(workId);
+      this.beats.delete(workId);
     }
   }
 
@@ -252,6 +280,7 @@ export class WorkRunner implements OnApplicationShutdown {
 
   /** Stops taking runs; running ones stop at their next boundary and give their work back. */
   onApplicationShutdown(): void {
+    this.nudges?.disconnect();
     this.stopping = true;
     for (const abort of this.active.values()) abort.abort(new WorkerStopping());
   }

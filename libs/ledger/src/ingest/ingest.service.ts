@@ -610,15 +610,7 @@ export class IngestService {
             outcome.windowMs,
           ]);
         }
-        if (outcome.decision === 'interrupt') {
-          // The run's next heartbeat sees this and cuts the running step short; the
-          // work restarts from its last inbox read and so sees this event.
-          await client.query(
-            `UPDATE "Work" SET "interruptRequestedAt" = now() WHERE id = $1 AND state IN ('RUNNING', 'QUEUED')`,
-            [outcome.workId],
-          );
-        }
-        return this.toInbox(
+        const inboxed = await this.toInbox(
           client,
           eventId,
           outcome.workId,
@@ -626,6 +618,21 @@ export class IngestService {
           actor,
           DECISION_BY_OUTCOME[outcome.decision],
         );
+        if (outcome.decision === 'interrupt') {
+          // The run sees this at its next heartbeat, or at once when the nudge reaches
+          // its worker, and cuts the running step short; the work restarts from its last
+          // inbox read and so sees this event.
+          const { rowCount } = await client.query(
+            `UPDATE "Work" SET "interruptRequestedAt" = now() WHERE id = $1 AND state IN ('RUNNING', 'QUEUED')`,
+            [outcome.workId],
+          );
+          if (rowCount)
+            return {
+              ...inboxed,
+              dispatches: [...inboxed.dispatches, { type: 'nudge', workId: outcome.workId }],
+            };
+        }
+        return inboxed;
       case 'reject': {
         if (outcome.workId)
           await this.noteOnTimeline(

@@ -15,7 +15,12 @@ export type Dispatch =
    */
   | { type: 'wait-timer'; waitId: string; rung: number; at: number; replace?: boolean }
   /** Deliver an outbox row (attempt numbers the job id). */
-  | { type: 'deliver'; outboxId: string; attempt: number; at?: number };
+  | { type: 'deliver'; outboxId: string; attempt: number; at?: number }
+  /**
+   * Tell the run holding this work to read its row now: a cancel or an interrupt was
+   * requested. A hint only — the run's heartbeat (every lease/3) reads it anyway.
+   */
+  | { type: 'nudge'; workId: string };
 
 export interface WorkDispatcher {
   dispatch(items: Dispatch[]): Promise<void>;

@@ -168,6 +168,8 @@ export class WorkRepository {
     }
     const dispatches = this.dispatchesFor(workId, result.effects, next);
     dispatches.push(...(await this.applyLedgerEffects(client, updated, result.effects)));
+    // A RUNNING work's cancel lands at the run's next heartbeat; the nudge makes that now.
+    if (result.event === 'cancel_requested') dispatches.push({ type: 'nudge', workId });
     return { ok: true, row: updated, event: result.event, effects: result.effects, dispatches };
   }
 
