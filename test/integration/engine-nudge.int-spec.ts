@@ -107,7 +107,7 @@ describe('nudges: a cancel or an interrupt reaches the running step before the n
     const done = await until(
       async () => {
         const work = await ledger().work(workId!);
-        return work.state === 'COMPLETED' && work;
+        return work.state === 'COMPLETED' ? work : null;
       },
       'the interrupted work to complete with the news',
       DEADLINE_MS,
