@@ -1,9 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { REDIS_URL } from './harness';
 
 /** Markdown sections a scenario adds to the result file (EXPLAIN plans, notes). */
 const appendix: string[] = [];
@@ -39,19 +37,4 @@ export function rssMiB(pid: number | undefined): number {
 export function uuidSql(text: string): string {
   const h = `md5(${text})`;
   return `(substr(${h}, 1, 12) || '7' || substr(${h}, 14, 3) || '8' || substr(${h}, 18, 15))::uuid`;
-}
-
-/** Deletes a scenario's Redis keys (its queues and anything else under its prefix). */
-export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

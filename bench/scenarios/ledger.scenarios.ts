@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { type Client } from 'pg';
 import { type WorkState } from '@app/core';
 import { type WorkFilters, worksListQuery } from '@app/ledger';
-import { freshLedger, log, startGatewayProcess } from '../lib/harness';
-import { addAppendix, deletePrefix, uuidSql } from '../lib/scale-harness';
+import { deleteKeys } from '../../test/support/redis';
+import { freshLedger, log, REDIS_URL, startGatewayProcess } from '../lib/harness';
+import { addAppendix, uuidSql } from '../lib/scale-harness';
 import { percentile, round } from '../lib/stats';
 import { type Row } from './engine.scenarios';
 
@@ -261,6 +262,6 @@ export async function ledgerSize(opts: { works: number; repeats: number }): Prom
     }
   } finally {
     await ledger.drop();
-    await deletePrefix(ledger.prefix);
+    await deleteKeys(ledger.prefix, REDIS_URL);
   }
 }

@@ -3,6 +3,7 @@ import { type Client } from 'pg';
 import { SCHEMES } from '@app/channels/webhook';
 import { EngineControl } from '@app/engine';
 import { IngestService } from '@app/ledger';
+import { deleteKeys } from '../../test/support/redis';
 import {
   freshLedger,
   ledgerContext,
@@ -12,7 +13,7 @@ import {
   startWorker,
   waitFor,
 } from '../lib/harness';
-import { addAppendix, deletePrefix, rssMiB, uuidSql, writeConfigFile } from '../lib/scale-harness';
+import { addAppendix, rssMiB, uuidSql, writeConfigFile } from '../lib/scale-harness';
 import { round, summarize } from '../lib/stats';
 import { paced, type Row } from './engine.scenarios';
 
@@ -129,7 +130,7 @@ export async function timersAtScale(opts: { sleeps: number; ratePerSec: number }
     await worker.stop();
     await ctx.close();
     await ledger.drop();
-    await deletePrefix(ledger.prefix);
+    await deleteKeys(ledger.prefix, REDIS_URL);
   }
 }
 
@@ -476,7 +477,7 @@ export async function manyWaiting(opts: {
     await worker.stop();
     await ctx.close();
     await ledger.drop();
-    await deletePrefix(ledger.prefix);
+    await deleteKeys(ledger.prefix, REDIS_URL);
   }
 }
 
@@ -626,6 +627,6 @@ export async function recovery(opts: {
     redis.disconnect();
     await ctx.close();
     await ledger.drop();
-    await deletePrefix(ledger.prefix);
+    await deleteKeys(ledger.prefix, REDIS_URL);
   }
 }

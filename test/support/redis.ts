@@ -7,8 +7,9 @@ export function testQueuePrefix(label = 'wgt'): string {
   return `${label}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+/** Deletes every key under `prefix:` (a test file's or a bench scenario's queues and the rest). */
+export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {
