@@ -252,7 +252,13 @@ describe('engine control: pause, resume, cancel, retry, rerun', () => {
     const cancelled = await h.ledger.untilState(workId, ['CANCELLED', 'FAILED', 'COMPLETED']);
     expect(cancelled.state).toBe('CANCELLED');
     expect(times('between.two')).toBe(0);
-    expect((await h.ledger.steps(workId)).map((s) => s.name)).toEqual(['one']);
+    // The run hears the cancel when the heartbeat's answer reaches it, a moment after the
+    // test can see that heartbeat in the ledger: step two may be recorded in that moment
+    // (seen under load), but its body never runs and it never completes.
+    const steps = await h.ledger.steps(workId);
+    expect(steps.map((s) => [s.name, s.status === 'completed'])).toEqual(
+      steps.length === 1 ? [['one', true]] : [['one', true], ['two', false]],
+    );
   });
 
   it('cancels a WAITING work at once and closes its wait', async () => {
