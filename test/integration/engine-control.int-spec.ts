@@ -257,7 +257,12 @@ describe('engine control: pause, resume, cancel, retry, rerun', () => {
     // (seen under load), but its body never runs and it never completes.
     const steps = await h.ledger.steps(workId);
     expect(steps.map((s) => [s.name, s.status === 'completed'])).toEqual(
-      steps.length === 1 ? [['one', true]] : [['one', true], ['two', false]],
+      steps.length === 1
+        ? [['one', true]]
+        : [
+            ['one', true],
+            ['two', false],
+          ],
     );
   });
 
