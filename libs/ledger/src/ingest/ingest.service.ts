@@ -52,6 +52,13 @@ const DECISION_BY_OUTCOME: Record<RouteOutcome['decision'], IngestDecision> = {
 
 const LIVE: WorkState[] = ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED'];
 
+/**
+ * RESUME_KNOWN's guard: SQL has no RAISE outside PL/pgSQL, so the statement fails by
+ * casting this message to boolean (22P02, the message in the error). Not a constant
+ * (the count), so the planner cannot fold it into an error at planning time.
+ */
+const GUARD_MISSED = 'resume decided on a stale work; wait open:';
+
 type Applied = {
   decision: IngestDecision;
   reason: string;
@@ -110,6 +117,48 @@ const RESUME = `
     SELECT k.* FROM "Work" k JOIN wait ON k.id = wait."workId" FOR UPDATE OF k
   )
   SELECT work.* FROM wait LEFT JOIN work ON work.id = wait."workId"`;
+
+/**
+ * The live works waiting on a correlation key, whole, with their waits on that key (as
+ * JSON): what route() decides on, and the row the transition is decided on, in one
+ * read outside any transaction (resumeInOneStatement).
+ */
+const CORRELATED_WORKS = `
+  SELECT k.*, (SELECT json_agg(w) FROM "Wait" w WHERE w."workId" = k.id AND w."correlationKey" = $1) AS "__waits"
+  FROM "Work" k
+  WHERE k.id IN (SELECT "workId" FROM "Wait" WHERE "correlationKey" = $1) AND k.state = ANY($2::"WorkState"[])`;
+
+/**
+ * A reply resuming a wait decided on rows read before it, as ONE statement (after $1 –
+ * $26, WorkRepository.planKnown's `upd` and `ev`): the event's locks (as in
+ * LOCK_AND_INSERT), the wait resolved if it is still open, the work's transition
+ * conditional on that and on the version read, the wait's step completed, and the
+ * event inserted with its decision only where the work was updated. The rows are
+ * locked in the order the transaction takes them (the wait's, then the work's), and
+ * each UPDATE re-checks its condition on the row as committed when its lock is granted,
+ * so the statement writes either all of it or nothing — except when the wait was open
+ * and the work had moved on: `__guard` then fails the statement (a cast of its message)
+ * and it rolls back. A duplicate delivery (the event's unique index) or a concurrent
+ * timeline entry (planKnown) fails it too. Every failure means: take the transaction.
+ */
+const RESUME_KNOWN = (ctes: string) => `
+  WITH locked AS (
+    SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
+    FROM (SELECT k FROM unnest($27::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) keys
+  ), wait AS (
+    UPDATE "Wait" SET status = 'satisfied', result = $28, "satisfiedByEventId" = $29, "resolvedAt" = now()
+    FROM locked WHERE id = $30 AND status = 'open'
+    RETURNING "workId", "stepSeq"
+  ), ${ctes}, step AS (
+    UPDATE "Step" s SET status = 'completed', output = $31, "finishedAt" = now()
+    FROM wait JOIN upd ON upd.id = wait."workId" WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
+  ), event AS (
+    INSERT INTO "InboundEvent" (id, channel, source, "externalId", "conversationKey", "correlationKey", actor, raw, body, answer, decision, reason, "workId", "waitId")
+    SELECT $29, $32, $33, $34, $35, $36, $37, $38, $39, $28, 'resumed', $40, upd.id, $30 FROM upd
+  )
+  SELECT upd.*, CASE WHEN (SELECT count(*) FROM wait) = (SELECT count(*) FROM upd) THEN true
+    ELSE ('${GUARD_MISSED} ' || (SELECT count(*) FROM wait))::boolean END AS "__guard"
+  FROM (VALUES (1)) AS one LEFT JOIN upd ON true`;
 
 const NO_CANDIDATES: RouteCandidates = { referenced: null, correlated: [], conversation: [] };
 
@@ -217,13 +266,16 @@ export class IngestService {
     let dispatches: Dispatch[] = [];
     let result: IngestResult;
     try {
-      result =
-        (await this.ingestInOneStatement(event)) ??
-        (await this.db.transaction(async (client) => {
-          const outcome = await this.ingestInTransaction(client, event);
-          dispatches = outcome.dispatches;
-          return outcome.result;
-        }));
+      const resumed = await this.resumeInOneStatement(event);
+      if (resumed) ({ result, dispatches } = resumed);
+      else
+        result =
+          (await this.ingestInOneStatement(event)) ??
+          (await this.db.transaction(async (client) => {
+            const outcome = await this.ingestInTransaction(client, event);
+            dispatches = outcome.dispatches;
+            return outcome.result;
+          }));
     } catch (err) {
       translateDatabaseError(err);
     }
@@ -343,6 +395,106 @@ export class IngestService {
   }
 
   /**
+   * The common case of an answer: an event with a correlation key (a webhook answering
+   * `ctx.waitFor`) that resumes an open wait of a WAITING work. The candidates and the
+   * work are read outside any transaction, route() decides on them, and it is all
+   * written in ONE statement (RESUME_KNOWN) that lands only on the rows as they were
+   * read — three round trips (read, write, enqueue) instead of the transaction's seven.
+   * Whatever else the event needs (another decision, a person's wait with its
+   * responders and prompt, a work that moved on, a duplicate) takes the transaction:
+   * null. The transaction routes under the locks; this one routes on a read made just
+   * before them, which is the same as routing the event at that read: every row the
+   * decision rests on is re-checked, as committed, when the statement locks it.
+   */
+  private async resumeInOneStatement(
+    input: InboundEventInput,
+  ): Promise<{ result: IngestResult; dispatches: Dispatch[] } | null> {
+    if (!input.correlationKey || input.reference || input.replyTo || input.button || input.command)
+      return null;
+    const { rows } = await this.db.pool.query<WorkRow & { __waits: WaitJson[] }>({
+      name: 'ingest-correlated-works',
+      text: CORRELATED_WORKS,
+      values: [input.correlationKey, LIVE],
+    });
+    if (rows.length === 0) return null;
+    const waits = new Map<string, WaitRow>();
+    const candidates: RouteCandidates = {
+      referenced: null,
+      correlated: rows.map(({ __waits, ...work }) => {
+        const revived = __waits.map(reviveWait);
+        for (const w of revived) waits.set(w.id, w);
+        return this.toCandidate(work, revived, input);
+      }),
+      conversation: [],
+    };
+    const outcome = route(
+      {
+        conversationKey: input.conversationKey,
+        correlationKey: input.correlationKey,
+        reference: null,
+        command: null,
+      },
+      candidates,
+      input.route,
+    );
+    if (outcome.decision !== 'resume') return null;
+    const wait = waits.get(outcome.waitId);
+    const work = rows.find((r) => r.id === outcome.workId);
+    if (!wait || !work || wait.type === 'human' || wait.type === 'budget') return null;
+    const eventId = this.ids.uuid();
+    const actor = input.actor?.id ?? `${input.channel}:${input.source}`;
+    const plan = this.works.planKnown(
+      work,
+      { type: 'wait_satisfied' },
+      { actor, data: { eventId, waitId: wait.id } },
+      'EXISTS (SELECT 1 FROM wait)',
+    );
+    if (plan === 'stale' || !plan.ok) return null;
+    const answer = JSON.stringify(input.answer ?? null);
+    let written: Array<{ id: string | null }>;
+    try {
+      ({ rows: written } = await this.db.pool.query<{ id: string | null }>({
+        name: 'ingest-resume-known',
+        text: RESUME_KNOWN(plan.ctes),
+        values: [
+          ...plan.values,
+          conversationLocks(input),
+          answer,
+          eventId,
+          wait.id,
+          // As WaitRepository.resolve() completes a step: its output wrapped as { v }.
+          JSON.stringify({ v: input.answer ?? null }),
+          input.channel,
+          input.source,
+          input.externalId,
+          input.conversationKey,
+          input.correlationKey,
+          JSON.stringify(input.actor),
+          JSON.stringify(input.raw ?? null),
+          JSON.stringify(input.body ?? null),
+          outcome.reason,
+        ],
+      }));
+    } catch (err) {
+      const { code, message } = err as { code?: string; message?: string };
+      if (code === '23505' || (code === '22P02' && message?.includes(GUARD_MISSED))) return null;
+      throw err;
+    }
+    if (!written[0]?.id) return null;
+    return {
+      result: {
+        eventId,
+        decision: 'resumed',
+        reason: outcome.reason,
+        workId: work.id,
+        waitId: wait.id,
+        duplicate: false,
+      },
+      dispatches: plan.outcome.dispatches,
+    };
+  }
+
+  /**
    * Writes a batch of decided events (see WRITE_DECIDED), then enqueues what the new
    * works need, once for the batch, before any caller is answered. Says, per event,
    * whether the dedupe insert took it. A batch that fails is written again one event at
@@ -396,15 +548,8 @@ export class IngestService {
 
   private async ingestInTransaction(client: PoolClient, input: InboundEventInput) {
     // Serialize per conversation (and per correlation key): two events for the same
-    // conversation route one after the other, in arrival order. Keys are locked in a
-    // fixed order so two events holding both keys cannot deadlock.
-    const keys = [
-      ...new Set(
-        [input.conversationKey, input.correlationKey && `corr:${input.correlationKey}`].filter(
-          (k): k is string => !!k,
-        ),
-      ),
-    ].sort();
+    // conversation route one after the other, in arrival order.
+    const keys = conversationLocks(input);
 
     // Dedupe inside the transaction: a concurrent duplicate blocks on the unique index
     // until this transaction ends, then sees the conflict. One statement with the locks
@@ -840,4 +985,35 @@ export class IngestService {
     if (wait.correlationKey !== null && wait.correlationKey !== event.correlationKey) return false;
     return this.validator.validate(wait.expects, event.answer).ok;
   }
+}
+
+/**
+ * The advisory lock keys an event takes: its conversation and its correlation key, in a
+ * fixed order, so two events holding both cannot deadlock.
+ */
+function conversationLocks(input: InboundEventInput): string[] {
+  return [
+    ...new Set(
+      [input.conversationKey, input.correlationKey && `corr:${input.correlationKey}`].filter(
+        (k): k is string => !!k,
+      ),
+    ),
+  ].sort();
+}
+
+/** A Wait row as json_agg returns it: timestamps as strings. */
+type WaitJson = Omit<WaitRow, 'createdAt' | 'timeoutAt' | 'resolvedAt'> & {
+  createdAt: string;
+  timeoutAt: string | null;
+  resolvedAt: string | null;
+};
+
+function reviveWait(w: WaitJson): WaitRow {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    ...w,
+    createdAt: new Date(w.createdAt),
+    timeoutAt: date(w.timeoutAt),
+    resolvedAt: date(w.resolvedAt),
+  };
 }

@@ -35,6 +35,9 @@ export interface WorkPatch {
   waitReason?: string | null;
 }
 
+/** The commands applyKnown() and planKnown() take (see planKnown). */
+type KnownCommand = Extract<WorkCommand, { type: 'claim' | 'complete' | 'wait_satisfied' }>;
+
 export type ApplyOutcome =
   | { ok: true; row: WorkRow; event: WorkEventType; effects: WorkEffect[]; dispatches: Dispatch[] }
   | (Rejection & { row: WorkRow | null });
@@ -184,11 +187,7 @@ export class WorkRepository {
   async applyKnown(
     db: Queryable,
     known: WorkRow,
-    // Only these: a heartbeat renews the lease without a version change, so a command
-    // that keeps the lease would write back an expiry older than the row's. A WAITING
-    // work holds no lease (nothing heartbeats it), so wait_satisfied is sound for a
-    // WAITING row only: on any other state this returns `stale` (the locked path).
-    command: Extract<WorkCommand, { type: 'claim' | 'complete' | 'wait_satisfied' }>,
+    command: KnownCommand,
     opts: {
       actor: string;
       data?: Record<string, unknown>;
@@ -200,6 +199,59 @@ export class WorkRepository {
       step?: { id: string; output: string };
     },
   ): Promise<ApplyOutcome | 'stale'> {
+    const plan = this.planKnown(known, command, opts);
+    if (plan === 'stale' || !plan.ok) return plan;
+    const { outcome, ctes, values } = plan;
+    let rows: WorkRow[];
+    try {
+      ({ rows } = await db.query<WorkRow>({
+        name: opts.step ? 'work-apply-known-step' : 'work-apply-known',
+        text: `WITH ${ctes}${
+          opts.step
+            ? `,
+         st AS (
+           UPDATE "Step" SET status = 'completed', output = $${values.length + 2}::jsonb, "finishedAt" = now()
+           FROM upd WHERE "Step".id = $${values.length + 1} AND "Step"."workId" = upd.id)`
+            : ''
+        }
+         SELECT * FROM upd`,
+        values: [...values, ...(opts.step ? [opts.step.id, opts.step.output] : [])],
+      }));
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') return 'stale';
+      throw err;
+    }
+    const updated = rows[0];
+    if (!updated) return 'stale';
+    return { ...outcome, row: updated };
+  }
+
+  /**
+   * applyKnown()'s write, for a statement of the caller's: the transition decided on
+   * `known`, as two CTEs — `upd`, the UPDATE conditional on the version read (and on
+   * `guard`, a SQL condition of the caller's), RETURNING the row; `ev`, its timeline
+   * entry, written only with it — over `values` ($1 to $26: the caller's parameters
+   * follow). `stale` when the command needs what this cannot write (ledger effects, or
+   * wait_satisfied on a work that is not WAITING); a refusal as apply() returns it.
+   */
+  planKnown(
+    known: WorkRow,
+    // Only these: a heartbeat renews the lease without a version change, so a command
+    // that keeps the lease would write back an expiry older than the row's. A WAITING
+    // work holds no lease (nothing heartbeats it), so wait_satisfied is sound for a
+    // WAITING row only: on any other state this returns `stale` (the locked path).
+    command: KnownCommand,
+    opts: { actor: string; data?: Record<string, unknown>; patch?: WorkPatch },
+    guard?: string,
+  ):
+    | {
+        ok: true;
+        outcome: Omit<Extract<ApplyOutcome, { ok: true }>, 'row'>;
+        ctes: string;
+        values: unknown[];
+      }
+    | Extract<ApplyOutcome, { ok: false }>
+    | 'stale' {
     if (command.type === 'wait_satisfied' && known.state !== 'WAITING') return 'stale';
     const result = transition(toSnapshot(known), command);
     if (!result.ok) return { ...result, row: known };
@@ -212,50 +264,39 @@ export class WorkRepository {
     if (needsLedger) return 'stale';
     const next = result.next;
     const heartbeat = command.type === 'claim';
-    const update = updateStatement(known.id, known.version, next, opts.patch ?? {}, heartbeat);
-    let rows: WorkRow[];
-    try {
-      ({ rows } = await db.query<WorkRow>({
-        name: opts.step ? 'work-apply-known-step' : 'work-apply-known',
-        // Each statement in a WITH sees the same snapshot: the timeline's MAX(seq) was
-        // read before the UPDATE took the row lock, so an entry appended meanwhile under
-        // that lock (without a version change) makes this insert a unique violation,
-        // which rolls the whole statement back: `stale`, and the locked path decides.
-        text: `WITH upd AS (${update.text}),
+    const update = updateStatement(
+      known.id,
+      known.version,
+      next,
+      opts.patch ?? {},
+      heartbeat,
+      guard,
+    );
+    return {
+      ok: true,
+      outcome: {
+        ok: true,
+        event: result.event,
+        effects: result.effects,
+        dispatches: this.dispatchesFor(known.id, result.effects, next),
+      },
+      // Each statement in a WITH sees the same snapshot: the timeline's MAX(seq) was
+      // read before the UPDATE took the row lock, so an entry appended meanwhile under
+      // that lock (without a version change) makes this insert a unique violation,
+      // which rolls the whole statement back: the caller's cue to take the locked path.
+      ctes: `upd AS (${update.text}),
          ev AS (
            INSERT INTO "WorkEvent" ("workId", seq, type, data, actor, at)
            SELECT upd.id, COALESCE((SELECT MAX(seq) FROM "WorkEvent" WHERE "workId" = $1), 0) + 1,
                   $23, $24, $25, $26
-           FROM upd)${
-             opts.step
-               ? `,
-         st AS (
-           UPDATE "Step" SET status = 'completed', output = $28::jsonb, "finishedAt" = now()
-           FROM upd WHERE "Step".id = $27 AND "Step"."workId" = upd.id)`
-               : ''
-           }
-         SELECT * FROM upd`,
-        values: [
-          ...update.values,
-          result.event,
-          json({ from: known.state, to: next.state, ...opts.data }),
-          opts.actor,
-          new Date(this.clock.now()),
-          ...(opts.step ? [opts.step.id, opts.step.output] : []),
-        ],
-      }));
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') return 'stale';
-      throw err;
-    }
-    const updated = rows[0];
-    if (!updated) return 'stale';
-    return {
-      ok: true,
-      row: updated,
-      event: result.event,
-      effects: result.effects,
-      dispatches: this.dispatchesFor(known.id, result.effects, next),
+           FROM upd)`,
+      values: [
+        ...update.values,
+        result.event,
+        json({ from: known.state, to: next.state, ...opts.data }),
+        opts.actor,
+        new Date(this.clock.now()),
+      ],
     };
   }
 
@@ -394,6 +435,7 @@ function updateStatement(
   next: WorkSnapshot,
   patch: WorkPatch,
   heartbeat: boolean,
+  guard?: string,
 ): { text: string; values: unknown[] } {
   return {
     text: `UPDATE "Work" SET
@@ -405,7 +447,7 @@ function updateStatement(
          output = CASE WHEN $17::boolean THEN $18::jsonb ELSE output END,
          error = CASE WHEN $19::boolean THEN $20::jsonb ELSE error END,
          "waitReason" = CASE WHEN $21::boolean THEN $22::text WHEN $3::"WorkState" = 'WAITING' THEN "waitReason" ELSE NULL END
-       WHERE id = $1 AND version = $2
+       WHERE id = $1 AND version = $2${guard ? ` AND ${guard}` : ''}
        RETURNING *`,
     values: [
       workId,
