@@ -241,6 +241,13 @@ async function explainRouting(db: Client, key: string): Promise<string> {
       [key, ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED']],
     ],
     [
+      'live works waiting on the correlation key, with their waits (IngestService.resumeInOneStatement)',
+      `SELECT k.*, (SELECT json_agg(w) FROM "Wait" w WHERE w."workId" = k.id AND w."correlationKey" = $1) AS "__waits"
+       FROM "Work" k
+       WHERE k.id IN (SELECT "workId" FROM "Wait" WHERE "correlationKey" = $1) AND k.state = ANY($2::"WorkState"[])`,
+      [key, ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED']],
+    ],
+    [
       'live works on the conversation',
       `SELECT id, state, "createdAt" FROM "Work" WHERE "conversationKey" = $1 AND state = ANY($2::"WorkState"[]) ORDER BY "createdAt" LIMIT 50`,
       [`webhook:${key}`, ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED']],
@@ -390,6 +397,14 @@ export async function manyWaiting(opts: {
       'the answered works to complete',
     );
     const rssAfter = rss();
+    // The same routing with the worker stopped: the path's own latency, without the runs
+    // of the works it resumes competing for the same two cores (they stay QUEUED).
+    await worker.stop();
+    const quietTx = await ingestReplies(
+      ingest,
+      keys.map((i) => i + 2),
+      'quiet',
+    );
     const plans = await explainRouting(ledger.db, `bench:w-${small + 7}`);
     addAppendix(
       `Routing a reply among ${waiting} waiting works: plans`,
@@ -400,6 +415,7 @@ export async function manyWaiting(opts: {
     const s = summarize(big.latencies);
     const bt = summarize(baseTx.latencies);
     const st = summarize(bigTx.latencies);
+    const qt = summarize(quietTx.latencies);
     const failures = [...base.failures, ...big.failures];
     if (failures.length)
       log(`waiting: ${failures.length} replies not resumed, e.g. ${failures[0]}`);
@@ -422,6 +438,13 @@ export async function manyWaiting(opts: {
       },
       {
         scenario: 'many waiting works',
+        metric: 'routing transaction p99, worker stopped',
+        value: ms(qt.p99),
+        unit: 'ms',
+        note: `p50 ${ms(qt.p50)} ms; the same ${keys.length} sequential replies, no run competing for the cores`,
+      },
+      {
+        scenario: 'many waiting works',
         metric: 'reply → 202 p50',
         value: ms(s.p50),
         unit: 'ms',
@@ -437,7 +460,7 @@ export async function manyWaiting(opts: {
       {
         scenario: 'many waiting works',
         metric: 'replies not resumed',
-        value: failures.length + baseTx.notResumed + bigTx.notResumed,
+        value: failures.length + baseTx.notResumed + bigTx.notResumed + quietTx.notResumed,
         unit: 'count',
         note: 'must be 0',
         mustBe: 0,

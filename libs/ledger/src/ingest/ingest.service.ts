@@ -239,7 +239,9 @@ interface ExistingEventRow {
  * serialize on the conversation (advisory lock) → dedupe on (channel, externalId) →
  * load the candidates → route() → apply the decision → record it on the event.
  * Only after COMMIT are jobs enqueued, and only then may the channel answer 2xx.
- * An event that names no existing work skips the transaction: see ingestInOneStatement.
+ * Two common cases skip the transaction, each written in one statement with the same
+ * outcome: an event that names no existing work (ingestInOneStatement), and a reply that
+ * resumes an open wait by its correlation key (resumeInOneStatement).
  */
 @Injectable()
 export class IngestService {
