@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { signButtonToken } from '@app/channels/core';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
@@ -196,11 +195,7 @@ describe('Slack: POST /slack/events and /slack/interactivity', () => {
     // Hold the original inside its transaction: it has inserted its InboundEvent and its
     // Work (uncommitted) and waits for this lock to write the Work's timeline. Its retry
     // arrives meanwhile.
-    const blocker = new Client({
-      connectionString: db.url,
-      options: `-c search_path="${db.schema}"`,
-    });
-    await blocker.connect();
+    const blocker = await db.connect();
     try {
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE "WorkEvent" IN EXCLUSIVE MODE');

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { type INestApplicationContext } from '@nestjs/common';
-import { Client } from 'pg';
 import { type InboundEventInput, type IngestResult } from '@app/core';
 import { IngestService, LedgerDatabase } from '@app/ledger';
 import { createTestSchema, type TestSchema } from '@test/db';
@@ -128,11 +127,7 @@ describe('ingest: a reply resumed in one statement', () => {
     params: unknown[],
     event: InboundEventInput,
   ): Promise<IngestResult> {
-    const blocker = new Client({
-      connectionString: db.url,
-      options: `-c search_path="${db.schema}"`,
-    });
-    await blocker.connect();
+    const blocker = await db.connect();
     try {
       await blocker.query('BEGIN');
       await blocker.query(lockSql, params);

@@ -11,6 +11,8 @@ export interface TestSchema {
     sql: string,
     params?: unknown[],
   ): Promise<T[]>;
+  /** A connection of its own in this schema (a transaction held across test steps); end() it. */
+  connect(): Promise<Client>;
   drop(): Promise<void>;
 }
 
@@ -46,6 +48,14 @@ export async function createTestSchema(
     async query<T>(sql: string, params?: unknown[]) {
       const res = await client.query(sql, params);
       return res.rows as T[];
+    },
+    async connect() {
+      const own = new Client({
+        connectionString: TEST_DATABASE_URL,
+        options: `-c search_path="${schema}"`,
+      });
+      await own.connect();
+      return own;
     },
     async drop() {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);

@@ -466,14 +466,7 @@ export class IngestService {
           wait.id,
           // As WaitRepository.resolve() completes a step: its output wrapped as { v }.
           JSON.stringify({ v: input.answer ?? null }),
-          input.channel,
-          input.source,
-          input.externalId,
-          input.conversationKey,
-          input.correlationKey,
-          JSON.stringify(input.actor),
-          JSON.stringify(input.raw ?? null),
-          JSON.stringify(input.body ?? null),
+          ...eventValues(input),
           outcome.reason,
         ],
       }));
@@ -560,19 +553,7 @@ export class IngestService {
     const inserted = await client.query<{ id: string }>({
       name: 'ingest-lock-insert',
       text: LOCK_AND_INSERT,
-      values: [
-        eventId,
-        input.channel,
-        input.source,
-        input.externalId,
-        input.conversationKey,
-        input.correlationKey,
-        JSON.stringify(input.actor),
-        JSON.stringify(input.raw ?? null),
-        JSON.stringify(input.body ?? null),
-        JSON.stringify(input.answer ?? null),
-        keys,
-      ],
+      values: [eventId, ...eventValues(input), JSON.stringify(input.answer ?? null), keys],
     });
     if (inserted.rowCount === 0)
       return { dispatches: [] as Dispatch[], result: await this.existing(client, input) };
@@ -1001,6 +982,23 @@ function conversationLocks(input: InboundEventInput): string[] {
       ),
     ),
   ].sort();
+}
+
+/**
+ * An event's own columns, in the order LOCK_AND_INSERT and RESUME_KNOWN take them:
+ * channel, source, externalId, conversationKey, correlationKey, actor, raw, body.
+ */
+function eventValues(input: InboundEventInput): unknown[] {
+  return [
+    input.channel,
+    input.source,
+    input.externalId,
+    input.conversationKey,
+    input.correlationKey,
+    JSON.stringify(input.actor),
+    JSON.stringify(input.raw ?? null),
+    JSON.stringify(input.body ?? null),
+  ];
 }
 
 /** A Wait row as json_agg returns it: timestamps as strings. */
