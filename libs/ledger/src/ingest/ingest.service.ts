@@ -52,13 +52,6 @@ const DECISION_BY_OUTCOME: Record<RouteOutcome['decision'], IngestDecision> = {
 
 const LIVE: WorkState[] = ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED'];
 
-/**
- * RESUME_KNOWN's guard: SQL has no RAISE outside PL/pgSQL, so the statement fails by
- * casting this message to boolean (22P02, the message in the error). Not a constant
- * (the count), so the planner cannot fold it into an error at planning time.
- */
-const GUARD_MISSED = 'resume decided on a stale work; wait open:';
-
 type Applied = {
   decision: IngestDecision;
   reason: string;
@@ -127,6 +120,13 @@ const CORRELATED_WORKS = `
   SELECT k.*, (SELECT json_agg(w) FROM "Wait" w WHERE w."workId" = k.id AND w."correlationKey" = $1) AS "__waits"
   FROM "Work" k
   WHERE k.id IN (SELECT "workId" FROM "Wait" WHERE "correlationKey" = $1) AND k.state = ANY($2::"WorkState"[])`;
+
+/**
+ * RESUME_KNOWN's guard: SQL has no RAISE outside PL/pgSQL, so the statement fails by
+ * casting this message to boolean (22P02, the message in the error). Not a constant
+ * (the count), so the planner cannot fold it into an error at planning time.
+ */
+const GUARD_MISSED = 'resume decided on a stale work; wait open:';
 
 /**
  * A reply resuming a wait decided on rows read before it, as ONE statement (after $1 –
@@ -442,7 +442,7 @@ export class IngestService {
     if (outcome.decision !== 'resume') return null;
     const wait = waits.get(outcome.waitId);
     const work = rows.find((r) => r.id === outcome.workId);
-    if (!wait || !work || wait.type === 'human' || wait.type === 'budget') return null;
+    if (!wait || !work || isPersonal(wait)) return null;
     const eventId = this.ids.uuid();
     const actor = input.actor?.id ?? `${input.channel}:${input.source}`;
     const plan = this.works.planKnown(
@@ -650,8 +650,7 @@ export class IngestService {
         // The candidates query read this wait in this transaction, under the conversation
         // lock; only a timeout can have resolved it since, which the RESUME statement sees.
         const wait = loaded.get(outcome.waitId) ?? (await this.waits.find(client, outcome.waitId));
-        // People answer human and budget waits: both have responders and a prompt to edit.
-        const personal = wait?.type === 'human' || wait?.type === 'budget';
+        const personal = !!wait && isPersonal(wait);
         if (personal && !this.chat.mayAnswer(wait, event.actor?.id ?? null)) {
           const refused = await this.chat.refuse(client, eventId, event, wait);
           await this.noteOnTimeline(
@@ -999,6 +998,11 @@ function eventValues(input: InboundEventInput): unknown[] {
     JSON.stringify(input.raw ?? null),
     JSON.stringify(input.body ?? null),
   ];
+}
+
+/** People answer human and budget waits: both have responders and a prompt to edit. */
+function isPersonal(wait: WaitRow): boolean {
+  return wait.type === 'human' || wait.type === 'budget';
 }
 
 /** A Wait row as json_agg returns it: timestamps as strings. */
