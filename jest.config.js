@@ -1,7 +1,8 @@
 // One command runs every project: unit specs beside the code, integration and e2e
 // against real PostgreSQL and Redis (each file in its own schema and Redis prefix, so
 // files run in parallel), and the fault project that stops, restarts or wipes the
-// services, run serially after the others (`npm test` runs it as a second pass).
+// services — disposable instances of its own on free ports, never the machine's —
+// run serially after the others (`npm test` runs it as a second pass).
 const swc = [
   '@swc/jest',
   {
@@ -59,7 +60,9 @@ module.exports = {
       displayName: 'faults',
       setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
       testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      // Its own PostgreSQL and Redis on free ports, which the tests may stop and wipe.
+      globalSetup: '<rootDir>/test/support/faults-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/faults-global-teardown.ts',
     },
   ],
 };

@@ -1,16 +1,34 @@
-import { execFileSync, execSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
+import {
+  attachPostgres,
+  attachRedis,
+  type DisposablePostgres,
+  type DisposableRedis,
+} from './disposable-services';
 import { ADMIN_DATABASE_URL, TEST_REDIS_URL } from './env';
 import { until } from './until';
 
 /**
- * Stops and starts the machine's PostgreSQL and Redis for fault tests, with the same
- * commands ENVIRONMENT.md gives. Fault tests run serially (their own jest project,
- * --runInBand) after every other project, and always start what they stopped.
+ * Stops and starts the fault project's own PostgreSQL and Redis (faults-global-setup.ts
+ * starts them on free ports; never the machine's own services, which other checkouts
+ * and every non-fault test use). Fault tests run serially (their own jest project,
+ * --runInBand) and always start what they stopped.
  */
-const pgVersion = () => readdirSync('/etc/postgresql')[0]!;
+export function disposableServices(): { postgres: DisposablePostgres; redis: DisposableRedis } {
+  const pg = process.env.WORKGATE_TEST_PG;
+  const redis = process.env.WORKGATE_TEST_REDIS;
+  if (!pg || !redis)
+    throw new Error(
+      'no disposable PostgreSQL/Redis: fault tests run in the faults jest project, whose global setup starts them (npm run test:faults)',
+    );
+  const [pgDir, pgPort] = pg.split(':') as [string, string];
+  const [redisDir, redisPort] = redis.split(':') as [string, string];
+  return {
+    postgres: attachPostgres(pgDir, Number(pgPort)),
+    redis: attachRedis(redisDir, Number(redisPort)),
+  };
+}
 
 export async function postgresReady(): Promise<boolean> {
   const client = new Client({
@@ -28,24 +46,12 @@ export async function postgresReady(): Promise<boolean> {
   }
 }
 
-export function stopPostgres(): void {
-  execFileSync(
-    'pg_ctlcluster',
-    ['--skip-systemctl-redirect', pgVersion(), 'main', 'stop', '-m', 'fast'],
-    { stdio: 'pipe' },
-  );
+export function stopPostgres(mode: 'fast' | 'immediate' = 'fast'): void {
+  disposableServices().postgres.stop(mode);
 }
 
 export async function startPostgres(): Promise<void> {
-  if (!(await postgresReady())) {
-    try {
-      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', pgVersion(), 'main', 'start'], {
-        stdio: 'pipe',
-      });
-    } catch (err) {
-      if (!(await postgresReady())) throw err;
-    }
-  }
+  if (!(await postgresReady())) disposableServices().postgres.start();
   await until(() => postgresReady(), 'PostgreSQL to accept connections again', 30_000, 200);
 }
 
@@ -67,22 +73,10 @@ export async function redisReady(): Promise<boolean> {
 }
 
 export function stopRedis(): void {
-  try {
-    execSync('redis-cli -u "$URL" shutdown nosave', {
-      env: { ...process.env, URL: TEST_REDIS_URL },
-      stdio: 'pipe',
-    });
-  } catch {
-    // redis-cli reports the closed connection as an error after a successful shutdown.
-  }
+  disposableServices().redis.stop();
 }
 
 export async function startRedis(): Promise<void> {
-  if (!(await redisReady())) {
-    execSync(
-      'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
-      { stdio: 'pipe' },
-    );
-  }
+  if (!(await redisReady())) disposableServices().redis.start();
   await until(() => redisReady(), 'Redis to answer PING again', 30_000, 100);
 }
