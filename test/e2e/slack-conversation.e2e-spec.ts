@@ -17,7 +17,7 @@ import {
 import { until } from '@test/until';
 import { startWorker, type TestWorker } from '@test/worker';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'slack');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'slack');
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 const SIGNING_SECRET = 'e2e-slack-signing-secret-TEST-ONLY';

@@ -8,7 +8,7 @@ import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { SlackApiServer } from '@test/slack-api';
 import { until } from '@test/until';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'slack');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'slack');
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 /**

@@ -8,7 +8,7 @@ import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { ALICE, TelegramApiServer, telegramWebhookHeaders } from '@test/telegram-api';
 import { until } from '@test/until';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'telegram');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'telegram');
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 const TOKEN = '123456789:TEST_ONLY-main-bot-token';

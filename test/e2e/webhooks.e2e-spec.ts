@@ -8,7 +8,7 @@ import { post } from '@test/http';
 import { jobIdsIn } from '@test/queue';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures');
+const FIXTURES = join(__dirname, '..', 'fixtures');
 const signatures = JSON.parse(readFileSync(join(FIXTURES, 'signatures.json'), 'utf8'));
 
 const SW_SECRET = 'whsec_d29ya2dhdGUtZml4dHVyZS1URVNULU9OTFkta2V5LTE=';

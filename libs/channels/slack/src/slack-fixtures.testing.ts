@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * Test-only access to the shared Slack fixtures (`<repo>/../shared/fixtures`), found by
+ * Test-only access to the shared Slack fixtures (`<repo>/test/fixtures`, copied from the steering repo's shared fixtures so a clone stands alone), found by
  * walking up to the nearest package.json.
  */
 function fixturesDir(): string {
@@ -12,7 +12,7 @@ function fixturesDir(): string {
     if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
     dir = parent;
   }
-  return path.resolve(dir, '..', 'shared', 'fixtures');
+  return path.resolve(dir, 'test', 'fixtures');
 }
 
 export function slackFixture<T = unknown>(name: string): T {

@@ -6,7 +6,7 @@ import { ErrorCode, WorkgateError } from '@app/core';
  * The parts of Slack's inbound payloads workgate reads, validated with zod. Objects are
  * loose: Slack adds fields all the time and the whole payload is kept as `raw` anyway.
  * Shapes: docs.slack.dev/apis/events-api, /reference/events/{app_mention,message},
- * /reference/interaction-payloads/block_actions-payload (and ../shared/fixtures/slack).
+ * /reference/interaction-payloads/block_actions-payload (and test/fixtures/slack).
  */
 
 export const slackInnerEventSchema = z.looseObject({

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * Test-only access to the shared Telegram fixtures (`<repo>/../shared/fixtures/telegram`),
+ * Test-only access to the shared Telegram fixtures (`<repo>/test/fixtures/telegram`, copied from the steering repo's shared fixtures so a clone stands alone),
  * found by walking up to the nearest package.json.
  */
 function fixturesDir(): string {
@@ -12,7 +12,7 @@ function fixturesDir(): string {
     if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
     dir = parent;
   }
-  return path.resolve(dir, '..', 'shared', 'fixtures', 'telegram');
+  return path.resolve(dir, 'test', 'fixtures', 'telegram');
 }
 
 export function telegramFixture<T = unknown>(name: string): T {

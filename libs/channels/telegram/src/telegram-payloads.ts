@@ -6,7 +6,7 @@ import { ErrorCode, WorkgateError } from '@app/core';
  * The parts of a Telegram Update workgate reads, validated with zod. Objects are loose:
  * the Bot API adds fields with every version and the whole update is kept as `raw`.
  * Shapes: core.telegram.org/bots/api#update, #message, #callbackquery (and
- * ../shared/fixtures/telegram).
+ * test/fixtures/telegram).
  */
 
 export const telegramUserSchema = z.looseObject({

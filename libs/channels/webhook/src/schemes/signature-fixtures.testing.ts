@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * Test-only access to the shared channel fixtures (`<repo>/../shared/fixtures`). The repo
+ * Test-only access to the shared channel fixtures (`<repo>/test/fixtures`, copied from the steering repo's shared fixtures so a clone stands alone). The repo
  * root is found by walking up to the nearest package.json, so the specs keep working
  * wherever they sit in the tree or however the checkout is named.
  */
@@ -13,7 +13,7 @@ function fixturesDir(): string {
     if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
     dir = parent;
   }
-  return path.resolve(dir, '..', 'shared', 'fixtures');
+  return path.resolve(dir, 'test', 'fixtures');
 }
 
 export function readFixture(relativePath: string): string {
