@@ -92,7 +92,7 @@ describe('parallel steps', () => {
       steps.map((s) => ({ name: s.name, status: s.status, attempt: s.attempt, output: s.output })),
     ).toEqual(expected.map((e) => ({ ...e, status: 'completed', attempt: 1 })));
     for (const e of expected) expect(runsOf(workId, e.name)).toBe(1);
-    expect(done.checkpointSeq).toBe(expected.length);
+    expect(Number(done.checkpointSeq)).toBe(expected.length);
     return done;
   }
 
@@ -111,7 +111,7 @@ describe('parallel steps', () => {
       const groups: Shape = [Array.from({ length: n }, (_, i) => (i * 7) % 13), [0, 0]];
       const { workId } = await h.worker.control.start('par.shaped', { groups }, { actor: 'test' });
       const done = await expectRecorded(workId!, groups);
-      await replay(workId!, done.checkpointSeq);
+      await replay(workId!, Number(done.checkpointSeq));
       for (const name of groups.flatMap((d, g) => d.map((_, i) => `g${g}s${i}`)))
         expect(runsOf(workId!, name)).toBe(1);
     },
@@ -124,7 +124,7 @@ describe('parallel steps', () => {
     ];
     const { workId } = await h.worker.control.start('par.shaped', { groups }, { actor: 'test' });
     const done = await expectRecorded(workId!, groups);
-    await replay(workId!, done.checkpointSeq);
+    await replay(workId!, Number(done.checkpointSeq));
   });
 
   it('records steps side by side with a send, a sleep, a child and a wait', async () => {
@@ -151,7 +151,7 @@ describe('parallel steps', () => {
       ['c2', 'completed', { v: 6 }],
       ['c3', 'completed', { v: 9 }],
     ]);
-    await replay(workId!, done.checkpointSeq);
+    await replay(workId!, Number(done.checkpointSeq));
     for (const name of ['a', 'b', 'c', 'd', 'e', 'tail']) expect(runsOf(workId!, name)).toBe(1);
   });
 
@@ -174,7 +174,9 @@ describe('parallel steps', () => {
         const done = await Promise.all(
           started.map(({ workId }, n) => expectRecorded(workId!, shapes[n]!)),
         );
-        await Promise.all(started.map(({ workId }, n) => replay(workId!, done[n]!.checkpointSeq)));
+        await Promise.all(
+          started.map(({ workId }, n) => replay(workId!, Number(done[n]!.checkpointSeq))),
+        );
         for (const [n, { workId }] of started.entries())
           for (const name of shapes[n]!.flatMap((d, g) => [
             ...d.map((_, i) => `g${g}s${i}`),
