@@ -105,6 +105,5 @@ export function storableCopy(doc: unknown, depth = 0): unknown {
 }
 
 function replaceUnstorable(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.toWellFormed().replace(/\u0000/g, '\ufffd');
 }
