@@ -53,11 +53,21 @@ const resulting = defineWorkflow('iso.result', async (ctx, input: { bad: boolean
   return input.bad ? { text: 'x\u0000' } : { text: 'x' };
 });
 
+const throwing = defineWorkflow(
+  'iso.throwing',
+  async (ctx, input: { what: 'nul' | 'surrogate' | 'bigint' }) =>
+    ctx.step('throws', () => {
+      if (input.what === 'bigint') throw 10n as unknown as Error;
+      throw new Error(input.what === 'nul' ? 'bad \u0000 data' : 'bad \ud800 data');
+    }),
+  { retry: { maxAttempts: 1 } },
+);
+
 describe('one bad value in a shared statement', () => {
   let h: EngineHarness;
 
   beforeAll(async () => {
-    h = await startEngine('iso', [stepper, named, resulting], { concurrency: 32 });
+    h = await startEngine('iso', [stepper, named, resulting, throwing], { concurrency: 32 });
   });
   afterAll(async () => {
     release.open(); // a failed test must not leave runs holding in their first step
@@ -144,6 +154,19 @@ describe('one bad value in a shared statement', () => {
       message: expect.stringContaining('NUL character'),
     });
   });
+
+  it.each(['nul', 'surrogate', 'bigint'])(
+    'a step that throws an error holding %s is recorded as failed, the character replaced',
+    async (what) => {
+      const { workId } = await h.worker.control.start('iso.throwing', { what }, { actor: 't' });
+      const failed = await h.ledger.untilState(workId!, ['FAILED', 'COMPLETED']);
+      expect(failed.state).toBe('FAILED');
+      const [step] = await h.ledger.steps(workId!);
+      expect(step).toMatchObject({ name: 'throws', status: 'failed' });
+      expect(step!.error.message).toBe(what === 'bigint' ? '10' : 'bad \ufffd data');
+      expect(failed.error.message).toBe(step!.error.message);
+    },
+  );
 
   it('an event whose input jsonb refuses is refused alone (400); the events beside it are ingested', async () => {
     release.open(); // the works these events open go straight through

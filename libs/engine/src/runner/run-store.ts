@@ -7,6 +7,7 @@ import {
   type IdGenerator,
   type RetryPolicy,
   stepIdempotencyKey,
+  storableCopy,
   toJsonbText,
   waitMessageKey,
 } from '@app/core';
@@ -592,8 +593,13 @@ export class RunStore {
     });
   }
 
+  /**
+   * Errors are recorded whatever their messages hold: a NUL or an unpaired surrogate in
+   * one (an error quoting bad data) is replaced rather than refused — a diagnostic
+   * losing a character beats a failure that cannot be written at all.
+   */
   async failStep(run: RunHandle, stepId: string, error: unknown): Promise<void> {
-    await this.fenced(run, (client) => this.steps.fail(client, stepId, error));
+    await this.fenced(run, (client) => this.steps.fail(client, stepId, storableCopy(error)));
   }
 
   /** A step whose value is produced here (now, random, uuid, inbox): recorded and checkpointed at once. */
@@ -975,6 +981,8 @@ export class RunStore {
     retryable: boolean,
     random: number,
   ): Promise<string> {
+    // Recorded whatever the message holds (see failStep).
+    error = storableCopy(error) as typeof error;
     return this.fenced(run, async (client, dispatches) => {
       const applied = await this.works.apply(
         client,
