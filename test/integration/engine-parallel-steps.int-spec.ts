@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { defineWorkflow } from '@app/engine';
-import { correlatedEvent, type EngineHarness, startEngine } from '@test/engine-ledger';
+import { correlatedEvent, type EngineHarness, gate, startEngine } from '@test/engine-ledger';
+import { until } from '@test/until';
 import { IngestService } from '@app/ledger';
 
 /**
@@ -70,11 +71,24 @@ const child = defineWorkflow('par.child', async (ctx, input: { n: number }) => {
   return parts.reduce((a, b) => a + b, 0);
 });
 
+let hold = gate();
+const pausable = defineWorkflow('par.pausable', async (ctx) => {
+  const step = (name: string, wait: boolean) =>
+    ctx.step(name, async () => {
+      count(ctx.workId, name);
+      if (wait) await hold.promise;
+      return name;
+    });
+  const all = await Promise.all([step('a', false), step('b', true), step('c', true)]);
+  const after = await step('after', false);
+  return { all, after };
+});
+
 describe('parallel steps', () => {
   let h: EngineHarness;
 
   beforeAll(async () => {
-    h = await startEngine('par', [shaped, mixed, child], { concurrency: 16 });
+    h = await startEngine('par', [shaped, mixed, child, pausable], { concurrency: 16 });
   });
   afterAll(async () => h?.close());
 
@@ -153,6 +167,31 @@ describe('parallel steps', () => {
     ]);
     await replay(workId!, Number(done.checkpointSeq));
     for (const name of ['a', 'b', 'c', 'd', 'e', 'tail']) expect(runsOf(workId!, name)).toBe(1);
+  });
+
+  it('lands a pause requested while steps run side by side once, with every step that finished recorded', async () => {
+    hold = gate();
+    const { workId } = await h.worker.control.start('par.pausable', {}, { actor: 'test' });
+    await until(
+      async () =>
+        (await h.ledger.steps(workId!)).find((s) => s.name === 'a')?.status === 'completed',
+      'step a to be recorded while b and c hold',
+    );
+    await h.worker.control.pause(workId!, 'test');
+    hold.open(); // b and c finish together, after the pause was requested
+    const paused = await h.ledger.untilState(workId!, 'PAUSED');
+    expect(paused.pauseRequested).toBe(false);
+    expect(runsOf(workId!, 'after')).toBe(0); // stopped at the boundary
+    expect((await h.ledger.steps(workId!)).map((s) => [s.name, s.status])).toEqual([
+      ['a', 'completed'],
+      ['b', 'completed'],
+      ['c', 'completed'],
+    ]);
+    await h.worker.control.resume(workId!, 'test');
+    const done = await h.ledger.untilState(workId!, 'COMPLETED');
+    expect(done.output).toEqual({ all: ['a', 'b', 'c'], after: 'after' });
+    for (const name of ['a', 'b', 'c', 'after']) expect(runsOf(workId!, name)).toBe(1);
+    expect((await h.ledger.types(workId!)).filter((t) => t === 'paused')).toHaveLength(1);
   });
 
   it('property: any shape of groups of parallel steps is recorded once and replays from the record', async () => {
