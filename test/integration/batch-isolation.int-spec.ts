@@ -63,11 +63,25 @@ const throwing = defineWorkflow(
   { retry: { maxAttempts: 1 } },
 );
 
+const nul = String.fromCharCode(0);
+const recording = defineWorkflow(
+  'iso.recording',
+  async (ctx, input: { what: 'send' | 'child' | 'wait' }) => {
+    await ctx.step('first', () => 'ok');
+    if (input.what === 'send') await ctx.send({ channel: 'nowhere', target: 't' }, { text: nul });
+    if (input.what === 'child') await ctx.child('iso.result', { text: nul });
+    if (input.what === 'wait') await ctx.waitFor({ match: 'k', timeout: '1h', default: nul });
+    return 'unreachable';
+  },
+);
+
 describe('one bad value in a shared statement', () => {
   let h: EngineHarness;
 
   beforeAll(async () => {
-    h = await startEngine('iso', [stepper, named, resulting, throwing], { concurrency: 32 });
+    h = await startEngine('iso', [stepper, named, resulting, throwing, recording], {
+      concurrency: 32,
+    });
   });
   afterAll(async () => {
     release.open(); // a failed test must not leave runs holding in their first step
@@ -165,6 +179,20 @@ describe('one bad value in a shared statement', () => {
       expect(step).toMatchObject({ name: 'throws', status: 'failed' });
       expect(step!.error.message).toBe(what === 'bigint' ? '10' : 'bad \ufffd data');
       expect(failed.error.message).toBe(step!.error.message);
+    },
+  );
+
+  it.each(['send', 'child', 'wait'])(
+    'a %s holding a NUL fails the work at once with a clear error',
+    async (what) => {
+      const { workId } = await h.worker.control.start('iso.recording', { what }, { actor: 't' });
+      const failed = await h.ledger.untilState(workId!, ['FAILED', 'COMPLETED']);
+      expect(failed.state).toBe('FAILED');
+      expect(failed.attempt).toBe(1);
+      expect(failed.error).toMatchObject({
+        code: 'unstorable_value',
+        message: expect.stringContaining('cannot be recorded: it holds a NUL character'),
+      });
     },
   );
 

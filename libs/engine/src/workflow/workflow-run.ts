@@ -10,10 +10,11 @@ import {
   parseDurationMs,
   type RetryPolicy,
   stringProblem,
+  toJsonbText,
 } from '@app/core';
 import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
 import { type MetricsPort } from '@app/observability';
-import { type RunHandle, type RunStore, unwrap } from '../runner/run-store';
+import { type RunHandle, type RunStore, unwrap, type WaitSpec } from '../runner/run-store';
 import {
   ChildWorkError,
   DeterminismError,
@@ -405,6 +406,12 @@ export class WorkflowRun implements WorkflowContext {
     });
   }
 
+  /** The wait's declaration and prompt come from workflow code: checked as step outputs are. */
+  private openWait(seq: number, spec: WaitSpec) {
+    recordable(spec.stepName, { wait: spec.wait, prompt: spec.prompt });
+    return this.deps.store.openWait(this.run, seq, spec);
+  }
+
   async sleep(duration: Duration | { until: Date | string }): Promise<void> {
     const { seq, recorded } = this.next('sleep', 'sleep');
     if (recorded?.status === 'completed') return;
@@ -426,7 +433,7 @@ export class WorkflowRun implements WorkflowContext {
       return;
     }
     await this.quiesce('sleep');
-    await this.deps.store.openWait(this.run, seq, {
+    await this.openWait(seq, {
       stepName: 'sleep',
       stepType: 'sleep',
       wait: { type: 'timer', onTimeout: 'resume' },
@@ -451,7 +458,7 @@ export class WorkflowRun implements WorkflowContext {
     // One clock reading for the wait's opening and its first rung (later rungs are
     // computed from the wait's createdAt), so no rung is due before its time.
     const openedAt = this.deps.clock.now();
-    const opened = await this.deps.store.openWait(this.run, seq, {
+    const opened = await this.openWait(seq, {
       stepName: name,
       stepType: 'wait',
       wait: {
@@ -480,7 +487,7 @@ export class WorkflowRun implements WorkflowContext {
     if (!options.to && this.origin.address) options = { ...options, to: this.origin.address };
     const conversationKey = options.to ? conversationKeyOf(options.to) : this.work.conversationKey;
     const openedAt = this.deps.clock.now(); // see waitFor
-    await this.deps.store.openWait(this.run, seq, {
+    await this.openWait(seq, {
       stepName: 'ask',
       stepType: 'wait',
       wait: {
@@ -543,6 +550,7 @@ export class WorkflowRun implements WorkflowContext {
           latencyMs,
           trimmed,
         };
+        recordable(`llm step ${JSON.stringify(name)}: the model's response`, response);
         await this.deps.store.completeLlmStep(this.run, row, response, {
           provider: options.client.provider,
           promptHash: promptFingerprint(req),
@@ -596,6 +604,7 @@ export class WorkflowRun implements WorkflowContext {
     const name = `send:${to.channel}`;
     const { seq, recorded } = this.next(name, 'send');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as { outboxId: string };
+    recordable(`${name}: the message`, { to, message });
     const outboxId = await this.deps.store.send(this.run, seq, name, to, {
       kind: 'message',
       ...message,
@@ -617,6 +626,7 @@ export class WorkflowRun implements WorkflowContext {
         throw new ChildWorkError(result.workId, result.state, result.error);
       return result.output as T;
     }
+    recordable(`${name}: the child's input`, input);
     await this.quiesce(name);
     await this.deps.store.startChild(
       this.run,
@@ -680,6 +690,20 @@ export class WorkflowRun implements WorkflowContext {
       this.deps.ids.uuid(),
     )) as string;
   }
+}
+
+/**
+ * A value from workflow code bound for the ledger (a message, a child's input, a
+ * wait's declaration, a model's response): what PostgreSQL would refuse fails the
+ * call here, with the place named, instead of as a database error the work retries.
+ */
+function recordable(what: string, value: unknown): void {
+  const stored = toJsonbText(value);
+  if (!stored.ok)
+    throw new NonRetryableError(
+      `${what} cannot be recorded: it ${stored.problem}`,
+      'unstorable_value',
+    );
 }
 
 /** Sorted keys at every level, so equal requests hash equally whatever their key order. */
