@@ -106,3 +106,26 @@ export const napper = defineWorkflow('fault.napper', async (ctx, input: { ms: nu
   await ctx.sleep(input.ms);
   return ctx.step('after-nap', async () => ({ napped: input.ms }));
 });
+
+/**
+ * Steps run side by side (Promise.all), steps 3k to 3k+2 taking k × stepMs (they
+ * finish together), each reporting its start with its idempotency key; then one more step.
+ */
+export const parallel = defineWorkflow(
+  'fault.parallel',
+  async (ctx, input: { url: string; steps: number; stepMs: number }) => {
+    const results = await Promise.all(
+      Array.from({ length: input.steps }, (_, i) =>
+        ctx.step(`p${i}`, async ({ attempt, idempotencyKey }) => {
+          const span = { workId: ctx.workId, step: i, attempt, pid: process.pid };
+          await post(`${input.url}/span`, { ...span, phase: 'start' }, idempotencyKey);
+          // Three by three, with nothing after the pause: their completions come in one tick.
+          await pause(Math.floor(i / 3) * input.stepMs);
+          return { step: i, attempt, pid: process.pid };
+        }),
+      ),
+    );
+    const after = await ctx.step('after', async () => results.length);
+    return { results, after };
+  },
+);

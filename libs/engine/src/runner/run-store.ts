@@ -7,6 +7,8 @@ import {
   type IdGenerator,
   type RetryPolicy,
   stepIdempotencyKey,
+  storableCopy,
+  toJsonbText,
   waitMessageKey,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
@@ -29,7 +31,7 @@ import {
   WorkRepository,
   translateDatabaseError,
 } from '@app/ledger';
-import { LeaseLostError, Suspend } from '../workflow/workflow.errors';
+import { LeaseLostError, NonRetryableError, Suspend } from '../workflow/workflow.errors';
 import { type LlmResponse } from '../workflow/workflow.types';
 
 interface InboxRow {
@@ -80,23 +82,38 @@ export interface RunHandle {
    */
   known?: WorkRow;
   /**
-   * A completed step whose checkpoint is not written yet (completeStep). It goes out
-   * with the run's next write — the next step's start or the work's completion, in the
-   * same statement — or on its own once this turn of the event loop is over. Every
-   * other write writes it first (settle), so nothing the run does after the step (a
-   * step body, a wait, a message, the end of the run) is committed before it.
+   * Completed steps whose checkpoints are not written yet (completeStep), oldest first:
+   * a list, because steps run side by side (Promise.all) complete side by side. They go
+   * out together with the run's next write — the next step's start or the work's
+   * completion, in the same statement — or on their own once this turn of the event
+   * loop is over. Every other write writes them first (settle), so nothing the run does
+   * after a step (a step body, a wait, a message, the end of the run) is committed
+   * before its checkpoint.
    */
-  pending?: PendingCheckpoint;
-  /** The pending checkpoint on its way; its error (a lost lease, a pause) is the next write's. */
+  pending?: PendingCheckpoint[];
+  /**
+   * The checkpoint write on its way. One at a time per run, so the writes land in
+   * order and the known row's version moves by one each; checkpoints that complete
+   * meanwhile gather in `pending` and go out together after it. Never rejects: its
+   * error goes to `failed`.
+   */
   flushing?: Promise<void>;
+  /**
+   * The first checkpoint write that failed (a pause or cancel landed at that boundary:
+   * Suspend; a lost lease; the ledger unreachable). Sticky: the run is over, and every
+   * later write of the run throws it, however many writes were in flight.
+   */
+  failed?: { error: unknown };
+  /** A flush of `pending` is due at the end of this turn of the event loop. */
+  flushDue?: boolean;
 }
 
 interface PendingCheckpoint {
   stepId: string;
   seq: number;
   name: string;
-  /** The step's output, wrapped (see wrap). */
-  output: unknown;
+  /** The step's output, wrapped (see wrap), as the JSON text jsonb takes (toJsonbText). */
+  output: string;
 }
 
 /** A step a batched statement starts: the run it belongs to, and the new row's fields. */
@@ -126,22 +143,44 @@ function newStepValues(items: NewStepItem[]): unknown[][] {
   ];
 }
 
+/** The unnest of the checkpoints a batched statement writes, one row per completed step. */
+const DONE_INPUT = (from: number) =>
+  `input AS (
+         SELECT * FROM unnest($${from}::uuid[], $${from + 1}::bigint[], $${from + 2}::int[], $${from + 3}::uuid[], $${from + 4}::jsonb[])
+           AS t("workId", token, "doneSeq", "doneId", output))`;
+
+function doneValues(items: Array<{ run: RunHandle; steps: PendingCheckpoint[] }>): unknown[][] {
+  const rows = items.flatMap((i) => i.steps.map((p) => ({ run: i.run, p })));
+  return [
+    rows.map((r) => r.run.workId),
+    rows.map((r) => r.run.token.toString()),
+    rows.map((r) => r.p.seq),
+    rows.map((r) => r.p.stepId),
+    rows.map((r) => r.p.output),
+  ];
+}
+
 /**
- * A checkpoint on the hot path, as CTEs over an `input` of ("workId", token, "doneSeq",
- * "doneId", output): what transition('step_completed') does when neither a pause nor a
- * cancel is pending (checkpointSeq forward, version + 1), fenced on the run's token,
- * and the step's output only where the work was updated. `w` returns the works updated.
+ * Checkpoints on the hot path, as CTEs over an `input` of ("workId", token, "doneSeq",
+ * "doneId", output), several rows per run when its steps ran side by side: per run,
+ * what ONE transition('step_completed') to its highest seq does when neither a pause
+ * nor a cancel is pending (checkpointSeq forward, version + 1), fenced on the run's
+ * token; and every step's output only where its own run's update was made (the token
+ * too: a zombie run of the same work in the same batch writes nothing). `w` returns
+ * the works updated.
  */
-const CHECKPOINT_CTES = `w AS (
-         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", input."doneSeq"), version = version + 1, "updatedAt" = now()
-         FROM input
-         WHERE "Work".id = input."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = input.token
+const CHECKPOINT_CTES = `mark AS (
+         SELECT "workId", token, max("doneSeq") AS "doneSeq" FROM input GROUP BY "workId", token),
+       w AS (
+         UPDATE "Work" SET "checkpointSeq" = GREATEST("checkpointSeq", mark."doneSeq"), version = version + 1, "updatedAt" = now()
+         FROM mark
+         WHERE "Work".id = mark."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = mark.token
            AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
-         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq"),
+         RETURNING "Work".id, "Work".version, "Work"."checkpointSeq", "Work"."leaseToken"),
        done AS (
          UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
-         FROM input JOIN w ON w.id = input."workId"
-         WHERE "Step".id = input."doneId")`;
+         FROM input JOIN w ON w.id = input."workId" AND w."leaseToken" = input.token
+         WHERE "Step".id = input."doneId" AND "Step"."workId" = input."workId")`;
 
 /** What a hot-path checkpoint changed on the work. */
 type Checkpointed = Pick<WorkRow, 'version' | 'checkpointSeq'>;
@@ -272,26 +311,27 @@ export class RunStore {
     type: StepType,
     restart?: StepRow,
   ): Promise<StepRow> {
-    // The previous step's checkpoint and this step's start, in one statement. The
-    // start's row is written only if the checkpoint is, and both commit before this
-    // step's body runs.
-    const pending = !restart && !run.flushing ? run.pending : undefined;
+    // The previous steps' checkpoints and this step's start, in one statement. The
+    // start's row is written only if the checkpoints are, and all commit before this
+    // step's body runs. A checkpoint write on its way goes first (one at a time); the
+    // ones gathered meanwhile then go with this start.
+    if (!restart) await this.idle(run);
+    const pending = !restart && run.pending?.length ? run.pending.splice(0) : undefined;
     if (pending) {
-      run.pending = undefined;
       const merged = this.checkpointAndStart
-        .submit({ run, pending, id: this.ids.uuid(), seq, name, type })
+        .submit({ run, steps: pending, id: this.ids.uuid(), seq, name, type })
         .catch((err: unknown) => translateDatabaseError(err));
       // Nothing written means a pause or cancel waits at that boundary, or the lease
-      // is gone: the checkpoint then takes the locked path, which ends the run on a
+      // is gone: the checkpoints then take the locked path, which ends the run on a
       // pause or cancel (Suspend) or a lost lease.
-      this.track(
+      await this.track(
         run,
         merged.then(async (started) => {
           if (started) this.checkpointed(run, started.at);
           else await this.checkpointLocked(run, pending);
         }),
       );
-      await this.settle(run);
+      this.throwIfFailed(run);
       const started = await merged;
       if (started) return started.step;
     }
@@ -337,30 +377,25 @@ export class RunStore {
    * (the UPDATE holds their row locks, so no claim can come between).
    */
   private readonly checkpointAndStart = new StatementBatcher<
-    NewStepItem & { pending: PendingCheckpoint },
+    NewStepItem & { steps: PendingCheckpoint[] },
     { step: StepRow; at: Checkpointed } | undefined
   >(async (items) => {
     const { rows } = await this.db.pool.query<
       StepRow & { workVersion: number; workCheckpointSeq: number }
     >({
       name: 'step-checkpoint-start-batch',
-      text: `WITH input AS (
-         SELECT * FROM unnest(${NEW_STEP_ARRAYS}, $9::int[], $10::uuid[], $11::jsonb[])
-           AS t(${NEW_STEP_COLUMNS}, "doneSeq", "doneId", output)),
+      text: `WITH start AS (
+         SELECT * FROM unnest(${NEW_STEP_ARRAYS}) AS s(${NEW_STEP_COLUMNS})),
+       ${DONE_INPUT(9)},
        ${CHECKPOINT_CTES},
        started AS (
          INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")
-         SELECT input.id, w.id, input.seq, input.name, input.type, input."idempotencyKey", 'running', 1, input."workerId", now()
-         FROM input JOIN w ON w.id = input."workId"
+         SELECT start.id, w.id, start.seq, start.name, start.type, start."idempotencyKey", 'running', 1, start."workerId", now()
+         FROM start JOIN w ON w.id = start."workId" AND w."leaseToken" = start.token
          RETURNING *)
        SELECT started.*, w.version AS "workVersion", w."checkpointSeq" AS "workCheckpointSeq"
        FROM started JOIN w ON w.id = started."workId"`,
-      values: [
-        ...newStepValues(items),
-        items.map((i) => i.pending.seq),
-        items.map((i) => i.pending.stepId),
-        items.map((i) => JSON.stringify(i.pending.output)),
-      ],
+      values: [...newStepValues(items), ...doneValues(items)],
     });
     const byId = new Map(rows.map((r) => [r.id, r]));
     return items.map((i) => {
@@ -378,27 +413,19 @@ export class RunStore {
    * record of a completed step.
    */
   private readonly stepCheckpoints = new StatementBatcher<
-    { run: RunHandle; stepId: string; seq: number; output: string },
+    { run: RunHandle; steps: PendingCheckpoint[] },
     Checkpointed | undefined
   >(async (items) => {
-    const { rows } = await this.db.pool.query<Checkpointed & { id: string }>({
+    const { rows } = await this.db.pool.query<Checkpointed & { id: string; leaseToken: string }>({
       name: 'step-checkpoint-batch',
-      text: `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::uuid[], $5::jsonb[])
-           AS t("workId", token, "doneSeq", "doneId", output)),
+      text: `WITH ${DONE_INPUT(1)},
        ${CHECKPOINT_CTES}
        SELECT * FROM w`,
-      values: [
-        items.map((i) => i.run.workId),
-        items.map((i) => i.run.token.toString()),
-        items.map((i) => i.seq),
-        items.map((i) => i.stepId),
-        items.map((i) => i.output),
-      ],
+      values: doneValues(items),
     });
-    const byWork = new Map(rows.map((r) => [r.id, r]));
+    const byRun = new Map(rows.map((r) => [`${r.id}:${r.leaseToken}`, r]));
     return items.map((i) => {
-      const row = byWork.get(i.run.workId);
+      const row = byRun.get(`${i.run.workId}:${i.run.token}`);
       return row && { version: row.version, checkpointSeq: row.checkpointSeq };
     });
   });
@@ -409,76 +436,115 @@ export class RunStore {
    * step straight to the next, so the two share a statement and a commit. Returns at
    * once; a failure to write it (a lost lease, a pause or cancel landing at this
    * boundary) ends the run at its next write.
+   *
+   * The output is turned into the JSON text jsonb takes here, in the step's own run:
+   * a value that is not JSON, or holds what jsonb refuses, fails this step with a
+   * clear error instead of the statement it would have shared with other runs.
    */
   async completeStep(
     run: RunHandle,
     step: { id: string; seq: number; name: string },
     output: unknown,
   ): Promise<void> {
-    await this.settle(run);
-    const pending: PendingCheckpoint = {
+    this.throwIfFailed(run);
+    const stored = toJsonbText(wrap(output));
+    if (!stored.ok)
+      throw new NonRetryableError(
+        `step ${JSON.stringify(step.name)} returned a value that cannot be recorded: it ${stored.problem}`,
+        'unstorable_output',
+      );
+    (run.pending ??= []).push({
       stepId: step.id,
       seq: step.seq,
       name: step.name,
-      output: wrap(output),
-    };
-    run.pending = pending;
+      output: stored.text,
+    });
     // Nothing followed within this turn (the workflow awaits something else, or ran
     // steps side by side): written on its own.
-    setImmediate(() => {
-      if (run.pending !== pending) return;
-      run.pending = undefined;
-      this.track(run, this.writeCheckpoint(run, pending));
-    });
+    this.flushSoon(run);
   }
 
   /**
-   * Writes the run's pending checkpoint, if any, and waits for one on its way;
-   * rethrows what writing it threw (Suspend for a pause or cancel it landed, or
-   * LeaseLostError). Every write but the two that carry the checkpoint calls it first.
+   * Writes the run's pending checkpoints, and waits until none is on its way; rethrows
+   * what writing one threw (Suspend for a pause or cancel it landed, or LeaseLostError).
+   * Every write but the two that carry checkpoints calls it first.
    */
   async settle(run: RunHandle): Promise<void> {
-    const pending = run.pending;
-    if (pending) {
-      run.pending = undefined;
-      this.track(run, this.writeCheckpoint(run, pending));
-    }
-    const flushing = run.flushing;
-    if (!flushing) return;
-    try {
-      await flushing;
-    } finally {
-      if (run.flushing === flushing) run.flushing = undefined;
+    for (;;) {
+      this.throwIfFailed(run);
+      if (run.flushing) await run.flushing;
+      else if (run.pending?.length) this.flush(run);
+      else return;
     }
   }
 
-  private track(run: RunHandle, flushing: Promise<void>): void {
-    // Handled here so a failure with nobody waiting yet is not an unhandled rejection;
-    // the next settle() still sees it.
-    flushing.catch(() => undefined);
+  /** Waits for the checkpoint write on its way, if any (not for the ones pending). */
+  private async idle(run: RunHandle): Promise<void> {
+    while (run.flushing) await run.flushing;
+    this.throwIfFailed(run);
+  }
+
+  private throwIfFailed(run: RunHandle): void {
+    if (run.failed) throw run.failed.error;
+  }
+
+  /** At the end of this turn of the event loop, unless a write took the checkpoints first. */
+  private flushSoon(run: RunHandle): void {
+    if (run.flushDue) return;
+    run.flushDue = true;
+    setImmediate(() => {
+      run.flushDue = false;
+      this.flush(run);
+    });
+  }
+
+  /** Every pending checkpoint in one write, unless one is on its way (it flushes after). */
+  private flush(run: RunHandle): void {
+    if (run.flushing || run.failed || !run.pending?.length) return;
+    void this.track(run, this.writeCheckpoints(run, run.pending.splice(0)));
+  }
+
+  /**
+   * Makes `write` the run's checkpoint write on its way. Its failure is kept in
+   * `failed` — never dropped, whoever waits — so the promise returned never rejects;
+   * after it, the checkpoints gathered meanwhile go out.
+   */
+  private track(run: RunHandle, write: Promise<unknown>): Promise<void> {
+    const flushing = write.then(
+      () => {
+        run.flushing = undefined;
+        if (run.pending?.length) this.flushSoon(run);
+      },
+      (error: unknown) => {
+        run.failed ??= { error };
+        run.flushing = undefined;
+      },
+    );
     run.flushing = flushing;
+    return flushing;
   }
 
-  /** One checkpoint on its own: the shared statement, or the locked transition. */
-  private async writeCheckpoint(run: RunHandle, pending: PendingCheckpoint): Promise<void> {
+  /** Checkpoints on their own: the shared statement, or the locked transition. */
+  private async writeCheckpoints(run: RunHandle, steps: PendingCheckpoint[]): Promise<void> {
     // Hot path: one (shared) statement, above. Anything else — a pending pause or
     // cancel, a lost lease — takes the full transition.
     const done = await this.stepCheckpoints
-      .submit({
-        run,
-        stepId: pending.stepId,
-        seq: pending.seq,
-        output: JSON.stringify(pending.output),
-      })
+      .submit({ run, steps })
       .catch((err: unknown) => translateDatabaseError(err));
     if (done) this.checkpointed(run, done);
-    else await this.checkpointLocked(run, pending);
+    else await this.checkpointLocked(run, steps);
   }
 
-  private checkpointLocked(run: RunHandle, pending: PendingCheckpoint): Promise<void> {
+  /**
+   * Every step's output, then ONE step_completed to the highest seq: a pause or cancel
+   * lands once, after all of them. A step of the run still running side by side then
+   * finds the run over, and runs again when the work does (its row stays `running`).
+   */
+  private checkpointLocked(run: RunHandle, steps: PendingCheckpoint[]): Promise<void> {
     return this.fencedNow(run, async (client, dispatches) => {
-      await this.steps.complete(client, pending.stepId, pending.output);
-      await this.checkpoint(client, run, pending.seq, pending.name, dispatches);
+      for (const p of steps) await this.steps.completeJson(client, p.stepId, p.output);
+      const last = steps.reduce((a, b) => (b.seq > a.seq ? b : a));
+      await this.checkpoint(client, run, last.seq, last.name, dispatches);
     });
   }
 
@@ -527,8 +593,13 @@ export class RunStore {
     });
   }
 
+  /**
+   * Errors are recorded whatever their messages hold: a NUL or an unpaired surrogate in
+   * one (an error quoting bad data) is replaced rather than refused — a diagnostic
+   * losing a character beats a failure that cannot be written at all.
+   */
   async failStep(run: RunHandle, stepId: string, error: unknown): Promise<void> {
-    await this.fenced(run, (client) => this.steps.fail(client, stepId, error));
+    await this.fenced(run, (client) => this.steps.fail(client, stepId, storableCopy(error)));
   }
 
   /** A step whose value is produced here (now, random, uuid, inbox): recorded and checkpointed at once. */
@@ -841,12 +912,22 @@ export class RunStore {
   async complete(run: RunHandle, output: unknown): Promise<void> {
     // Hot path: decided on the row this run last wrote (no lock, one statement, with
     // the last step's checkpoint when it is still pending); the locked transaction
-    // when the row moved on or a parent waits for this work.
-    const pending = !run.flushing ? run.pending : undefined;
-    if (pending) {
-      run.pending = undefined;
-      if (await this.completeKnown(run, output, pending)) return;
-      await this.writeCheckpoint(run, pending);
+    // when the row moved on or a parent waits for this work. Several checkpoints
+    // pending (the last steps ran side by side) go out first, in their own statement.
+    await this.idle(run);
+    const pending = run.pending?.length ? run.pending.splice(0) : [];
+    const only = pending.length === 1 ? pending[0] : undefined;
+    if (pending.length) {
+      let completed = false;
+      await this.track(
+        run,
+        (async () => {
+          completed = !!only && (await this.completeKnown(run, output, only));
+          if (!completed) await this.writeCheckpoints(run, pending);
+        })(),
+      );
+      this.throwIfFailed(run);
+      if (completed) return;
     }
     await this.settle(run);
     if (await this.completeKnown(run, output)) return;
@@ -883,9 +964,7 @@ export class RunStore {
         {
           actor: `worker:${run.workerId}`,
           patch: { output: output ?? null },
-          ...(pending && {
-            step: { id: pending.stepId, output: JSON.stringify(pending.output) },
-          }),
+          ...(pending && { step: { id: pending.stepId, output: pending.output } }),
         },
       )
       .catch((err: unknown) => translateDatabaseError(err));
@@ -902,6 +981,8 @@ export class RunStore {
     retryable: boolean,
     random: number,
   ): Promise<string> {
+    // Recorded whatever the message holds (see failStep).
+    error = storableCopy(error) as typeof error;
     return this.fenced(run, async (client, dispatches) => {
       const applied = await this.works.apply(
         client,

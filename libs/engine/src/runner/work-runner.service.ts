@@ -7,7 +7,14 @@ import {
   Optional,
 } from '@nestjs/common';
 import { type Redis } from 'ioredis';
-import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, parseDurationMs } from '@app/core';
+import {
+  CLOCK,
+  type Clock,
+  ID_GENERATOR,
+  type IdGenerator,
+  parseDurationMs,
+  toJsonbText,
+} from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import { LeaseService, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
@@ -28,6 +35,13 @@ import {
   serializeError,
 } from '../workflow/workflow.errors';
 import { type RunHandle, RunStore } from './run-store';
+
+/**
+ * How long the end of a run waits for ctx calls still under way (WorkflowRun.drain):
+ * long enough for steps that honour their abort signal, short enough that a step that
+ * never settles does not hold the work (it runs again on the next run, as after a crash).
+ */
+const DRAIN_MS = 10_000;
 
 export type RunOutcome =
   | { outcome: 'skipped'; reason: string }
@@ -175,12 +189,15 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
         definition.options.runTimeout,
         abort,
       );
+      await ctx.drain(DRAIN_MS);
       ctx.assertReplayComplete();
       assertJson(output);
       await this.store.complete(handle, output ?? null);
       log.info(ctx.currentStep ?? {}, 'work completed');
       return { outcome: 'completed' };
     } catch (err) {
+      // Steps a rejected Promise.all left running are recorded before the run ends.
+      await ctx?.drain(DRAIN_MS);
       // A determinism violation the workflow code caught, then threw something else
       // after (or was cut short by): the violation is what the work fails with.
       const violation = ctx?.determinismViolation;
@@ -291,12 +308,10 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
 }
 
 function assertJson(value: unknown): void {
-  try {
-    JSON.stringify(value);
-  } catch (err) {
+  const stored = toJsonbText(value);
+  if (!stored.ok)
     throw new NonRetryableError(
-      `the workflow's result is not JSON: ${(err as Error).message}`,
+      `the workflow's result cannot be recorded: it ${stored.problem}`,
       'invalid_output',
     );
-  }
 }

@@ -9,10 +9,12 @@ import {
   normalizeRetryPolicy,
   parseDurationMs,
   type RetryPolicy,
+  stringProblem,
+  toJsonbText,
 } from '@app/core';
 import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
 import { type MetricsPort } from '@app/observability';
-import { type RunHandle, type RunStore, unwrap } from '../runner/run-store';
+import { type RunHandle, type RunStore, unwrap, type WaitSpec } from '../runner/run-store';
 import {
   ChildWorkError,
   DeterminismError,
@@ -111,6 +113,15 @@ export class WorkflowRun implements WorkflowContext {
    */
   private violation: DeterminismError | undefined;
   private current: { step: string; seq: number } | undefined;
+  /**
+   * The ctx calls under way that record without suspending (steps, model calls,
+   * messages, recorded values): a wait waits for them before it suspends the run, and
+   * the run's end waits for them (drain), so a step run side by side with a wait, or
+   * left behind by a Promise.all that rejected, is still recorded.
+   */
+  private readonly underway = new Set<Promise<unknown>>();
+  /** Set once the workflow function has settled: no ctx call may start after it. */
+  private ended = false;
   readonly origin: WorkOrigin;
 
   constructor(
@@ -156,6 +167,20 @@ export class WorkflowRun implements WorkflowContext {
     // aborts once, so a step started after it would never hear of it.
     if (this.signal.aborted) throw this.abortReason();
     if (this.violation) throw this.violation;
+    if (this.ended)
+      throw new NonRetryableError(
+        `ctx call "${name}" after the workflow function had returned (a step not awaited?)`,
+        'ctx_after_end',
+      );
+    // The name goes to a text column, where PostgreSQL refuses a NUL (for every run
+    // sharing the statement) and an unpaired surrogate comes back as U+FFFD — a name the
+    // replay would not match.
+    const bad = stringProblem(name);
+    if (bad)
+      throw new NonRetryableError(
+        `step name ${JSON.stringify(name)} holds ${bad}, which cannot be recorded`,
+        'invalid_step_name',
+      );
     const seq = ++this.seq;
     this.current = { step: name, seq };
     const recorded = this.record.get(seq);
@@ -194,10 +219,64 @@ export class WorkflowRun implements WorkflowContext {
     return this.violation;
   }
 
-  async step<T>(
+  /** `call` counted as under way until it settles (see `underway`). */
+  private underwayUntilSettled<T>(call: Promise<T>): Promise<T> {
+    this.underway.add(call);
+    const done = () => this.underway.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /**
+   * Before a wait suspends the run: the calls under way side by side with it (the
+   * other members of a Promise.all, all started in this same turn) finish and are
+   * recorded first — their checkpoints are written before the wait (RunStore.settle) —
+   * rather than being cut off by the suspension and run again on the next run.
+   */
+  private async quiesce(name: string): Promise<void> {
+    await Promise.resolve(); // the rest of a Promise.all's members are called by now
+    while (this.underway.size) await Promise.allSettled([...this.underway]);
+    if (this.ended)
+      throw new NonRetryableError(
+        `"${name}" was not opened: the workflow function had already ended`,
+        'ctx_after_end',
+      );
+  }
+
+  /**
+   * Called once the workflow function has settled, before the run is finished: waits
+   * (at most `limitMs`) for the calls still under way — steps a rejected Promise.all
+   * left behind, or a step not awaited — so their results are recorded rather than
+   * left `running`. None may start after this.
+   */
+  async drain(limitMs: number): Promise<void> {
+    this.ended = true;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
+    try {
+      while (this.underway.size)
+        await Promise.race([Promise.allSettled([...this.underway]), limit.then(() => 'late')]).then(
+          (r) => {
+            if (r === 'late') this.underway.clear();
+          },
+        );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  step<T>(
     name: string,
     fn: (step: StepContext) => Promise<T> | T,
     options: StepOptions = {},
+  ): Promise<T> {
+    return this.underwayUntilSettled(this.runStep(name, fn, options));
+  }
+
+  private async runStep<T>(
+    name: string,
+    fn: (step: StepContext) => Promise<T> | T,
+    options: StepOptions,
   ): Promise<T> {
     const { seq, recorded } = this.next(name, 'task');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
@@ -327,6 +406,12 @@ export class WorkflowRun implements WorkflowContext {
     });
   }
 
+  /** The wait's declaration and prompt come from workflow code: checked as step outputs are. */
+  private openWait(seq: number, spec: WaitSpec) {
+    recordable(spec.stepName, { wait: spec.wait, prompt: spec.prompt });
+    return this.deps.store.openWait(this.run, seq, spec);
+  }
+
   async sleep(duration: Duration | { until: Date | string }): Promise<void> {
     const { seq, recorded } = this.next('sleep', 'sleep');
     if (recorded?.status === 'completed') return;
@@ -344,10 +429,11 @@ export class WorkflowRun implements WorkflowContext {
       );
     if (at <= this.deps.clock.now() && !recorded) {
       // Already due: nothing to wait for, but the position is still recorded.
-      await this.deps.store.recordSleep(this.run, seq);
+      await this.underwayUntilSettled(this.deps.store.recordSleep(this.run, seq));
       return;
     }
-    await this.deps.store.openWait(this.run, seq, {
+    await this.quiesce('sleep');
+    await this.openWait(seq, {
       stepName: 'sleep',
       stepType: 'sleep',
       wait: { type: 'timer', onTimeout: 'resume' },
@@ -368,10 +454,11 @@ export class WorkflowRun implements WorkflowContext {
       onTimeout: options.onTimeout,
       default: options.default,
     });
+    await this.quiesce(name);
     // One clock reading for the wait's opening and its first rung (later rungs are
     // computed from the wait's createdAt), so no rung is due before its time.
     const openedAt = this.deps.clock.now();
-    const opened = await this.deps.store.openWait(this.run, seq, {
+    const opened = await this.openWait(seq, {
       stepName: name,
       stepType: 'wait',
       wait: {
@@ -395,11 +482,12 @@ export class WorkflowRun implements WorkflowContext {
     const { seq, recorded } = this.next('ask', 'wait');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
     const ladder = toLadder(options);
+    await this.quiesce('ask');
     // Without `to`, a work opened from a chat asks in that chat.
     if (!options.to && this.origin.address) options = { ...options, to: this.origin.address };
     const conversationKey = options.to ? conversationKeyOf(options.to) : this.work.conversationKey;
     const openedAt = this.deps.clock.now(); // see waitFor
-    await this.deps.store.openWait(this.run, seq, {
+    await this.openWait(seq, {
       stepName: 'ask',
       stepType: 'wait',
       wait: {
@@ -432,7 +520,11 @@ export class WorkflowRun implements WorkflowContext {
     throw new Suspend('waiting');
   }
 
-  async llm(request: LlmRequest, options: LlmOptions): Promise<LlmResponse> {
+  llm(request: LlmRequest, options: LlmOptions): Promise<LlmResponse> {
+    return this.underwayUntilSettled(this.llmCall(request, options));
+  }
+
+  private async llmCall(request: LlmRequest, options: LlmOptions): Promise<LlmResponse> {
     const name = options.name ?? 'llm';
     const { seq, recorded } = this.next(name, 'llm');
     // A replay returns the recorded response: the model is never called twice for one step.
@@ -458,6 +550,7 @@ export class WorkflowRun implements WorkflowContext {
           latencyMs,
           trimmed,
         };
+        recordable(`llm step ${JSON.stringify(name)}: the model's response`, response);
         await this.deps.store.completeLlmStep(this.run, row, response, {
           provider: options.client.provider,
           promptHash: promptFingerprint(req),
@@ -503,10 +596,15 @@ export class WorkflowRun implements WorkflowContext {
     }
   }
 
-  async send(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }> {
+  send(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }> {
+    return this.underwayUntilSettled(this.sendCall(to, message));
+  }
+
+  private async sendCall(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }> {
     const name = `send:${to.channel}`;
     const { seq, recorded } = this.next(name, 'send');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as { outboxId: string };
+    recordable(`${name}: the message`, { to, message });
     const outboxId = await this.deps.store.send(this.run, seq, name, to, {
       kind: 'message',
       ...message,
@@ -528,6 +626,8 @@ export class WorkflowRun implements WorkflowContext {
         throw new ChildWorkError(result.workId, result.state, result.error);
       return result.output as T;
     }
+    recordable(`${name}: the child's input`, input);
+    await this.quiesce(name);
     await this.deps.store.startChild(
       this.run,
       seq,
@@ -541,7 +641,11 @@ export class WorkflowRun implements WorkflowContext {
     throw new Suspend('waiting');
   }
 
-  async inbox(): Promise<InboxEvent[]> {
+  inbox(): Promise<InboxEvent[]> {
+    return this.underwayUntilSettled(this.inboxCall());
+  }
+
+  private async inboxCall(): Promise<InboxEvent[]> {
     const { seq, recorded } = this.next('$inbox', 'task');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as InboxEvent[];
     return (await this.deps.store.recordValue(this.run, seq, '$inbox', (client) =>
@@ -549,7 +653,11 @@ export class WorkflowRun implements WorkflowContext {
     )) as InboxEvent[];
   }
 
-  async now(): Promise<Date> {
+  now(): Promise<Date> {
+    return this.underwayUntilSettled(this.nowCall());
+  }
+
+  private async nowCall(): Promise<Date> {
     const { seq, recorded } = this.next('$now', 'task');
     if (recorded?.status === 'completed') return new Date(unwrap(recorded.output) as string);
     return new Date(
@@ -559,7 +667,11 @@ export class WorkflowRun implements WorkflowContext {
     );
   }
 
-  async random(): Promise<number> {
+  random(): Promise<number> {
+    return this.underwayUntilSettled(this.randomCall());
+  }
+
+  private async randomCall(): Promise<number> {
     const { seq, recorded } = this.next('$random', 'task');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as number;
     return (await this.deps.store.recordValue(this.run, seq, '$random', async () =>
@@ -567,13 +679,31 @@ export class WorkflowRun implements WorkflowContext {
     )) as number;
   }
 
-  async uuid(): Promise<string> {
+  uuid(): Promise<string> {
+    return this.underwayUntilSettled(this.uuidCall());
+  }
+
+  private async uuidCall(): Promise<string> {
     const { seq, recorded } = this.next('$uuid', 'task');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as string;
     return (await this.deps.store.recordValue(this.run, seq, '$uuid', async () =>
       this.deps.ids.uuid(),
     )) as string;
   }
+}
+
+/**
+ * A value from workflow code bound for the ledger (a message, a child's input, a
+ * wait's declaration, a model's response): what PostgreSQL would refuse fails the
+ * call here, with the place named, instead of as a database error the work retries.
+ */
+function recordable(what: string, value: unknown): void {
+  const stored = toJsonbText(value);
+  if (!stored.ok)
+    throw new NonRetryableError(
+      `${what} cannot be recorded: it ${stored.problem}`,
+      'unstorable_value',
+    );
 }
 
 /** Sorted keys at every level, so equal requests hash equally whatever their key order. */

@@ -97,7 +97,16 @@ export function serializeError(err: unknown): {
       ...(err.stack ? { stack: err.stack.split('\n').slice(0, 12).join('\n') } : {}),
     };
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) };
+  return { name: 'Error', message: typeof err === 'string' ? err : describeThrown(err) };
+}
+
+/** A thrown non-Error as text; never throws itself (a BigInt or a cycle is not JSON). */
+function describeThrown(thrown: unknown): string {
+  try {
+    return JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    return String(thrown);
+  }
 }
 
 /** A run's signal reason when the worker itself is stopping: the run gives its work back. */

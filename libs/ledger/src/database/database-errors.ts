@@ -70,3 +70,28 @@ export function translateDatabaseError(err: unknown): never {
   }
   throw err;
 }
+
+/**
+ * SQLSTATE classes after which a batched statement's items are worth running again one
+ * by one: the statement was refused as a whole (and, being one statement, wrote
+ * nothing) for something that may be about one item only — a value the column cannot
+ * hold (22: a NUL, a bad escape; 54: nesting too deep), a constraint one row breaks
+ * (23) — or a lock conflict between two batches (40: deadlock, serialization), which a
+ * statement touching one work's rows cannot have with another.
+ */
+const PER_ITEM_CLASSES = new Set(['22', '23', '40', '54']);
+
+/**
+ * True when a failed batch should be re-run item by item: PostgreSQL refused it (a
+ * SQLSTATE, so it did not commit) for a reason that may be one item's. Anything else —
+ * the database unreachable, a cancelled statement, a statement that is wrong for every
+ * item, or an error raised in the client after the statement may have committed —
+ * fails every item as it is.
+ */
+export function isPerItemFailure(err: unknown): boolean {
+  if (isDatabaseUnavailable(err)) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && PER_ITEM_CLASSES.has(code.slice(0, 2))
+  );
+}

@@ -58,3 +58,80 @@ describe('StatementBatcher', () => {
     await expect(third).resolves.toBe(40);
   });
 });
+
+/** An error as node-postgres reports a statement PostgreSQL refused. */
+const pgError = (code: string, message = `pg ${code}`) =>
+  Object.assign(new Error(message), { code });
+
+/** Runs each batch at once; a batch holding a poisoned item fails as PostgreSQL would fail it. */
+function poisonExecutor(poisoned: Set<number>, code = '22P05') {
+  const batches: number[][] = [];
+  const execute = async (items: number[]) => {
+    batches.push(items);
+    await Promise.resolve();
+    if (items.some((i) => poisoned.has(i))) throw pgError(code);
+    return items.map((i) => i * 10);
+  };
+  return { batches, execute };
+}
+
+describe('StatementBatcher isolation', () => {
+  it.each([
+    ['22P05', 'untranslatable character (a NUL in jsonb)'],
+    ['22021', 'character not in repertoire (a NUL in text)'],
+    ['23505', 'unique violation'],
+    ['54001', 'statement too complex (nesting)'],
+    ['40P01', 'deadlock'],
+    ['40001', 'serialization failure'],
+  ])('re-runs each item alone after %s (%s): only the bad item fails', async (code) => {
+    const x = poisonExecutor(new Set([3]), code);
+    const batcher = new StatementBatcher(x.execute, { maxBatch: 10, maxInFlight: 1 });
+    const first = batcher.submit(1); // alone: the next ones gather behind it
+    const rest = [2, 3, 4].map((n) => batcher.submit(n));
+    await expect(first).resolves.toBe(10);
+    const settled = await Promise.allSettled(rest);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code });
+    expect(x.batches).toEqual([[1], [2, 3, 4], [2], [3], [4]]);
+  });
+
+  it.each([
+    ['ECONNRESET', 'a connection reset'],
+    ['57P01', 'an admin shutdown'],
+    ['57014', 'a cancelled statement'],
+    ['42601', 'a syntax error (the statement itself is wrong)'],
+  ])('fails the whole batch at once on %s (%s), without re-running', async (code) => {
+    const x = poisonExecutor(new Set([2]), code);
+    const batcher = new StatementBatcher(x.execute, { maxBatch: 10, maxInFlight: 1 });
+    const first = batcher.submit(1);
+    const rest = [2, 3].map((n) => batcher.submit(n));
+    await first;
+    for (const p of rest) await expect(p).rejects.toMatchObject({ code });
+    expect(x.batches).toEqual([[1], [2, 3]]);
+  });
+
+  it('does not re-run after an error that did not come from PostgreSQL (it may have committed)', async () => {
+    const batches: number[][] = [];
+    const batcher = new StatementBatcher<number, number>(
+      async (items) => {
+        batches.push(items);
+        await Promise.resolve();
+        if (items.length > 1) throw new TypeError('reading the rows failed');
+        return items;
+      },
+      { maxBatch: 10, maxInFlight: 1 },
+    );
+    const first = batcher.submit(1);
+    const rest = [2, 3].map((n) => batcher.submit(n));
+    await first;
+    for (const p of rest) await expect(p).rejects.toThrow(TypeError);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
+  it('an item alone that fails gets its own error, not a re-run', async () => {
+    const x = poisonExecutor(new Set([1]));
+    const batcher = new StatementBatcher(x.execute, { maxBatch: 10, maxInFlight: 1 });
+    await expect(batcher.submit(1)).rejects.toMatchObject({ code: '22P05' });
+    expect(x.batches).toEqual([[1]]);
+  });
+});

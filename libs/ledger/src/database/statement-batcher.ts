@@ -1,19 +1,29 @@
+import { isPerItemFailure } from './database-errors';
+
 /**
  * Group commit for one kind of statement: items submitted while earlier batches are in
  * flight go together in the next one, so under load concurrent callers share one
  * statement and one commit (one WAL flush), and a lone caller waits for nothing — no
- * timer, no added latency. Each caller's promise settles once its batch has committed
- * (or failed: then every item of the batch fails with the error).
+ * timer, no added latency. Each caller's promise settles once its batch has committed.
+ *
+ * One item must not fail the others: when PostgreSQL refuses a batch for what may be
+ * one item's fault (a value a column cannot hold, a constraint, a lock conflict:
+ * isPerItemFailure), each item runs again alone and only the ones that fail alone get
+ * an error. Any other failure (the database gone, an error after the statement may
+ * have committed) fails every item with it. `execute` must therefore be all or nothing
+ * (one statement, or one transaction).
  *
  * Hand-written: dataloader, the usual library, batches the calls made in one event-loop
  * tick, and concurrent runs — each woken by its own database reply — rarely share a tick.
  */
+interface Entry<I, O> {
+  item: I;
+  resolve: (out: O) => void;
+  reject: (err: unknown) => void;
+}
+
 export class StatementBatcher<I, O> {
-  private readonly queue: Array<{
-    item: I;
-    resolve: (out: O) => void;
-    reject: (err: unknown) => void;
-  }> = [];
+  private readonly queue: Array<Entry<I, O>> = [];
   private inFlight = 0;
 
   constructor(
@@ -30,6 +40,11 @@ export class StatementBatcher<I, O> {
       this.queue.push({ item, resolve, reject });
       this.pump();
     });
+  }
+
+  /** One item of a refused batch, on its own (beside the batches, which go on meanwhile). */
+  private runAlone(entry: Entry<I, O>): void {
+    this.execute([entry.item]).then((outs) => entry.resolve(outs[0] as O), entry.reject);
   }
 
   private pump(): void {
@@ -49,7 +64,8 @@ export class StatementBatcher<I, O> {
         },
         (err: unknown) => {
           settled();
-          batch.forEach((b) => b.reject(err));
+          if (batch.length > 1 && isPerItemFailure(err)) for (const b of batch) this.runAlone(b);
+          else batch.forEach((b) => b.reject(err));
         },
       );
     }

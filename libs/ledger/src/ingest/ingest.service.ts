@@ -14,13 +14,17 @@ import {
   type RouteOutcome,
   type WorkCandidate,
   type WorkState,
+  ErrorCode,
+  jsonbProblem,
+  MAX_JSONB_DEPTH,
   route,
+  WorkgateError,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { LedgerDatabase, type Queryable } from '../database/ledger-database';
 import { StatementBatcher } from '../database/statement-batcher';
-import { translateDatabaseError } from '../database/database-errors';
+import { isPerItemFailure, translateDatabaseError } from '../database/database-errors';
 import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
 import { WaitRepository, type WaitRow } from '../waits/wait.repository';
 import { type WorkRow } from '../work/work-row';
@@ -265,6 +269,7 @@ export class IngestService {
   ) {}
 
   async ingest(event: InboundEventInput): Promise<IngestResult> {
+    assertStorableEvent(event);
     let dispatches: Dispatch[] = [];
     let result: IngestResult;
     try {
@@ -512,7 +517,9 @@ export class IngestService {
         values: columns,
       }));
     } catch (error) {
-      if (batch.length === 1) return [{ error }];
+      // One event's fault must not fail the others (isPerItemFailure): each alone then.
+      // The database gone fails them all at once, rather than once each.
+      if (batch.length === 1 || !isPerItemFailure(error)) return batch.map(() => ({ error }));
       return Promise.all(batch.map(async (d) => (await this.writeDecided([d]))[0]!));
     }
     const taken = new Set(rows.map((r) => r.id));
@@ -1020,4 +1027,28 @@ function reviveWait(w: WaitJson): WaitRow {
     timeoutAt: date(w.timeoutAt),
     resolvedAt: date(w.resolvedAt),
   };
+}
+
+/**
+ * What jsonb (or a text column) refuses — a NUL, an unpaired surrogate, nesting too
+ * deep — is refused here, before the event reaches a statement: as the sender's
+ * mistake (400, like a webhook body), and before the one-statement path's shared
+ * statement, where it would fail the events beside it too. Channels check their own
+ * bodies already; this covers every caller (the API's start, chat adapters, tools).
+ */
+function assertStorableEvent(event: InboundEventInput): void {
+  const {
+    route: _route,
+    reference: _reference,
+    button: _button,
+    command: _command,
+    ...stored
+  } = event;
+  // One level more than a body may nest: the body sits one level down here.
+  const problem = jsonbProblem(stored, MAX_JSONB_DEPTH + 1);
+  if (problem)
+    throw new WorkgateError(
+      ErrorCode.MalformedBody,
+      `The event holds ${problem}, which cannot be stored.`,
+    );
 }

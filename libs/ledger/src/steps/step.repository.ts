@@ -122,6 +122,14 @@ export class StepRepository {
     );
   }
 
+  /** complete() with the output already as the JSON text jsonb takes (checked by the caller). */
+  async completeJson(client: PoolClient, stepId: string, output: string): Promise<void> {
+    await client.query(
+      `UPDATE "Step" SET status = 'completed', output = $2::jsonb, "finishedAt" = now() WHERE id = $1`,
+      [stepId, output],
+    );
+  }
+
   async completeBySeq(
     client: PoolClient,
     workId: string,
