@@ -11,6 +11,7 @@ import { buildOpenApiDocument, setupOpenApi } from './api/openapi';
 import { registerDashboard } from './dashboard/dashboard';
 import { GatewayModule } from './gateway.module';
 import { registerBodyParser } from './http/body-parser';
+import { clientErrorHandler, EdgeErrors, frameworkErrors } from './http/edge-errors';
 
 /**
  * Builds the gateway (not listening yet): Fastify with our own body parser, every
@@ -27,7 +28,12 @@ export async function createGateway(
     bodyLimit: 64 * 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors before routing answer problem+json too (see edge-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
   });
+  const edgeErrors = new EdgeErrors();
+  edgeErrors.collectRoutes(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.forRoot({ config, logger }),
     adapter,
@@ -42,6 +48,7 @@ export async function createGateway(
   policies.register(app.get(SlackIngressService).bodyPolicy);
   policies.register(app.get(TelegramIngressService).bodyPolicy);
   registerBodyParser(app.getHttpAdapter().getInstance(), policies, config.server.bodyLimit);
+  edgeErrors.register(app.getHttpAdapter().getInstance());
   setupOpenApi(app, buildOpenApiDocument(app, [ApiModule]));
   await registerDashboard(app);
   return app;
