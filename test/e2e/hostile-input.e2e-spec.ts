@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCHEMES } from '@app/channels/webhook';
+import { FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
 import { post } from '@test/http';
@@ -10,10 +11,6 @@ import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { slackHeaders, slackInteractionBody } from '@test/slack-api';
 import { telegramWebhookHeaders } from '@test/telegram-api';
 
-// /work/shared beside the checkout (main) or beside the worktrees' folder (wt/<name>).
-const FIXTURES = [3, 4]
-  .map((up) => join(__dirname, ...Array<string>(up).fill('..'), 'shared', 'fixtures'))
-  .find((dir) => existsSync(dir))!;
 const fixture = (path: string) => JSON.parse(readFileSync(join(FIXTURES, path), 'utf8'));
 
 const SW_SECRET = 'whsec_d29ya2dhdGUtZml4dHVyZS1URVNULU9OTFkta2V5LTE=';

@@ -14,3 +14,13 @@ export function repoRoot(from = __dirname): string {
 
 export const REPO_ROOT = repoRoot();
 export const DIST = join(REPO_ROOT, 'dist');
+
+/**
+ * The shared fixtures (`shared/fixtures` beside the checkout): next to the repository
+ * for /work/main, one level further up for a worktree under /work/wt/<name>.
+ */
+export const FIXTURES =
+  [
+    join(REPO_ROOT, '..', 'shared', 'fixtures'),
+    join(REPO_ROOT, '..', '..', 'shared', 'fixtures'),
+  ].find((dir) => existsSync(dir)) ?? join(REPO_ROOT, '..', 'shared', 'fixtures');

@@ -61,7 +61,9 @@ export class WebhookService {
       rawBody: rawBody ?? Buffer.alloc(0),
     };
     const [event] = this.adapter.normalize(this.adapter.verify(request), request);
-    return this.ingestService.ingest(event!);
+    // The signed bytes are kept as they came (the parsed JSON loses what a double cannot
+    // hold) and compared when the delivery id repeats.
+    return this.ingestService.ingest(event!, { rawBody: request.rawBody });
   }
 
   private unknownSource(name: string) {
