@@ -6,6 +6,7 @@ import { WebhookService } from '@app/channels/webhook';
 import { SlackIngressService } from '@app/channels/slack';
 import { TelegramIngressService } from '@app/channels/telegram';
 import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
+import { provisionButtonSecret } from '@app/ledger';
 import { ApiModule } from './api/api.module';
 import { buildOpenApiDocument, setupOpenApi } from './api/openapi';
 import { registerDashboard } from './dashboard/dashboard';
@@ -18,9 +19,11 @@ import { clientErrorHandler, EdgeErrors, frameworkErrors } from './http/edge-err
  * channel's routes, the problem+json filter. main.ts and the tests both use it.
  */
 export async function createGateway(
-  config: AppConfig,
+  configured: AppConfig,
   logger: Logger,
 ): Promise<NestFastifyApplication> {
+  // Before anything reads the config: the gateway verifies the buttons the worker signs.
+  const config = await provisionButtonSecret(configured);
   const adapter = new FastifyAdapter({
     // Behind a load balancer the real client address is in X-Forwarded-For.
     trustProxy: true,

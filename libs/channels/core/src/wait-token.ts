@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type ButtonPress } from '@app/core';
+import { type ButtonPress, ErrorCode, WorkgateError } from '@app/core';
 
 /**
  * What a button carries: which wait it answers (or which work a routing question
@@ -31,7 +31,14 @@ function mac(secret: string, body: Buffer): Buffer {
   return createHmac('sha256', secret).update(body).digest().subarray(0, MAC_BYTES);
 }
 
-export function signButtonToken(token: ButtonToken, secret: string): string {
+export function signButtonToken(token: ButtonToken, secret: string | undefined): string {
+  // Never sign with an empty key: an HMAC keyed with '' is one anybody can compute.
+  if (!secret) {
+    throw new WorkgateError(
+      ErrorCode.Configuration,
+      'No button secret: set chat.buttonSecrets or WORKGATE_BUTTON_SECRET, or start through createGateway/createWorker, which keep one in the ledger.',
+    );
+  }
   if (!Number.isInteger(token.choice) || token.choice < 0 || token.choice > 255)
     throw new Error('choice must be 0..255');
   const id = token.kind === 'answer' ? token.waitId : token.workId;
