@@ -83,7 +83,10 @@ describe('button secret without configuration: generated once, kept in the ledge
     expect(secrets[0]).not.toBe(OLD_DERIVED_SECRET);
     // A token signed with the stored secret verifies on both gateways.
     for (const gw of gateways) {
-      const data = signButtonToken({ kind: 'answer', waitId: UNKNOWN_WAIT, choice: 0 }, secrets[0]!);
+      const data = signButtonToken(
+        { kind: 'answer', waitId: UNKNOWN_WAIT, choice: 0 },
+        secrets[0]!,
+      );
       const res = await press(gw, data);
       expect(res.status).toBe(200);
       expect(res.json).toMatchObject({ outcome: 'ingested', result: { decision: 'dropped' } });
