@@ -249,6 +249,23 @@ describe('hostile and malformed input at the gateway edges', () => {
     });
   });
 
+  it('two deliveries racing with one id and different bytes: one is taken (202), the other refused (409)', async () => {
+    const id = nextId();
+    const bodies = [JSON.stringify({ type: 'race', n: 1 }), JSON.stringify({ type: 'race', n: 2 })];
+    const answers = await Promise.all(
+      bodies.map((b) => post(`${gw.url}/hooks/deploys`, b, signed(b, id))),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    const taken = bodies[answers.findIndex((a) => a.status === 202)]!;
+    const [event] = await db.query<{ raw: unknown; body: Buffer }>(
+      `SELECT e.raw, r.body FROM "InboundEvent" e JOIN "InboundRawBody" r USING (channel, "externalId")
+       WHERE e."externalId" = $1`,
+      [`deploys:${id}`],
+    );
+    expect(event!.raw).toEqual(JSON.parse(taken));
+    expect(event!.body.toString('utf8')).toBe(taken);
+  });
+
   it('numbers beyond double precision: the signed bytes are kept exactly and the operator API shows them', async () => {
     const body = Buffer.from(
       '{ "type":"big",  "huge":1e400, "int":123456789012345678901234567890, "tiny":1e-400 }',
