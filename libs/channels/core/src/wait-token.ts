@@ -31,8 +31,9 @@ function mac(secret: string, body: Buffer): Buffer {
   return createHmac('sha256', secret).update(body).digest().subarray(0, MAC_BYTES);
 }
 
-export function signButtonToken(token: ButtonToken, secret: string | undefined): string {
-  // Never sign with an empty key: an HMAC keyed with '' is one anybody can compute.
+export function signButtonToken(token: ButtonToken, secret: string): string {
+  // Never sign without a key (callers pass `secrets[0]!`, undefined when none is
+  // provisioned): an HMAC keyed with '' is one anybody can compute.
   if (!secret) {
     throw new WorkgateError(
       ErrorCode.Configuration,

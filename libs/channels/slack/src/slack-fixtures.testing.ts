@@ -12,7 +12,11 @@ function fixturesDir(): string {
     if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
     dir = parent;
   }
-  return path.resolve(dir, '..', 'shared', 'fixtures');
+  // shared/ sits beside the checkout (/work/main) or beside the worktrees' folder (/work/wt/<name>).
+  const shared = [path.resolve(dir, '..', 'shared'), path.resolve(dir, '..', '..', 'shared')].find(
+    (d) => existsSync(d),
+  );
+  return path.resolve(shared ?? path.resolve(dir, '..', 'shared'), 'fixtures');
 }
 
 export function slackFixture<T = unknown>(name: string): T {
