@@ -4,6 +4,8 @@ import { SCHEMES } from '@app/channels/webhook';
 import { FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
+import { runCli } from '@test/cli';
+import { TEST_DATABASE_URL } from '@test/env';
 import { post } from '@test/http';
 import { jobIdsIn } from '@test/queue';
 import { rawRequest } from '@test/raw-http';
@@ -282,6 +284,15 @@ describe('hostile and malformed input at the gateway edges', () => {
     });
     expect(shown.status).toBe(200);
     expect(((await shown.json()) as { rawBody?: string }).rawBody).toBe(body.toString('utf8'));
+    // The built CLI prints the same bytes, and nothing else, with --raw.
+    const run = await runCli(['events', 'show', res.json.eventId, '--raw'], {
+      DATABASE_URL: TEST_DATABASE_URL,
+      WORKGATE_DB_SCHEMA: db.schema,
+      WORKGATE_URL: gw.url,
+      WORKGATE_TOKEN: API_TOKEN,
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(body.toString('utf8'));
   });
 
   describe('errors raised before routing are problem+json with a stable code', () => {
