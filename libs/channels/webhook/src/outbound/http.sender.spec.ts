@@ -8,7 +8,7 @@ describe(HttpSender.name, () => {
     throw new Error('no request may be made for an unknown target');
   }) as unknown as typeof fetch;
   const sender = new HttpSender(
-    { ci: { url: 'http://127.0.0.1:9/ci', headers: {}, ratePerSecond: 5 } },
+    { ci: { url: 'http://127.0.0.1:9/ci', headers: {}, timeout: 1000, ratePerSecond: 5 } },
     fetchNever,
   );
   const delivery = (target: string) => ({
