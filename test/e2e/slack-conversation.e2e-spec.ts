@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { verifyButtonToken } from '@app/channels/core';
 import { defineWorkflow } from '@app/engine';
+import { FIXTURES as SHARED_FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { ledgerOf } from '@test/engine-ledger';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
@@ -17,7 +18,7 @@ import {
 import { until } from '@test/until';
 import { startWorker, type TestWorker } from '@test/worker';
 
-const FIXTURES = join(__dirname, '..', 'fixtures', 'slack');
+const FIXTURES = join(SHARED_FIXTURES, 'slack');
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 const SIGNING_SECRET = 'e2e-slack-signing-secret-TEST-ONLY';

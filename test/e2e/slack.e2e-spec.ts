@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signButtonToken } from '@app/channels/core';
+import { FIXTURES as SHARED_FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
 import { post } from '@test/http';
@@ -8,7 +9,7 @@ import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { SlackApiServer, slackHeaders, slackInteractionBody } from '@test/slack-api';
 import { until } from '@test/until';
 
-const FIXTURES = join(__dirname, '..', 'fixtures', 'slack');
+const FIXTURES = join(SHARED_FIXTURES, 'slack');
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
 
 const SIGNING_SECRET = 'e2e-slack-signing-secret-TEST-ONLY';

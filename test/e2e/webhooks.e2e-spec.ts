@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { SCHEMES } from '@app/channels/webhook';
+import { FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
 import { post } from '@test/http';
 import { jobIdsIn } from '@test/queue';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
 
-const FIXTURES = join(__dirname, '..', 'fixtures');
 const signatures = JSON.parse(readFileSync(join(FIXTURES, 'signatures.json'), 'utf8'));
 
 const SW_SECRET = 'whsec_d29ya2dhdGUtZml4dHVyZS1URVNULU9OTFkta2V5LTE=';

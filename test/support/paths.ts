@@ -14,3 +14,9 @@ export function repoRoot(from = __dirname): string {
 
 export const REPO_ROOT = repoRoot();
 export const DIST = join(REPO_ROOT, 'dist');
+
+/**
+ * The channel fixtures: a byte-for-byte copy of the steering repository's shared
+ * fixtures, kept in the repository so a clone's tests need nothing beside it.
+ */
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');

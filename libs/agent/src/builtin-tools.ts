@@ -85,7 +85,13 @@ export function sendMessageTool(settings: AgentConfig): AgentTool {
     description: `Send a message to a configured destination: ${[...names, '"here" (this conversation)'].join(', ')}.`,
     parameters: z.object({ to: z.string().min(1), text: z.string().min(1).max(4000) }),
     async workflow(args, { ctx }) {
-      const address = args.to === 'here' ? ctx.origin.address : settings.targets[args.to];
+      // `to` comes from the model: own properties only (`constructor` is no destination).
+      const address =
+        args.to === 'here'
+          ? ctx.origin.address
+          : Object.hasOwn(settings.targets, args.to)
+            ? settings.targets[args.to]
+            : undefined;
       if (!address)
         return {
           error: `no destination "${args.to}"; use one of: ${[...names, 'here'].join(', ')}`,

@@ -9,7 +9,7 @@ import { type LlmUsage } from '@app/engine';
  */
 export function costOf(prices: AgentConfig['prices'], model: string, usage: LlmUsage): number {
   const price =
-    prices[model] ??
+    (Object.hasOwn(prices, model) ? prices[model] : undefined) ??
     Object.entries(prices)
       .filter(([name]) => model.startsWith(`${name}-`))
       .sort(([a], [b]) => b.length - a.length)[0]?.[1];

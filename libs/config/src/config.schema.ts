@@ -416,8 +416,8 @@ export const fileConfigSchema = z.strictObject({
     .strictObject({
       /**
        * HMAC secrets for button tokens: the first signs, every one verifies (rotation).
-       * Empty: WORKGATE_BUTTON_SECRET, else a development secret derived from the
-       * database URL (see libs/channels/core/src/button-secrets.ts) — set one in production.
+       * Empty: WORKGATE_BUTTON_SECRET, else a random secret the first gateway or worker
+       * generates and keeps in the ledger (InstallationSecret `buttons`), shared by all.
        */
       buttonSecrets: z.array(z.string().min(16, 'button secrets need 16+ characters')).default([]),
       /**

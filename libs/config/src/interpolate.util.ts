@@ -14,7 +14,8 @@ export function interpolateEnv(
     return value.replace(
       /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
       (_m, name: string, fallback?: string) => {
-        const found = env[name];
+        // Own properties only: `${constructor}` must not find Object's own.
+        const found = Object.hasOwn(env, name) ? env[name] : undefined;
         if (found !== undefined && found !== '') return found;
         if (fallback !== undefined) return fallback;
         missing.push(`${name} (at ${path || '/'})`);

@@ -7,6 +7,7 @@ export * from './lease/lease.service';
 export * from './ledger.module';
 export * from './migrations/migration-runner';
 export * from './ports/work-dispatcher.port';
+export * from './system/button-secret.provision';
 export * from './system/crypto-id-generator';
 export * from './system/system-clock';
 export * from './work/work-row';

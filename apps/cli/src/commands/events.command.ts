@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
 import { apiCommand, clientFor, type CommonOptions, positiveInt } from '../api/api-options';
 import { type InboundEvent, type Page } from '../api/api-types';
-import { dash, printPage, when } from '../output/table';
+import { dash, printJson, printPage, when } from '../output/table';
 
 interface ListOptions extends CommonOptions {
   channel?: string;
@@ -50,5 +50,19 @@ export function registerEvents(program: Command): void {
         ],
         more: 'workgate events ls',
       });
+    });
+  apiCommand(events.command('show <id>').description('one event, with its raw payload'))
+    .option('--raw', 'print only the body exactly as it was received (signed webhooks)')
+    .action(async (id: string, opts: CommonOptions & { raw?: boolean }) => {
+      const event = await clientFor(opts).get<
+        InboundEvent & { raw: unknown; rawBody: string | null }
+      >(`/api/v1/events/${encodeURIComponent(id)}`);
+      if (!opts.raw) return printJson(event);
+      if (event.rawBody === null) {
+        console.error('This event has no raw body kept (only signed webhooks keep theirs).');
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(event.rawBody);
     });
 }

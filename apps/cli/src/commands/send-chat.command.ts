@@ -43,7 +43,9 @@ export function registerSendChat(send: Command): void {
     .option('--json', 'print only the JSON answer')
     .action(async (bot: string, opts: TelegramSendOptions) => {
       const config = loadConfig();
-      const settings = config.telegram.bots[bot];
+      const settings = Object.hasOwn(config.telegram.bots, bot)
+        ? config.telegram.bots[bot]
+        : undefined;
       if (!settings) {
         console.error(
           `No Telegram bot "${bot}" in the config (have: ${Object.keys(config.telegram.bots).join(', ') || 'none'})`,
@@ -131,7 +133,9 @@ export function registerSendChat(send: Command): void {
     .option('--json', 'print only the JSON answer')
     .action(async (workspace: string, opts: SlackSendOptions) => {
       const config = loadConfig();
-      const ws = config.slack.workspaces[workspace];
+      const ws = Object.hasOwn(config.slack.workspaces, workspace)
+        ? config.slack.workspaces[workspace]
+        : undefined;
       if (!ws) {
         console.error(
           `No Slack workspace "${workspace}" in the config (have: ${Object.keys(config.slack.workspaces).join(', ') || 'none'})`,

@@ -37,7 +37,9 @@ export function registerSend(program: Command): void {
     .option('--json', 'print only the JSON answer')
     .action(async (sourceName: string, opts: SendWebhookOptions) => {
       const config = loadConfig();
-      const source = config.webhooks.sources[sourceName];
+      const source = Object.hasOwn(config.webhooks.sources, sourceName)
+        ? config.webhooks.sources[sourceName]
+        : undefined;
       if (!source) {
         console.error(
           `No webhook source "${sourceName}" in ${config.configPath ?? 'the config'} (have: ${Object.keys(config.webhooks.sources).join(', ') || 'none'})`,

@@ -285,7 +285,15 @@ export const inboundEventSchema = z
   .meta({ id: 'InboundEvent' });
 
 export const inboundEventWithRawSchema = inboundEventSchema
-  .extend({ raw: json.describe('the payload as the channel delivered it') })
+  .extend({
+    raw: json.describe('the payload as the channel delivered it, parsed'),
+    rawBody: z
+      .string()
+      .nullable()
+      .describe(
+        'the exact body as received, where the channel keeps it (signed webhooks): numbers beyond double precision are exact here',
+      ),
+  })
   .meta({ id: 'InboundEventWithRaw' });
 
 export const eventPageSchema = z

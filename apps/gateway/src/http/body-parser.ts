@@ -26,6 +26,10 @@ function tooLarge(limit: number) {
  * thrown here (Fastify would render them outside Nest's exception filter); they are
  * attached to the request and thrown by BodyErrorGuard, so every error is problem+json.
  */
+function routePath(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? '';
+}
+
 export function registerBodyParser(
   fastify: FastifyInstance,
   policies: BodyPolicies,
@@ -33,13 +37,29 @@ export function registerBodyParser(
 ): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (request: FastifyRequest, payload, done) => {
-    const policy = policies.resolve(request) ?? { limit: defaultLimit, raw: false };
     const refuse = (err: WorkgateError) => {
       request.bodyError = err;
       payload.resume(); // drain without buffering; the connection closes after the answer
       done(null, undefined);
     };
+    // No route: the 404 goes out before a byte of the body is read (nobody would use it).
+    if (request.is404) {
+      return refuse(
+        new WorkgateError(
+          ErrorCode.NotFound,
+          `No route for ${request.method} ${routePath(request)}.`,
+        ),
+      );
+    }
+    const policy = policies.resolve(request) ?? { limit: defaultLimit, raw: false };
     if (policy.error) return refuse(policy.error);
+    // A policy built from a bad lookup (a limit of undefined, NaN or Infinity) must never
+    // mean "no limit": refuse rather than buffer whatever arrives.
+    if (!Number.isSafeInteger(policy.limit) || policy.limit < 0) {
+      return refuse(
+        new WorkgateError(ErrorCode.Configuration, 'This endpoint has no valid body limit.'),
+      );
+    }
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > policy.limit) return refuse(tooLarge(policy.limit));
     if (!policy.raw && !isJsonContentType(request.headers['content-type'])) {

@@ -21,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.NotFound]: 404,
   [ErrorCode.UnknownSource]: 404,
   [ErrorCode.InvalidTransition]: 409,
+  [ErrorCode.IdempotencyKeyReused]: 409,
   [ErrorCode.StaleLease]: 409,
   [ErrorCode.BodyTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
@@ -30,19 +31,53 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Configuration]: 500,
 };
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+const TITLES = new Map<number, string>([
+  [400, 'Bad Request'],
+  [401, 'Unauthorized'],
+  [403, 'Forbidden'],
+  [404, 'Not Found'],
+  [405, 'Method Not Allowed'],
+  [408, 'Request Timeout'],
+  [409, 'Conflict'],
+  [413, 'Content Too Large'],
+  [415, 'Unsupported Media Type'],
+  [429, 'Too Many Requests'],
+  [431, 'Request Header Fields Too Large'],
+  [500, 'Internal Server Error'],
+  [503, 'Service Unavailable'],
+]);
+
+/**
+ * Stable `code`s for errors that carry only an HTTP status (Nest's HttpExceptions,
+ * Fastify's own errors, the HTTP parser's): a client can branch on them as on ours.
+ */
+const STATUS_CODES = new Map<number, string>([
+  [400, 'bad_request'],
+  [401, ErrorCode.Unauthorized],
+  [403, ErrorCode.Forbidden],
+  [404, ErrorCode.NotFound],
+  [405, 'method_not_allowed'],
+  [408, 'request_timeout'],
+  [413, ErrorCode.BodyTooLarge],
+  [415, ErrorCode.UnsupportedMediaType],
+  [429, 'too_many_requests'],
+  [431, 'header_too_large'],
+  [503, 'unavailable'],
+]);
+
+/** A problem for an error known only by its HTTP status. */
+export function problemForStatus(status: number, detail: string, instance: string): ProblemDetails {
+  const known = status >= 400 && status < 600;
+  const s = known ? status : 500;
+  return {
+    type: 'about:blank',
+    title: TITLES.get(s) ?? 'Error',
+    status: s,
+    detail,
+    instance,
+    code: STATUS_CODES.get(s) ?? (s >= 500 ? 'internal' : `http_${s}`),
+  };
+}
 
 export interface ProblemDetails {
   type: string;
@@ -59,7 +94,7 @@ export function problemFor(err: unknown, instance: string): ProblemDetails {
     const status = STATUS[err.code];
     return {
       type: `https://workgate.dev/problems/${err.code}`,
-      title: TITLES[status] ?? 'Error',
+      title: TITLES.get(status) ?? 'Error',
       status,
       detail: err.message,
       instance,
@@ -77,23 +112,9 @@ export function problemFor(err: unknown, instance: string): ProblemDetails {
       : typeof message === 'string'
         ? message
         : err.message;
-    return {
-      type: 'about:blank',
-      title: TITLES[status] ?? 'Error',
-      status,
-      detail,
-      instance,
-      code: `http_${status}`,
-    };
+    return problemForStatus(status, detail, instance);
   }
-  return {
-    type: 'about:blank',
-    title: TITLES[500]!,
-    status: 500,
-    detail: 'An unexpected error occurred; it has been logged.',
-    instance,
-    code: 'internal',
-  };
+  return problemForStatus(500, 'An unexpected error occurred; it has been logged.', instance);
 }
 
 /** One place that turns every error into RFC 9457 problem+json. */

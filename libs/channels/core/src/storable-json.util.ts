@@ -9,12 +9,14 @@ export const MAX_JSON_DEPTH = 128;
  * sender's mistake, so they get a precise 400 before anything is written.
  */
 export function assertStorableJson(doc: unknown): void {
+  // `depth` counts the containers around a value; a container is one level more. The
+  // limit is on containers (an empty `[]` at level 129 is as deep as one holding `1`).
   const stack: Array<{ value: unknown; depth: number; path: string }> = [
     { value: doc, depth: 0, path: '' },
   ];
   while (stack.length) {
     const { value, depth, path } = stack.pop()!;
-    if (depth > MAX_JSON_DEPTH) {
+    if (value !== null && typeof value === 'object' && depth + 1 > MAX_JSON_DEPTH) {
       throw new WorkgateError(
         ErrorCode.MalformedBody,
         `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`,
@@ -30,6 +32,26 @@ export function assertStorableJson(doc: unknown): void {
         stack.push({ value: v, depth: depth + 1, path: `${path}/${k}` });
       }
     }
+  }
+}
+
+/**
+ * Only the nesting limit of assertStorableJson, without recursion: run it before any
+ * recursive walk of a parsed body (JSON.parse takes 10 000 levels; a recursive walk
+ * over them overflows the stack and would answer 500).
+ */
+export function assertJsonDepth(doc: unknown): void {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: doc, depth: 0 }];
+  while (stack.length) {
+    const { value, depth } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth + 1 > MAX_JSON_DEPTH) {
+      throw new WorkgateError(
+        ErrorCode.MalformedBody,
+        `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`,
+      );
+    }
+    for (const v of Object.values(value)) stack.push({ value: v, depth: depth + 1 });
   }
 }
 

@@ -40,4 +40,14 @@ describe('button tokens', () => {
     );
     expect(verifyButtonToken(text, ['new', 'old'])).toMatchObject({ kind: 'pick', choice: 0 });
   });
+
+  it('refuses to sign without a secret (no provisioned secret is never an empty key)', () => {
+    const token = {
+      kind: 'answer',
+      waitId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+      choice: 0,
+    } as const;
+    expect(() => signButtonToken(token, '')).toThrow(/No button secret/);
+    expect(() => signButtonToken(token, [][0]!)).toThrow(/No button secret/);
+  });
 });

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type ButtonPress } from '@app/core';
+import { type ButtonPress, ErrorCode, WorkgateError } from '@app/core';
 
 /**
  * What a button carries: which wait it answers (or which work a routing question
@@ -32,6 +32,14 @@ function mac(secret: string, body: Buffer): Buffer {
 }
 
 export function signButtonToken(token: ButtonToken, secret: string): string {
+  // Never sign without a key (callers pass `secrets[0]!`, undefined when none is
+  // provisioned): an HMAC keyed with '' is one anybody can compute.
+  if (!secret) {
+    throw new WorkgateError(
+      ErrorCode.Configuration,
+      'No button secret: set chat.buttonSecrets or WORKGATE_BUTTON_SECRET, or start through createGateway/createWorker, which keep one in the ledger.',
+    );
+  }
   if (!Number.isInteger(token.choice) || token.choice < 0 || token.choice > 255)
     throw new Error('choice must be 0..255');
   const id = token.kind === 'answer' ? token.waitId : token.workId;

@@ -17,10 +17,11 @@ import { SlackWorkspaces } from './slack-workspaces';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-const CONTENT_TYPES: Record<SlackEndpoint, string> = {
-  events: 'application/json',
-  interactivity: 'application/x-www-form-urlencoded',
-};
+/** By endpoint; a Map, so `/slack/constructor` is no endpoint at all (404 from routing). */
+const CONTENT_TYPES: ReadonlyMap<string, string> = new Map<SlackEndpoint, string>([
+  ['events', 'application/json'],
+  ['interactivity', 'application/x-www-form-urlencoded'],
+]);
 
 /** What the gateway answers Slack. */
 export type SlackAnswer =
@@ -71,8 +72,8 @@ export class SlackIngressService {
   bodyPolicy = (request: FastifyRequest): BodyPolicy | undefined => {
     const path = request.url.split('?')[0] ?? '';
     if (!path.startsWith('/slack/')) return undefined;
-    const endpoint = path.slice('/slack/'.length) as SlackEndpoint;
-    const expected = CONTENT_TYPES[endpoint];
+    const endpoint = path.slice('/slack/'.length);
+    const expected = CONTENT_TYPES.get(endpoint);
     if (!expected) return undefined;
     if (this.workspaces.signingSecrets().length === 0) {
       return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertStorableJson, parseJsonBody } from '@app/channels/core';
+import { assertJsonDepth, assertStorableJson, parseJsonBody } from '@app/channels/core';
 import { ErrorCode, WorkgateError } from '@app/core';
 
 /**
@@ -103,6 +103,8 @@ export function storableUpdate(doc: unknown): unknown {
 
 /** An update as received (webhook body or getUpdates item): storable, shaped like an Update. */
 export function toTelegramUpdate(doc: unknown): TelegramUpdate {
+  // Before storableUpdate, which recurses: 10 000 levels would overflow the stack (500).
+  assertJsonDepth(doc);
   const storable = storableUpdate(doc);
   // Depth is the one thing a replacement cannot fix; Telegram never nests that deep.
   assertStorableJson(storable);

@@ -50,16 +50,21 @@ function eventType(headers: Headers, doc: unknown): string | null {
 export class WebhookAdapter implements ChannelAdapter<VerifiedWebhook> {
   readonly channel = 'webhook';
 
+  /** By name; a Map, so a path segment such as `constructor` finds nothing. */
+  private readonly sources: ReadonlyMap<string, WebhookSourceConfig>;
+
   constructor(
-    private readonly config: Pick<AppConfig, 'webhooks'>,
+    config: Pick<AppConfig, 'webhooks'>,
     private readonly clock: Clock,
     readonly sender: OutboundSender,
-  ) {}
+  ) {
+    this.sources = new Map(Object.entries(config.webhooks.sources));
+  }
 
   /** The signature (401) before the body is parsed (400), then the idempotency key. */
   verify(request: InboundRequest): VerifiedWebhook {
     const sourceName = request.params.source ?? '';
-    const source = this.config.webhooks.sources[sourceName];
+    const source = this.sources.get(sourceName);
     if (!source)
       throw new WorkgateError(
         ErrorCode.UnknownSource,

@@ -18,7 +18,8 @@ type Headers = Record<string, string | string[] | undefined>;
  */
 @Injectable()
 export class WebhookService {
-  private readonly sources: Record<string, WebhookSourceConfig>;
+  /** By name; a Map, so `constructor` or `__proto__` in a path is just an unknown name. */
+  private readonly sources: ReadonlyMap<string, WebhookSourceConfig>;
   private readonly adapter: WebhookAdapter;
 
   constructor(
@@ -26,7 +27,7 @@ export class WebhookService {
     private readonly ingestService: IngestService,
     @Inject(CLOCK) clock: Clock,
   ) {
-    this.sources = config.webhooks.sources;
+    this.sources = new Map(Object.entries(config.webhooks.sources));
     this.adapter = new WebhookAdapter(config, clock, HttpSender.fromConfig(config));
   }
 
@@ -34,7 +35,7 @@ export class WebhookService {
   bodyPolicy = (request: FastifyRequest): BodyPolicy | undefined => {
     if (!request.url.startsWith('/hooks/')) return undefined;
     const name = (request.params as { source?: string } | undefined)?.source ?? '';
-    const source = this.sources[name];
+    const source = this.sources.get(name);
     if (!source) return { limit: 0, raw: true, error: this.unknownSource(name) };
     if (!isJsonContentType(header(request.headers['content-type']))) {
       return {
@@ -60,7 +61,9 @@ export class WebhookService {
       rawBody: rawBody ?? Buffer.alloc(0),
     };
     const [event] = this.adapter.normalize(this.adapter.verify(request), request);
-    return this.ingestService.ingest(event!);
+    // The signed bytes are kept as they came (the parsed JSON loses what a double cannot
+    // hold) and compared when the delivery id repeats.
+    return this.ingestService.ingest(event!, { rawBody: request.rawBody });
   }
 
   private unknownSource(name: string) {

@@ -11,6 +11,8 @@ export enum ErrorCode {
   UnsupportedMediaType = 'unsupported_media_type',
   UnknownSource = 'unknown_source',
   MissingIdempotencyKey = 'missing_idempotency_key',
+  /** A delivery id seen before, with a different body (the sender reused the key). */
+  IdempotencyKeyReused = 'idempotency_key_reused',
   LedgerUnavailable = 'ledger_unavailable',
   QueueUnavailable = 'queue_unavailable',
   NotFound = 'not_found',

@@ -36,6 +36,7 @@ import {
 } from '../work/work.repository';
 import { AnswerValidator } from './answer-validator';
 import { ChatRouting } from './chat-routing';
+import { claimRawBody } from './raw-body-claim';
 
 /** Where new works get their retry policy (the engine's workflow registry provides it). */
 export interface WorkflowDefaults {
@@ -268,11 +269,20 @@ export class IngestService {
     @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {}
 
-  async ingest(event: InboundEventInput): Promise<IngestResult> {
+  /**
+   * `rawBody`: the exact bytes a signed delivery arrived as. They are kept, and a
+   * delivery id seen before with other bytes is refused (see claimRawBody).
+   */
+  async ingest(
+    event: InboundEventInput,
+    opts: { rawBody?: Uint8Array } = {},
+  ): Promise<IngestResult> {
     assertStorableEvent(event);
     let dispatches: Dispatch[] = [];
     let result: IngestResult;
     try {
+      if (opts.rawBody)
+        await claimRawBody(this.db.pool, event, opts.rawBody, () => this.ids.uuid());
       const resumed = await this.resumeInOneStatement(event);
       if (resumed) ({ result, dispatches } = resumed);
       else

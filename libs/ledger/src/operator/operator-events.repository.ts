@@ -38,10 +38,19 @@ export class OperatorEventsRepository {
     };
   }
 
-  /** One event, with the raw payload as the channel delivered it. */
-  async find(id: string): Promise<(InboundEventView & { raw: unknown }) | null> {
-    const rows = await this.query<InboundEventView & { raw: unknown }>(
-      `SELECT ${INBOX_COLUMNS}, raw FROM "InboundEvent" WHERE id = $1`,
+  /**
+   * One event, with the raw payload as the channel delivered it: `raw` parsed, and
+   * `rawBody` the exact bytes where the channel kept them (signed webhooks; the parsed
+   * JSON cannot hold numbers such as 1e400 exactly), else null.
+   */
+  async find(
+    id: string,
+  ): Promise<(InboundEventView & { raw: unknown; rawBody: string | null }) | null> {
+    const rows = await this.query<InboundEventView & { raw: unknown; rawBody: string | null }>(
+      `SELECT ${INBOX_COLUMNS}, raw,
+         (SELECT convert_from(r.body, 'UTF8') FROM "InboundRawBody" r
+           WHERE r.channel = "InboundEvent".channel AND r."externalId" = "InboundEvent"."externalId") AS "rawBody"
+       FROM "InboundEvent" WHERE id = $1`,
       [id],
     );
     return rows[0] ?? null;

@@ -35,17 +35,22 @@ function retryAfterMs(value: string | null, now: number): number | undefined {
 export class HttpSender implements OutboundSender {
   readonly channel = 'http';
 
+  /** By name; a Map, so a target named `constructor` is not Object's own. */
+  private readonly targets: ReadonlyMap<string, HttpTarget>;
+
   constructor(
-    private readonly targets: Record<string, HttpTarget>,
+    targets: Record<string, HttpTarget>,
     private readonly fetchImpl: typeof fetch = fetch,
-  ) {}
+  ) {
+    this.targets = new Map(Object.entries(targets));
+  }
 
   static fromConfig(config: Pick<AppConfig, 'outbound'>): HttpSender {
     return new HttpSender(config.outbound.http);
   }
 
   limits(delivery: OutboundDelivery): RateLimit[] {
-    const rate = this.targets[delivery.target]?.ratePerSecond;
+    const rate = this.targets.get(delivery.target)?.ratePerSecond;
     if (!rate) return [];
     // Whole-number windows: 0.5/s is one per 2 s, 20/s is twenty per second.
     return rate >= 1
@@ -97,11 +102,11 @@ export class HttpSender implements OutboundSender {
     headers: Record<string, string>;
     timeout?: number;
   } {
-    const named = this.targets[target];
+    const named = this.targets.get(target);
     if (named) return named;
     if (/^https?:\/\//i.test(target)) return { url: target, headers: {} };
     throw new OutboundError(
-      `no outbound.http target named "${target}" (configured: ${Object.keys(this.targets).join(', ') || 'none'}), and it is not an http(s) URL`,
+      `no outbound.http target named "${target}" (configured: ${[...this.targets.keys()].join(', ') || 'none'}), and it is not an http(s) URL`,
       false,
     );
   }
