@@ -80,6 +80,17 @@ export class Services {
   }
 }
 
+/** Resolves when the process logs `msg`; rejects with its output if it exits first. */
+async function started(proc: AppProcess, msg: string): Promise<void> {
+  await Promise.race([
+    proc.waitForLog((l) => l.msg === msg, msg, 60_000),
+    proc.exited.then(({ code }) => {
+      if (!proc.logs.some((l) => l.msg === msg))
+        throw new Error(`exited (${code}) before "${msg}": ${proc.text.slice(0, 6).join(' | ')}`);
+    }),
+  ]);
+}
+
 /** One run's processes, on a schema and Redis prefix of its own. */
 export class Cluster {
   readonly schema = `sim_${randomBytes(4).toString('hex')}`;
@@ -106,7 +117,7 @@ export class Cluster {
     const dir = mkdtempSync(join(tmpdir(), 'wg-sim-'));
     this.configPath = join(dir, 'workgate.config.yaml');
     const source = (extra: string) =>
-      `    { scheme: standard-webhooks, secrets: ["${WEBHOOK_SECRET}"], ${extra} }`;
+      `{ scheme: standard-webhooks, secrets: ["${WEBHOOK_SECRET}"], ${extra} }`;
     writeFileSync(
       this.configPath,
       [
@@ -117,8 +128,8 @@ export class Cluster {
         `  concurrency: ${this.mode === 'batched' ? 16 : 4}`,
         'webhooks:',
         '  sources:',
-        `    starts:\n${source('workflow: sim.program')}`,
-        `    replies:\n${source('correlation: { pointer: /ref }')}`,
+        `    starts: ${source('workflow: sim.program')}`,
+        `    replies: ${source('correlation: { pointer: /ref }')}`,
       ].join('\n'),
     );
     this.gatewayPort = await freePort();
@@ -152,9 +163,12 @@ export class Cluster {
         code,
         signal,
         at: Date.now(),
-        tail: [...proc.text.slice(-8), ...proc.logs.slice(-4).map((l) => JSON.stringify(l))],
+        tail: [...proc.text.slice(0, 4), ...proc.text.slice(-8), ...proc.logs.slice(-4).map((l) => JSON.stringify(l))],
       });
-      // The run carries on without it being a second finding: bring it back.
+      // The run carries on without it being a second finding: bring it back (unless it
+      // never started: a broken build or config would only loop).
+      if (!proc.logs.some((l) => l.msg === 'worker started' || l.msg === 'gateway listening'))
+        return;
       void (name === 'gateway' ? this.startGateway() : this.startWorker(Number(name.slice(7))));
     });
     return proc;
@@ -166,7 +180,7 @@ export class Cluster {
       `worker-${i}`,
     );
     this.workers[i] = worker;
-    await worker.waitForLog((l) => l.msg === 'worker started', 'that it started', 60_000);
+    await started(worker, 'worker started');
   }
 
   async startGateway(): Promise<void> {
@@ -174,7 +188,7 @@ export class Cluster {
       spawnApp('gateway', this.env({ PORT: String(this.gatewayPort), HOST: '127.0.0.1' })),
       'gateway',
     );
-    await this.gateway.waitForLog((l) => l.msg === 'gateway listening', 'listening', 60_000);
+    await started(this.gateway, 'gateway listening');
   }
 
   async killWorker(i: number): Promise<void> {

@@ -47,26 +47,29 @@ export class FaultInjector {
     this.db.on('error', () => undefined);
   }
 
-  /** Runs every fault at its offset from t0 (faults of one plan may overlap). */
+  /**
+   * Runs the faults one after another, each at its offset from t0 or as soon as the one
+   * before it is over: two faults on one process at once (a kill landing on a worker
+   * still starting after the previous kill) would make the schedule depend on timing.
+   */
   async play(plan: Plan, t0: number, log: (line: string) => void): Promise<void> {
-    await Promise.all(
-      plan.faults.map(async (fault) => {
-        await new Promise((r) => setTimeout(r, Math.max(0, t0 + fault.at - Date.now())));
-        const entry: Injected = { kind: fault.kind, worker: fault.worker, at: Date.now(), end: 0 };
-        this.injected.push(entry);
-        try {
-          await this.inject(fault);
-        } catch (err) {
-          entry.error = (err as Error).message;
-        }
-        entry.end = Date.now();
-        log(
-          `  fault +${fault.at}ms ${fault.kind}${fault.kind.includes('worker') ? ` w${fault.worker}` : ''}` +
-            `${fault.kind === 'stop-worker' ? ` for ${fault.holdMs}ms` : ''} (${entry.end - entry.at}ms)` +
-            (entry.error ? ` FAILED: ${entry.error}` : ''),
-        );
-      }),
-    );
+    for (const fault of plan.faults) {
+      await new Promise((r) => setTimeout(r, Math.max(0, t0 + fault.at - Date.now())));
+      const entry: Injected = { kind: fault.kind, worker: fault.worker, at: Date.now(), end: 0 };
+      this.injected.push(entry);
+      try {
+        await this.inject(fault);
+      } catch (err) {
+        entry.error = (err as Error).message;
+      }
+      entry.end = Date.now();
+      const target = fault.kind.includes('worker') ? ` w${fault.worker}` : '';
+      const hold = fault.kind === 'stop-worker' ? ` for ${fault.holdMs}ms` : '';
+      log(
+        `  fault +${entry.at - t0}ms (planned +${fault.at}) ${fault.kind}${target}${hold}: ${entry.end - entry.at}ms` +
+          (entry.error ? ` FAILED: ${entry.error}` : ''),
+      );
+    }
   }
 
   private async inject(fault: Fault): Promise<void> {
