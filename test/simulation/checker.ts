@@ -46,6 +46,7 @@ interface WorkRow {
   error: unknown;
   runSeq: number;
   leaseLive: boolean;
+  waitReason: string | null;
 }
 
 const DEFECT_OF: Record<string, number> = {
@@ -54,13 +55,16 @@ const DEFECT_OF: Record<string, number> = {
   'stale-read': 1,
   'wrong-output': 1,
   'poisoned-by-other-work': 3,
+  'bad-step-left-running': 3,
   'stranded-event': 4,
   'lease-recovery-stalled': 12,
   'process-crashed': 13,
 };
 /** Faults that can interrupt a step between its side effect and its checkpoint. */
 const INTERRUPTING = new Set(['kill-worker', 'stop-worker', 'pg-restart']);
-const POISON = /unicode|\\u0000|22P05|22021|invalid byte sequence|surrogate|json/i;
+/** PostgreSQL's refusals of a `\u0000` or a lone surrogate in jsonb/text (22P05, 22021, 22P02). */
+const POISON =
+  /unsupported unicode|\\u0000|22P05|22021|invalid byte sequence|surrogate|invalid input syntax for type json/i;
 
 export async function check(
   input: CheckInput,
@@ -80,7 +84,7 @@ export async function check(
   try {
     const works = (
       await db.query<WorkRow>(
-        `SELECT id, state, "parentId", input, output, error, "runSeq", coalesce("leaseExpiresAt" > now(), false) AS "leaseLive" FROM "Work"`,
+        `SELECT id, state, "parentId", input, output, error, "runSeq", "waitReason", coalesce("leaseExpiresAt" > now(), false) AS "leaseLive" FROM "Work"`,
       )
     ).rows;
     const byId = new Map(works.map((w) => [w.id, w]));
@@ -235,6 +239,26 @@ export async function check(
         );
     }
 
+    // 3b. A bad output fails its own work at most: any other work that saw the
+    // database refuse it (a shared, group-committed statement) was poisoned by it.
+    const badPrograms = new Set(plan.programs.filter((p) => hasBadStep(p.ops)).map((p) => p.id));
+    const poisoned = (
+      await db.query<{ workId: string; type: string; data: unknown }>(
+        `SELECT DISTINCT ON ("workId") "workId", type, data FROM "WorkEvent" WHERE data::text ~* $1 ORDER BY "workId", seq`,
+        [POISON.source],
+      )
+    ).rows;
+    for (const e of poisoned) {
+      checks++;
+      const w = byId.get(e.workId);
+      if (w && !badPrograms.has(programIdOf(w)))
+        flag(
+          'poisoned-by-other-work',
+          e.workId,
+          `program ${programIdOf(w)} has no bad step, yet its ${e.type} says ${JSON.stringify(e.data).slice(0, 240)}`,
+        );
+    }
+
     // 4. Steps of finished works: none left running, every completed task has its output.
     const steps = (
       await db.query<{
@@ -298,7 +322,7 @@ export async function check(
       flag(
         'process-crashed',
         null,
-        `${c.proc} exited by itself (code ${c.code}, signal ${c.signal}): ${c.tail.slice(-3).join(' | ').slice(0, 400)}`,
+        `${c.proc} exited by itself (code ${c.code}, signal ${c.signal}): ${c.tail.join(' | ').slice(0, 600)}`,
       );
     checks++;
     const pgLog = join(cluster.services.pg.dir, 'log');

@@ -163,7 +163,14 @@ export class Cluster {
         code,
         signal,
         at: Date.now(),
-        tail: [...proc.text.slice(0, 4), ...proc.text.slice(-8), ...proc.logs.slice(-4).map((l) => JSON.stringify(l))],
+        // Its last words: the raw stderr (an uncaught error's stack) and error-level logs.
+        tail: [
+          ...proc.text.slice(-6),
+          ...proc.logs
+            .filter((l) => l.level === 'error' || l.level === 'fatal')
+            .slice(-2)
+            .map((l) => JSON.stringify(l)),
+        ],
       });
       // The run carries on without it being a second finding: bring it back (unless it
       // never started: a broken build or config would only loop).
@@ -204,12 +211,55 @@ export class Cluster {
     await this.startGateway();
   }
 
-  /** SIGSTOP past its lease, then SIGCONT: a zombie that wakes up holding what it held. */
-  async freezeWorker(i: number, holdMs: number): Promise<void> {
+  /**
+   * SIGSTOP past its lease, then SIGCONT: a zombie that wakes up holding what it held.
+   * Aimed (for up to 3 s) at a moment one of its connections is inside a transaction
+   * that wrote, so it is frozen holding row locks — the case lease recovery must survive
+   * and that a blind SIGSTOP would hit only by luck. `aimed` says whether it got one.
+   */
+  async freezeWorker(i: number, holdMs: number): Promise<{ aimed: boolean }> {
     const w = this.workers[i]!;
+    const aimed = await this.untilInTransaction(w.child.pid ?? 0, 3_000);
     w.child.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, holdMs)); // the freeze itself is the fault
     w.child.kill('SIGCONT');
+    return { aimed };
+  }
+
+  /** Polls until a PostgreSQL backend of process `pid` is in a transaction that holds a xid. */
+  private async untilInTransaction(pid: number, withinMs: number): Promise<boolean> {
+    const db = new Client({ connectionString: this.services.databaseUrl });
+    db.on('error', () => undefined);
+    try {
+      await db.connect();
+      const deadline = Date.now() + withinMs;
+      while (Date.now() < deadline) {
+        // The worker's own sockets to PostgreSQL (ss names the owning pid), matched to backends.
+        const ports = await new Promise<number[]>((resolve) =>
+          execFile('ss', ['-tnpH', 'dst', `127.0.0.1:${this.services.pg.port}`], (err, out) =>
+            resolve(
+              err
+                ? []
+                : out
+                    .split('\n')
+                    .filter((l) => l.includes(`pid=${pid},`))
+                    .map((l) => Number(/127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:\d+/.exec(l)?.[1] ?? 0)),
+            ),
+          ),
+        );
+        const { rows } = await db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE client_port = ANY($1::int[]) AND backend_xid IS NOT NULL`,
+          [ports],
+        );
+        if (rows.length) return true;
+        await new Promise((r) => setTimeout(r, 10)); // sampling a moving target
+      }
+      return false;
+    } catch {
+      return false;
+    } finally {
+      await db.end().catch(() => undefined);
+    }
   }
 
   /** Live, unfrozen workers are what lease recovery relies on. */

@@ -82,7 +82,9 @@ export class FaultInjector {
       case 'stop-worker':
         this.frozen++;
         try {
-          return await this.cluster.freezeWorker(fault.worker, fault.holdMs);
+          const { aimed } = await this.cluster.freezeWorker(fault.worker, fault.holdMs);
+          if (!aimed) throw new Error('froze it without catching it in a transaction');
+          return;
         } finally {
           this.frozen--;
         }

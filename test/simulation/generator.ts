@@ -60,12 +60,10 @@ function opArb(n: number, key: string, nested: boolean): fc.Arbitrary<Op> {
     },
     {
       weight: 4,
-      arbitrary: fc
-        .array(stepMs, { minLength: 2, maxLength: 8 })
-        .map((ms): Op => ({
-          t: 'par',
-          steps: ms.map((m, i) => ({ name: `${name}p${i}`, ms: m })),
-        })),
+      arbitrary: fc.array(stepMs, { minLength: 2, maxLength: 8 }).map((ms): Op => ({
+        t: 'par',
+        steps: ms.map((m, i) => ({ name: `${name}p${i}`, ms: m })),
+      })),
     },
     {
       weight: 1,
