@@ -274,9 +274,10 @@ export async function check(
     ).rows;
     for (const s of steps) {
       checks++;
+      // A bad step's own row left running is the bad-output path (defect 3), not defect 1's.
       if (s.status === 'running')
         flag(
-          'step-left-running',
+          s.name.startsWith('bad') ? 'bad-step-left-running' : 'step-left-running',
           s.workId,
           `step ${s.name} is running in a ${byId.get(s.workId)?.state} work`,
         );
@@ -341,7 +342,7 @@ export async function check(
       flag(
         'lease-recovery-stalled',
         s.works[0] ?? null,
-        `${s.works.length} work(s) RUNNING on leases expired >${2 * 2}s ago while ${s.aliveWorkers} worker(s) ran: ${s.works.slice(0, 3).join(',')}`,
+        `${s.works.length} work(s) RUNNING on leases expired >2s ago while ${s.aliveWorkers} worker(s) ran: ${s.works.slice(0, 3).join(',')}`,
       );
     checks++;
   } finally {

@@ -248,7 +248,10 @@ export class Cluster {
           ),
         );
         const { rows } = await db.query(
-          `SELECT 1 FROM pg_stat_activity WHERE client_port = ANY($1::int[]) AND backend_xid IS NOT NULL`,
+          // Idle in a transaction that wrote: the server waits on the client, so the
+          // locks stay held for as long as the client is frozen (a lone statement
+          // would finish server-side and release them).
+          `SELECT 1 FROM pg_stat_activity WHERE client_port = ANY($1::int[]) AND backend_xid IS NOT NULL AND state = 'idle in transaction'`,
           [ports],
         );
         if (rows.length) return true;

@@ -183,7 +183,8 @@ const faultArb = (trafficMs: number): fc.Arbitrary<Fault> =>
       { weight: 1, arbitrary: fc.constant<FaultKind>('kill-gateway') },
     ),
     worker: fc.integer({ min: 0, max: WORKERS - 1 }),
-    holdMs: fc.integer({ min: 3_000, max: 6_000 }),
+    // Past the 2 s lease and the sweeper's grace, so a stalled recovery is visible.
+    holdMs: fc.integer({ min: 5_000, max: 9_000 }),
   });
 
 /** The whole plan of one run, a pure function of (seed, mode). */
