@@ -1,7 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { TERMINAL_STATES, type WorkState } from '../../libs/core/src';
 import { type Cluster } from './cluster';
@@ -9,6 +5,7 @@ import { type Counters } from './counters';
 import { type Injected, type Stall } from './faults';
 import { type Plan } from './generator';
 import { expectedFold, hasBadStep } from './program';
+import { checkLive, checkProcesses } from './checks-runtime';
 import { checkTimeline } from './timeline';
 import { type TrafficDriver } from './traffic';
 
@@ -319,74 +316,11 @@ export async function check(
     }
 
     // 7. Processes: no unexpected exit, no deadlock, recovery never stalled.
-    for (const c of cluster.crashes)
-      flag(
-        'process-crashed',
-        null,
-        `${c.proc} exited by itself (code ${c.code}, signal ${c.signal}): ${c.tail.join(' | ').slice(0, 600)}`,
-      );
-    checks++;
-    const pgLog = join(cluster.services.pg.dir, 'log');
-    const logText = existsSync(pgLog) ? readFileSync(pgLog, 'utf8').slice(input.pgLogFrom) : '';
-    const deadlocks = [...cluster.allOutput(), ...logText.split('\n')].filter((l) =>
-      /40P01|deadlock detected/.test(l),
-    );
-    checks++;
-    if (deadlocks.length)
-      flag(
-        'deadlock',
-        null,
-        `${deadlocks.length} deadlock report(s): ${deadlocks[0]!.slice(0, 300)}`,
-      );
-    for (const s of input.stalls)
-      flag(
-        'lease-recovery-stalled',
-        s.works[0] ?? null,
-        `${s.works.length} work(s) RUNNING on leases expired >2s ago while ${s.aliveWorkers} worker(s) ran: ${s.works.slice(0, 3).join(',')}`,
-      );
-    checks++;
+    checks += checkProcesses(input, flag);
   } finally {
     await db.end();
   }
   return { violations: dedupe(out), checks };
-}
-
-async function checkLive(
-  db: Client,
-  cluster: Cluster,
-  live: WorkRow[],
-  flag: (workId: string, detail: string) => void,
-  count: () => void,
-): Promise<void> {
-  if (!live.length) return;
-  const openWaits = new Set(
-    (
-      await db.query<{ workId: string }>(
-        `SELECT DISTINCT "workId" FROM "Wait" WHERE status = 'open'`,
-      )
-    ).rows.map((r) => r.workId),
-  );
-  const connection = new Redis(cluster.services.redis.url, { maxRetriesPerRequest: 1 });
-  const jobs = new Set<string>();
-  try {
-    for (const name of ['work', 'wake']) {
-      const queue = new Queue(name, { connection, prefix: cluster.prefix });
-      for (const j of await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']))
-        if (j?.id) jobs.add(j.id);
-      await queue.close();
-    }
-  } finally {
-    connection.disconnect();
-  }
-  for (const w of live) {
-    count();
-    const queued = jobs.has(`work:${w.id}:${w.runSeq}`) || [...jobs].some((j) => j.includes(w.id));
-    if (w.state === 'PAUSED' || openWaits.has(w.id) || w.leaseLive || queued) continue;
-    flag(
-      w.id,
-      `${w.state} with no open wait, no queued job and no live lease: nothing will move it`,
-    );
-  }
 }
 
 /** One line per (kind, work, detail): a work that tripped a check twice is one finding. */

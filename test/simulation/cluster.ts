@@ -267,8 +267,13 @@ export class Cluster {
 
   /** Live, unfrozen workers are what lease recovery relies on. */
   aliveWorkers(): number {
-    return this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)
-      .length;
+    return this.workers.filter(
+      (w) =>
+        w.child.exitCode === null &&
+        w.child.signalCode === null &&
+        // One still booting (slow on a loaded machine) recovers nothing yet.
+        w.logs.some((l) => l.msg === 'worker started'),
+    ).length;
   }
 
   /** Every JSON log line and raw line the processes printed (for 40P01 and the like). */

@@ -25,7 +25,7 @@ export interface Stall {
 }
 
 /** How long past its expiry a lease may stay unswept before recovery counts as stuck. */
-const STALL_GRACE_MS = LEASE_MS;
+const STALL_GRACE_MS = LEASE_MS * 1.5;
 
 export class FaultInjector {
   readonly injected: Injected[] = [];

@@ -184,7 +184,7 @@ const faultArb = (trafficMs: number): fc.Arbitrary<Fault> =>
     ),
     worker: fc.integer({ min: 0, max: WORKERS - 1 }),
     // Past the 2 s lease and the sweeper's grace, so a stalled recovery is visible.
-    holdMs: fc.integer({ min: 5_000, max: 9_000 }),
+    holdMs: fc.integer({ min: 6_000, max: 10_000 }),
   });
 
 /** The whole plan of one run, a pure function of (seed, mode). */
