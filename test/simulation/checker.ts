@@ -46,17 +46,21 @@ interface WorkRow {
   waitReason: string | null;
 }
 
+/**
+ * Kinds that are instances of a known defect. Defect 1 is the parallel-step path: the
+ * same kinds on a sequential step, a sleep or a wait are reported without a number.
+ */
 const DEFECT_OF: Record<string, number> = {
-  'step-left-running': 1,
-  'duplicate-effect': 1,
-  'stale-read': 1,
-  'wrong-output': 1,
+  'parallel-step-left-running': 1,
+  'parallel-duplicate-effect': 1,
   'poisoned-by-other-work': 3,
   'bad-step-left-running': 3,
   'stranded-event': 4,
   'lease-recovery-stalled': 12,
   'process-crashed': 13,
 };
+/** The generator names the steps of a Promise.all `s<op>p<i>`. */
+const PARALLEL = /^s\d+p\d+$/;
 /** Faults that can interrupt a step between its side effect and its checkpoint. */
 const INTERRUPTING = new Set(['kill-worker', 'stop-worker', 'pg-restart']);
 /** PostgreSQL's refusals of a `\u0000` or a lone surrogate in jsonb/text (22P05, 22021, 22P02). */
@@ -184,7 +188,7 @@ export async function check(
         crashTimes.some(([from, to]) => to >= first.at - 1_000 && from <= last.at);
       if (!excused)
         flag(
-          'duplicate-effect',
+          PARALLEL.test(first.name) ? 'parallel-duplicate-effect' : 'duplicate-effect',
           first.workId,
           `step ${first.name} (key ${key}) ran ${list.length}× (attempts ${list.map((e) => e.attempt).join(',')}) with no crash to force it`,
         );
@@ -274,7 +278,11 @@ export async function check(
       // A bad step's own row left running is the bad-output path (defect 3), not defect 1's.
       if (s.status === 'running')
         flag(
-          s.name.startsWith('bad') ? 'bad-step-left-running' : 'step-left-running',
+          s.name.startsWith('bad')
+            ? 'bad-step-left-running'
+            : PARALLEL.test(s.name)
+              ? 'parallel-step-left-running'
+              : 'step-left-running',
           s.workId,
           `step ${s.name} is running in a ${byId.get(s.workId)?.state} work`,
         );
