@@ -55,6 +55,7 @@ const DEFECT_OF: Record<string, number> = {
   'parallel-duplicate-effect': 1,
   'poisoned-by-other-work': 3,
   'bad-step-left-running': 3,
+  'bad-step-retried': 3,
   'stranded-event': 4,
   'lease-recovery-stalled': 12,
   'process-crashed': 13,
@@ -220,7 +221,10 @@ export async function check(
             ? 'poisoned-by-other-work'
             : terminal(w)
               ? 'wrong-outcome'
-              : 'not-finished';
+              : // Its own bad output, retried as if the database might take it next time.
+                bad && POISON.test(error)
+                ? 'bad-step-retried'
+                : 'not-finished';
         flag(
           kind,
           workId,
