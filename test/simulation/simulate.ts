@@ -93,18 +93,22 @@ async function runOnce(
   const pgLog = join(services.pg.dir, 'log');
   const pgLogFrom = existsSync(pgLog) ? statSync(pgLog).size : 0;
   const cluster = new Cluster(services, args.mode);
-  await cluster.start();
   const driver = new TrafficDriver(cluster, plan, `r${seed}`);
   const faults = new FaultInjector(cluster);
-  const t0 = Date.now();
   try {
+    // Inside the try: a process that fails to start must not outlive the simulator.
+    await cluster.start();
+    const t0 = Date.now();
     driver.startAnswering();
     faults.startMonitor();
     await Promise.all([driver.play(t0), faults.play(plan, t0, log)]);
-    // Whatever a pause/resume pair left paused (a resume that lost to a fault) is resumed.
-    for (const [p] of driver.workIds) await driver.operate(p, 'resume');
+    // What a pause/resume pair left paused (a resume that lost to a fault) is resumed;
+    // only works we paused, so a work PAUSED by nobody still shows.
+    const paused = new Set(driver.calls.filter((c) => c.action === 'pause').map((c) => c.p));
+    for (const p of paused) await driver.operate(p, 'resume');
+    log(`  traffic and faults done after ${Date.now() - t0}ms`);
     const quiet = await quiesce(cluster, args.quiesceS);
-    log(`  traffic done after ${Date.now() - t0}ms; quiescent: ${quiet}`);
+    log(`  quiescent: ${quiet} (${Date.now() - t0}ms)`);
     await faults.stop();
     const { violations, checks } = await check({
       plan,
@@ -144,6 +148,11 @@ async function main(): Promise<void> {
   );
   const counters = await new Counters().start();
   const services = await Services.start();
+  // pg_ctl daemonizes PostgreSQL: an interrupted simulation must still take it down.
+  process.once('SIGINT', () => {
+    services.destroy();
+    process.exit(130);
+  });
   const results: RunResult[] = [];
   let failed: RunResult | undefined;
   try {
