@@ -16,6 +16,8 @@ export interface Injected {
   at: number;
   end: number;
   error?: string;
+  /** How it went, when worth saying (a freeze that caught no transaction). */
+  note?: string;
 }
 
 export interface Stall {
@@ -58,7 +60,7 @@ export class FaultInjector {
       const entry: Injected = { kind: fault.kind, worker: fault.worker, at: Date.now(), end: 0 };
       this.injected.push(entry);
       try {
-        await this.inject(fault);
+        entry.note = await this.inject(fault);
       } catch (err) {
         entry.error = (err as Error).message;
       }
@@ -67,24 +69,26 @@ export class FaultInjector {
       const hold = fault.kind === 'stop-worker' ? ` for ${fault.holdMs}ms` : '';
       log(
         `  fault +${entry.at - t0}ms (planned +${fault.at}) ${fault.kind}${target}${hold}: ${entry.end - entry.at}ms` +
+          (entry.note ? ` (${entry.note})` : '') +
           (entry.error ? ` FAILED: ${entry.error}` : ''),
       );
     }
   }
 
-  private async inject(fault: Fault): Promise<void> {
+  private async inject(fault: Fault): Promise<string | undefined> {
     const services = this.cluster.services;
     switch (fault.kind) {
       case 'kill-worker':
-        return this.cluster.killWorker(fault.worker);
+        await this.cluster.killWorker(fault.worker);
+        return undefined;
       case 'kill-gateway':
-        return this.cluster.killGateway();
+        await this.cluster.killGateway();
+        return undefined;
       case 'stop-worker':
         this.frozen++;
         try {
           const { aimed } = await this.cluster.freezeWorker(fault.worker, fault.holdMs);
-          if (!aimed) throw new Error('froze it without catching it in a transaction');
-          return;
+          return aimed ? 'frozen inside a writing transaction' : 'frozen outside any transaction';
         } finally {
           this.frozen--;
         }
@@ -96,18 +100,18 @@ export class FaultInjector {
           redis.disconnect();
         }
         this.outageUntil = Date.now() + 3_000;
-        return;
+        return undefined;
       }
       case 'redis-restart':
         this.outageUntil = Number.MAX_SAFE_INTEGER;
         await services.restartAsync('redis');
         this.outageUntil = Date.now() + 8_000;
-        return;
+        return undefined;
       case 'pg-restart':
         this.outageUntil = Number.MAX_SAFE_INTEGER;
         await services.restartAsync('pg');
         this.outageUntil = Date.now() + 8_000;
-        return;
+        return undefined;
     }
   }
 
