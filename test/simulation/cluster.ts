@@ -154,8 +154,20 @@ export class Cluster {
     };
   }
 
+  /** Every process any cluster started, for killAll(). */
+  private static readonly spawned: AppProcess[] = [];
+
+  /** SIGKILLs every process still running (the simulator itself is going down). */
+  static killAll(): void {
+    for (const p of Cluster.spawned) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+  }
+
   private watch(proc: AppProcess, name: string): AppProcess {
     this.all.push(proc);
+    Cluster.spawned.push(proc);
     void proc.exited.then(({ code, signal }) => {
       if (this.closing || this.expected.has(proc)) return;
       this.crashes.push({
@@ -176,7 +188,10 @@ export class Cluster {
       // never started: a broken build or config would only loop).
       if (!proc.logs.some((l) => l.msg === 'worker started' || l.msg === 'gateway listening'))
         return;
-      void (name === 'gateway' ? this.startGateway() : this.startWorker(Number(name.slice(7))));
+      // A fault may kill the replacement while it boots: that start failing is no finding.
+      void (
+        name === 'gateway' ? this.startGateway() : this.startWorker(Number(name.slice(7)))
+      ).catch(() => undefined);
     });
     return proc;
   }

@@ -148,10 +148,18 @@ async function main(): Promise<void> {
   );
   const counters = await new Counters().start();
   const services = await Services.start();
-  // pg_ctl daemonizes PostgreSQL: an interrupted simulation must still take it down.
+  // pg_ctl daemonizes PostgreSQL: an interrupted or crashed simulation must still take
+  // it (and Redis) down.
   process.once('SIGINT', () => {
+    Cluster.killAll();
     services.destroy();
     process.exit(130);
+  });
+  process.once('uncaughtException', (err) => {
+    process.stderr.write(`simulator error: ${err.stack ?? err.message}\n`);
+    Cluster.killAll();
+    services.destroy();
+    process.exit(2);
   });
   const results: RunResult[] = [];
   let failed: RunResult | undefined;
