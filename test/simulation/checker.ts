@@ -189,7 +189,11 @@ export async function check(
         crashTimes.some(([from, to]) => to >= first.at - 1_000 && from <= last.at);
       if (!excused)
         flag(
-          PARALLEL.test(first.name) ? 'parallel-duplicate-effect' : 'duplicate-effect',
+          first.name.startsWith('bad')
+            ? 'bad-step-retried'
+            : PARALLEL.test(first.name)
+              ? 'parallel-duplicate-effect'
+              : 'duplicate-effect',
           first.workId,
           `step ${first.name} (key ${key}) ran ${list.length}× (attempts ${list.map((e) => e.attempt).join(',')}) with no crash to force it`,
         );

@@ -177,7 +177,9 @@ export class Cluster {
         at: Date.now(),
         // Its last words: the raw stderr (an uncaught error's stack) and error-level logs.
         tail: [
-          ...proc.text.slice(-6),
+          // The error's own line (not indented like its stack frames), then the last lines.
+          ...proc.text.filter((l) => /^\S.*error/i.test(l)).slice(-2),
+          ...proc.text.slice(-3),
           ...proc.logs
             .filter((l) => l.level === 'error' || l.level === 'fatal')
             .slice(-2)
