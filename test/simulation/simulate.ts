@@ -1,0 +1,206 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { check, type Violation } from './checker';
+import { Cluster, Services } from './cluster';
+import { Counters } from './counters';
+import { FaultInjector } from './faults';
+import { generatePlan, type Mode } from './generator';
+import { TrafficDriver } from './traffic';
+
+/**
+ * `npm run simulate -- [--seed N] [--runs K] [--budget SECONDS] [--mode step|batched]
+ * [--known-bugs 1,3,…]`: randomized fault simulation against the real gateway and
+ * worker processes (README, "Simulation"). Each run draws programs, traffic and faults
+ * from its seed, plays them, waits for quiescence and checks the guarantees. A failing
+ * run prints the command that reproduces it and the process exits 1.
+ */
+
+interface Args {
+  seed: number;
+  runs: number;
+  budgetS: number;
+  mode: Mode;
+  knownBugs: Set<number>;
+  quiesceS: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const mode = get('mode') ?? 'step';
+  if (mode !== 'step' && mode !== 'batched') throw new Error(`--mode step|batched, not ${mode}`);
+  const known = get('known-bugs') ?? process.env.SIM_KNOWN_BUGS ?? '';
+  return {
+    seed: Number(get('seed') ?? Math.floor(Math.random() * 2 ** 31)),
+    runs: Number(get('runs') ?? 1),
+    budgetS: Number(get('budget') ?? 0),
+    mode,
+    knownBugs: new Set(known.split(',').filter(Boolean).map(Number)),
+    quiesceS: Number(get('quiesce') ?? 30),
+  };
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface RunResult {
+  seed: number;
+  violations: Violation[];
+  events: number;
+  works: number;
+  faults: number;
+  checks: number;
+}
+
+async function quiesce(cluster: Cluster, seconds: number): Promise<boolean> {
+  const db = new Client({
+    connectionString: cluster.services.databaseUrl,
+    options: `-c search_path="${cluster.schema}"`,
+  });
+  db.on('error', () => undefined);
+  await db.connect();
+  try {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "Work" WHERE state NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
+      );
+      if (rows[0]!.n === 0) return true;
+      await new Promise((r) => setTimeout(r, 250)); // polling the ledger for a condition
+    }
+    return false;
+  } finally {
+    await db.end();
+  }
+}
+
+async function runOnce(
+  services: Services,
+  counters: Counters,
+  seed: number,
+  args: Args,
+  index: number,
+): Promise<RunResult> {
+  const plan = generatePlan(seed, args.mode, `r${seed}`);
+  for (const p of plan.programs) p.url = counters.url;
+  counters.reset();
+  const kinds = plan.faults.map((f) => `${f.kind}@${f.at}`).join(' ');
+  log(
+    `run ${index + 1}: seed ${seed}, mode ${args.mode}: ${plan.programs.length} programs, ${plan.traffic.length} traffic items, faults: ${kinds}`,
+  );
+  const pgLog = join(services.pg.dir, 'log');
+  const pgLogFrom = existsSync(pgLog) ? statSync(pgLog).size : 0;
+  const cluster = new Cluster(services, args.mode);
+  const driver = new TrafficDriver(cluster, plan, `r${seed}`);
+  const faults = new FaultInjector(cluster);
+  try {
+    // Inside the try: a process that fails to start must not outlive the simulator.
+    await cluster.start();
+    const t0 = Date.now();
+    driver.startAnswering();
+    faults.startMonitor();
+    await Promise.all([driver.play(t0), faults.play(plan, t0, log)]);
+    // What a pause/resume pair left paused (a resume that lost to a fault) is resumed;
+    // only works we paused, so a work PAUSED by nobody still shows.
+    const paused = new Set(driver.calls.filter((c) => c.action === 'pause').map((c) => c.p));
+    for (const p of paused) await driver.operate(p, 'resume');
+    log(`  traffic and faults done after ${Date.now() - t0}ms`);
+    const quiet = await quiesce(cluster, args.quiesceS);
+    log(`  quiescent: ${quiet} (${Date.now() - t0}ms)`);
+    await faults.stop();
+    const { violations, checks } = await check({
+      plan,
+      cluster,
+      counters,
+      driver,
+      injected: faults.injected,
+      stalls: faults.stalls,
+      pgLogFrom,
+    });
+    if (!quiet)
+      violations.push({
+        kind: 'no-quiescence',
+        workId: null,
+        detail: `works still live ${args.quiesceS}s after the traffic ended`,
+      });
+    return {
+      seed,
+      violations,
+      events: driver.acked.length,
+      works: driver.workIds.size,
+      faults: faults.injected.length,
+      checks,
+    };
+  } finally {
+    await faults.stop().catch(() => undefined);
+    await driver.stop();
+    await cluster.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  log(
+    `simulate: seed ${args.seed}, runs ${args.runs}, mode ${args.mode}${args.budgetS ? `, budget ${args.budgetS}s` : ''}`,
+  );
+  const counters = await new Counters().start();
+  const services = await Services.start();
+  // pg_ctl daemonizes PostgreSQL: an interrupted or crashed simulation must still take
+  // it (and Redis) down.
+  process.once('SIGINT', () => {
+    Cluster.killAll();
+    services.destroy();
+    process.exit(130);
+  });
+  process.once('uncaughtException', (err) => {
+    process.stderr.write(`simulator error: ${err.stack ?? err.message}\n`);
+    Cluster.killAll();
+    services.destroy();
+    process.exit(2);
+  });
+  const results: RunResult[] = [];
+  let failed: RunResult | undefined;
+  try {
+    for (let i = 0; i < args.runs; i++) {
+      if (args.budgetS && i > 0 && Date.now() - started > args.budgetS * 1000) break;
+      const result = await runOnce(services, counters, args.seed + i, args, i);
+      results.push(result);
+      const fresh = result.violations.filter((v) => !(v.defect && args.knownBugs.has(v.defect)));
+      for (const v of result.violations) {
+        const known = v.defect && args.knownBugs.has(v.defect) ? ' (known, excluded)' : '';
+        log(
+          `  VIOLATION ${v.kind}${v.defect ? ` [defect ${v.defect}]` : ''}${known} work=${v.workId ?? '-'}: ${v.detail}`,
+        );
+      }
+      if (fresh.length) {
+        failed = result;
+        break;
+      }
+    }
+  } finally {
+    services.destroy();
+    await counters.stop();
+  }
+  const sum = (k: 'events' | 'works' | 'faults' | 'checks') =>
+    results.reduce((n, r) => n + r[k], 0);
+  log(
+    `summary: ${results.length} run(s), seeds ${results.map((r) => r.seed).join(',')}, ${sum('events')} events acknowledged, ` +
+      `${sum('works')} works, ${sum('faults')} faults injected, ${sum('checks')} checks, ` +
+      `${results.reduce((n, r) => n + r.violations.length, 0)} violation(s), ${Math.round((Date.now() - started) / 1000)}s`,
+  );
+  if (failed) {
+    const known = args.knownBugs.size ? ` --known-bugs ${[...args.knownBugs].join(',')}` : '';
+    log(
+      `FAILED. Reproduce: npm run simulate -- --seed ${failed.seed} --runs 1 --mode ${args.mode}${known}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(2);
+});
