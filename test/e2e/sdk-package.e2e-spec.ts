@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { ApiTokenRepository } from '@app/ledger';
 import { createTestSchema, type TestSchema } from '@test/db';
@@ -71,6 +72,31 @@ function filesUnder(dir: string): string[] {
   );
 }
 
+const DRIVE_TS = `
+import { WorkgateApiError, WorkgateClient } from '@workgate/sdk/client';
+
+async function main(): Promise<void> {
+  const client = new WorkgateClient({ url: process.env.GATEWAY!, token: process.env.TOKEN! });
+  let refused = '';
+  try {
+    await client.start('sdk-greet', { name: '' });
+  } catch (err) {
+    if (!(err instanceof WorkgateApiError)) throw err;
+    refused = (err.problem.errors ?? []).map((e) => e.path).join(',');
+  }
+  const { work, created } = await client.start('sdk-greet', { name: 'ana' }, { idempotencyKey: 'drive-1' });
+  const again = await client.start('sdk-greet', { name: 'ana' }, { idempotencyKey: 'drive-1' });
+  const result = await client.waitForResult(work.id, 60_000);
+  const page = await client.list({ kind: 'sdk-greet' });
+  console.log(JSON.stringify({ refused, created, again: again.created, sameWork: again.work.id === work.id, result, listed: page.items.length }));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
+`;
+
 describe('@workgate/sdk as a packed package in a project of its own', () => {
   let project: string;
   let db: TestSchema;
@@ -103,6 +129,7 @@ describe('@workgate/sdk as a packed package in a project of its own', () => {
     mkdirSync(join(project, 'src'));
     writeFileSync(join(project, 'src', 'workflows.ts'), WORKFLOWS_TS);
     writeFileSync(join(project, 'src', 'worker.ts'), WORKER_TS);
+    writeFileSync(join(project, 'src', 'drive.ts'), DRIVE_TS);
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify({ name: 'my-workflows', private: true, type: 'commonjs' }),
@@ -199,31 +226,24 @@ describe('@workgate/sdk as a packed package in a project of its own', () => {
       60_000,
     );
 
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${gw.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: (await res.json()) as any };
-    };
-    const refused = await call('POST', '/api/v1/works', { kind: 'sdk-greet', input: { name: '' } });
-    expect(refused.status).toBe(400);
-    expect(refused.json.errors).toEqual([expect.objectContaining({ path: 'input.name' })]);
-
-    const started = await call('POST', '/api/v1/works', {
-      kind: 'sdk-greet',
-      input: { name: 'ana' },
-    });
-    expect(started.status).toBe(201);
-    const result = await call('GET', `/api/v1/works/${started.json.work.id}/result?wait=30s`);
-    expect(result.status).toBe(200);
-    expect(result.json).toMatchObject({
-      state: 'COMPLETED',
-      output: { line: 'hello ana', length: 9 },
+    // The project's own script drives it through the typed client (`@workgate/sdk/client`).
+    // Asynchronous: the gateway answering it runs in this process.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(project, 'dist', 'drive.js')],
+      {
+        cwd: project,
+        env: { PATH: process.env.PATH ?? '', GATEWAY: gw.url, TOKEN: token },
+      },
+    );
+    const driven = JSON.parse(stdout);
+    expect(driven).toMatchObject({
+      refused: 'input.name',
+      created: true,
+      again: false,
+      sameWork: true,
+      listed: 1,
+      result: { state: 'COMPLETED', done: true, output: { line: 'hello ana', length: 9 } },
     });
   });
 });
