@@ -53,6 +53,7 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       'libs/ledger/src/generated/**',
+      'libs/sdk/build/**',
       'coverage/**',
       'bench/results/**',
       '**/*.js',

@@ -29,6 +29,8 @@ const moduleNameMapper = {
   '^@app/channels/slack$': '<rootDir>/libs/channels/slack/src',
   '^@app/channels/telegram$': '<rootDir>/libs/channels/telegram/src',
   '^@app/agent$': '<rootDir>/libs/agent/src',
+  '^@app/sdk$': '<rootDir>/libs/sdk/src',
+  '^@app/sdk/(.*)$': '<rootDir>/libs/sdk/src/$1',
   '^@test/(.*)$': '<rootDir>/test/support/$1',
 };
 const common = {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { z } from 'zod';
 import { defineWorkflow } from '@app/engine';
 import { ApiTokenRepository } from '@app/ledger';
 import { createTestSchema, type TestSchema } from '@test/db';
@@ -35,6 +36,12 @@ const approval = defineWorkflow('dash-approval', async (ctx, input: { ref: strin
   const done = await ctx.step('ship', () => `shipped:${answer}`);
   return { answer, done };
 });
+
+const greet = defineWorkflow(
+  'dash-greet',
+  async (ctx, input) => ctx.step('greet', () => `hello ${input.name}`),
+  { input: z.object({ name: z.string().min(1) }), description: 'says hello' },
+);
 
 describeInBrowser('dashboard in headless Chromium', () => {
   let db: TestSchema;
@@ -85,7 +92,7 @@ describeInBrowser('dashboard in headless Chromium', () => {
       overrides: { worker: { lease: '5s', reconcileEvery: '500ms', concurrency: 4 } },
     });
     gw = await startGateway(config);
-    worker = await startWorker(config, [approval]);
+    worker = await startWorker(config, [approval, greet]);
     operator = (await gw.app.get(ApiTokenRepository).create('ana', 'operator')).token;
     viewer = (await gw.app.get(ApiTokenRepository).create('vic', 'viewer')).token;
     profile = mkdtempSync(join(tmpdir(), 'wg-chromium-'));
@@ -218,6 +225,41 @@ describeInBrowser('dashboard in headless Chromium', () => {
     expect(requests.filter((url) => !url.startsWith(`${gw.url}/`))).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('starts a work from the Start work form: a refused input names the field, a good one opens the work', async () => {
+    const { page, errors } = await openPage();
+    await signIn(page, operator);
+    await page.locator('a[data-section="start"]').click();
+    await page.locator('#start-kind option[value="dash-greet"]').waitFor({ state: 'attached' });
+    await page.locator('#start-kind').selectOption('dash-greet');
+    expect(await text(page, '#start-schema')).toContain('"name"');
+
+    await page.locator('#start-input').fill('{"name": ""}');
+    await page.locator('#start-submit').click();
+    await page.locator('#start-error').waitFor({ state: 'visible' });
+    expect(await text(page, '#start-error')).toContain('input.name');
+
+    const key = `dash-${Date.now()}`;
+    await page.locator('#start-input').fill('{"name": "dash"}');
+    await page.locator('#start-key').fill(key);
+    await page.locator('#start-submit').click();
+    await until(() => /#\/works\/[0-9a-f-]{36}$/.test(page.url()), 'the page to open the new work');
+    const workId = page.url().split('/').pop()!;
+    await until(
+      async () => (await text(page, '#work-state')) === 'COMPLETED',
+      'the started work to show COMPLETED',
+      20_000,
+    );
+    const [event] = await db.query<{ channel: string; externalId: string }>(
+      'SELECT channel, "externalId" FROM "InboundEvent" WHERE "workId" = $1',
+      [workId],
+    );
+    expect(event).toEqual({ channel: 'api', externalId: `api:${key}` });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-start.png') });
+    expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
+    await page.close();
+  });
 
   it('gives a viewer token a read-only page and refuses a bad token', async () => {
     const workId = (

@@ -1,27 +1,19 @@
-import 'reflect-metadata';
 import { type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
-import { WorkflowRegistry } from '@app/engine';
-import { provisionButtonSecret } from '@app/ledger';
-import { WorkerModule, type WorkerOptions } from './worker.module';
+import { type AppConfig, type Logger } from '@app/config';
+import { startWorkerApp } from '@app/sdk/worker';
+import { type WorkerOptions, workerWorkflows } from './worker.module';
 
-/** The worker process: no HTTP; the queues' processors, timers, the outbox, the reconciler. */
+/** The worker process: this repository's workflows on the SDK's worker (libs/sdk). */
 export async function createWorker(
-  configured: AppConfig,
+  config: AppConfig,
   logger: Logger,
   workflows?: WorkerOptions['workflows'],
   senders?: WorkerOptions['senders'],
 ): Promise<INestApplicationContext> {
-  // Before anything reads the config: the worker signs the buttons gateways verify.
-  const config = await provisionButtonSecret(configured);
-  const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot({ config, logger, workflows, senders }),
-    {
-      logger: new NestPinoLogger(logger.child({ component: 'nest' })),
-      abortOnError: false,
-    },
-  );
-  logger.info({ workflows: app.get(WorkflowRegistry).names() }, 'workflows registered');
-  return app;
+  return startWorkerApp({
+    config,
+    logger,
+    workflows: workerWorkflows({ config, logger, workflows }),
+    senders,
+  });
 }

@@ -12,6 +12,7 @@ import { WakeService } from './runner/wake.service';
 import { WorkRunner } from './runner/work-runner.service';
 import { ScheduleService } from './schedules/schedule.service';
 import { type AnyWorkflowDefinition } from './workflow/define-workflow';
+import { WorkflowCatalogPublisher } from './workflow/workflow-catalog';
 import { WorkflowRegistry } from './workflow/workflow-registry';
 import { WORKFLOW_DEFAULTS } from '@app/ledger';
 
@@ -55,6 +56,7 @@ export class EngineModule {
         WorkProcessor,
         WakeProcessor,
         OutboxProcessor,
+        WorkflowCatalogPublisher,
       ],
       exports: [
         WorkflowRegistry,

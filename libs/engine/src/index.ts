@@ -22,3 +22,4 @@ export * from './workflow/workflow-run';
 export * from './workflow/workflow.errors';
 export * from './workflow/workflow.types';
 export * from './workflow/workflow-loader';
+export * from './workflow/workflow-catalog';

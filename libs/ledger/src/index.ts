@@ -22,3 +22,4 @@ export * from './operator/operator-works.repository';
 export * from './operator/operator-events.repository';
 export * from './operator/operator-outbox.repository';
 export * from './tokens/api-token.repository';
+export * from './workflows/workflow-kind.repository';

@@ -17,6 +17,7 @@ import { CryptoIdGenerator } from './system/crypto-id-generator';
 import { SystemClock } from './system/system-clock';
 import { ApiTokenRepository } from './tokens/api-token.repository';
 import { WorkRepository } from './work/work.repository';
+import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
 
 /**
  * The ledger: the database, the repositories and the ingest service. Global, because
@@ -42,6 +43,7 @@ import { WorkRepository } from './work/work.repository';
     OperatorEventsRepository,
     OperatorOutboxRepository,
     ApiTokenRepository,
+    WorkflowKindRepository,
   ],
   exports: [
     LedgerDatabase,
@@ -59,6 +61,7 @@ import { WorkRepository } from './work/work.repository';
     OperatorEventsRepository,
     OperatorOutboxRepository,
     ApiTokenRepository,
+    WorkflowKindRepository,
   ],
 })
 export class LedgerModule implements OnApplicationShutdown {

@@ -63,8 +63,14 @@ export class ApiClient {
     );
   }
 
-  get<T>(path: string, query?: Query): Promise<T> {
-    return this.request<T>('GET', path, query);
+  /** `timeoutMs`: for a long poll, which the server holds longer than the default allows. */
+  get<T>(path: string, query?: Query, timeoutMs = TIMEOUT_MS): Promise<T> {
+    return this.request<T>('GET', path, query, undefined, timeoutMs);
+  }
+
+  /** Like post, with the HTTP status: 201 and 200 mean different things to a start. */
+  postWithStatus<T>(path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    return this.send<T>('POST', path, undefined, body);
   }
 
   post<T>(path: string, body?: unknown): Promise<T> {
@@ -80,7 +86,18 @@ export class ApiClient {
     path: string,
     query?: Query,
     body?: unknown,
+    timeoutMs = TIMEOUT_MS,
   ): Promise<T> {
+    return (await this.send<T>(method, path, query, body, timeoutMs)).body;
+  }
+
+  private async send<T>(
+    method: string,
+    path: string,
+    query?: Query,
+    body?: unknown,
+    timeoutMs = TIMEOUT_MS,
+  ): Promise<{ status: number; body: T }> {
     const url = new URL(`${this.baseUrl}${path}`);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value === undefined) continue;
@@ -95,7 +112,7 @@ export class ApiClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
@@ -108,7 +125,7 @@ export class ApiClient {
     } catch {
       parsed = undefined;
     }
-    if (res.ok) return parsed as T;
+    if (res.ok) return { status: res.status, body: parsed as T };
     const problem: Problem =
       parsed && typeof parsed === 'object'
         ? { ...(parsed as Problem), status: res.status }

@@ -124,3 +124,14 @@ export interface Stats {
   byState: Record<string, number>;
   costPerDay: Array<{ day: string; costUsd: number }>;
 }
+
+/** GET /api/v1/works/{id}/result. */
+export interface WorkResult {
+  id: string;
+  kind: string;
+  state: string;
+  done: boolean;
+  output: unknown;
+  error: unknown;
+  finishedAt: string | null;
+}

@@ -4,6 +4,7 @@ import { apiCommand, clientFor, type CommonOptions, positiveInt } from '../api/a
 import { type ActionResult, type Page, type WorkDetail, type WorkSummary } from '../api/api-types';
 import { CliError, EXIT } from '../exit-codes';
 import { brief, dash, printJson, renderTable, usd, when } from '../output/table';
+import { registerWorksStart } from './works-start.command';
 
 interface ListOptions extends CommonOptions {
   state?: string;
@@ -28,7 +29,8 @@ const ACTIONS = {
 } as const;
 
 export function registerWorks(program: Command): void {
-  const works = program.command('works').description('list, inspect and steer works');
+  const works = program.command('works').description('start, list, inspect and steer works');
+  registerWorksStart(works);
 
   apiCommand(works.command('ls').description('list works, newest first'))
     .option('-s, --state <states>', 'one or more states, comma-separated (e.g. WAITING,FAILED)')

@@ -7,6 +7,8 @@ import { ScheduleAdminService } from './schedule-admin.service';
 import { SchedulesController } from './schedules.controller';
 import { SystemController } from './system.controller';
 import { WorkActionsService } from './work-actions.service';
+import { WorkStartService } from './work-start.service';
+import { WorkflowsController } from './workflows.controller';
 import { WorksController } from './works.controller';
 
 /**
@@ -24,7 +26,8 @@ import { WorksController } from './works.controller';
     SystemController,
     OutboxController,
     SchedulesController,
+    WorkflowsController,
   ],
-  providers: [WorkActionsService, QueueDepthsService, ScheduleAdminService],
+  providers: [WorkActionsService, WorkStartService, QueueDepthsService, ScheduleAdminService],
 })
 export class ApiModule {}

@@ -1,6 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UsePipes } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ErrorCode, WorkgateError } from '@app/core';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UsePipes } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { type FastifyReply } from 'fastify';
+import { ErrorCode, isTerminal, WorkgateError } from '@app/core';
 import { OperatorWorksRepository } from '@app/ledger';
 import { Actor, OperatorApi } from '../auth/api-auth.decorators';
 import {
@@ -20,6 +28,16 @@ import {
 import { ApiProblems } from './openapi';
 import { type SimpleAction, WorkActionsService } from './work-actions.service';
 import { ZodValidationPipe } from './zod-validation.pipe';
+import {
+  RESULT_WAIT_MAX_MS,
+  type ResultQuery,
+  resultQuery,
+  type StartWorkBody,
+  startWorkBody,
+  startWorkResultSchema,
+  workResultSchema,
+} from './work-start.schemas';
+import { WorkStartService } from './work-start.service';
 
 const ACTION_DOCS: Record<SimpleAction, string> = {
   pause: 'QUEUED or WAITING → PAUSED now; RUNNING → PAUSED at its next step boundary.',
@@ -36,7 +54,30 @@ export class WorksController {
   constructor(
     private readonly works: OperatorWorksRepository,
     private readonly actions: WorkActionsService,
+    private readonly starts: WorkStartService,
   ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Start a work',
+    description:
+      'Opens a work of a kind a worker has registered (GET /api/v1/workflows), after checking `input` against the JSON Schema of that kind’s input: a 400 names the field (`kind`, or `input.<path>`). The start is recorded as an inbound event of channel `api` whose external id is `api:<idempotencyKey>` (a generated id without a key); a second start with the same key opens nothing and answers 200 with the first start’s work (its kind and input are not compared).',
+  })
+  @ApiCreatedResponse({ description: 'Opened', standardSchema: startWorkResultSchema })
+  @ApiOkResponse({
+    description: 'The idempotency key was seen: the work it started',
+    standardSchema: startWorkResultSchema,
+  })
+  @ApiProblems(400, 401, 403, 503)
+  async start(
+    @Body({ schema: startWorkBody }) body: StartWorkBody,
+    @Actor() actor: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const started = await this.starts.start(body, actor);
+    void reply.status(started.created ? 201 : 200);
+    return started;
+  }
 
   @Get()
   @ApiOperation({
@@ -74,6 +115,28 @@ export class WorksController {
     const detail = await this.works.detail(id);
     if (!detail) throw new WorkgateError(ErrorCode.NotFound, `no work ${id}`);
     return detail;
+  }
+
+  @Get(':id/result')
+  @ApiOperation({
+    summary: 'Wait for a work’s result',
+    description: `Long poll: holds the request until the work is COMPLETED, FAILED or CANCELLED, or \`wait\` has passed (at most ${RESULT_WAIT_MAX_MS / 1000}s). 200 with \`done: true\` once it has ended (\`output\`, or \`error\`); 202 with \`done: false\` and the current state while it is still live — ask again.`,
+  })
+  @ApiOkResponse({ description: 'The work has ended', standardSchema: workResultSchema })
+  @ApiAcceptedResponse({
+    description: 'Still live after the wait: ask again',
+    standardSchema: workResultSchema,
+  })
+  @ApiProblems(400, 401, 404, 503)
+  async result(
+    @Param('id', { schema: workId }) id: string,
+    @Query({ schema: resultQuery }) query: ResultQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const row = await this.starts.result(id, query.wait);
+    const done = isTerminal(row.state);
+    void reply.status(done ? 200 : 202);
+    return { ...row, done, output: row.output ?? null, error: row.error ?? null };
   }
 
   @Post(':id/pause')

@@ -9,6 +9,7 @@ import {
   type IngestResult,
   type WorkCommand,
   WorkgateError,
+  scopedExternalId,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
 import {
@@ -23,6 +24,14 @@ import {
   type WorkRow,
   WorkRepository,
 } from '@app/ledger';
+
+/**
+ * An API start's dedupe key in the ledger: the caller's idempotency key scoped by the
+ * `api` source, as every channel scopes its provider ids (scopedExternalId).
+ */
+export function apiStartExternalId(idempotencyKey: string): string {
+  return scopedExternalId('api', idempotencyKey);
+}
 
 export interface ControlResult {
   workId: string;
@@ -179,7 +188,7 @@ export class EngineControl {
     return this.ingest.ingest({
       channel: 'api',
       source: 'api',
-      externalId: `api:${opts.idempotencyKey ?? this.ids.uuid()}`,
+      externalId: apiStartExternalId(opts.idempotencyKey ?? this.ids.uuid()),
       conversationKey: opts.conversationKey ?? null,
       correlationKey: null,
       actor: { id: opts.actor },

@@ -56,6 +56,15 @@ export class OperatorEventsRepository {
     return rows[0] ?? null;
   }
 
+  /** The event a channel recorded under this external id (its dedupe key), if any. */
+  async findByExternalId(channel: string, externalId: string): Promise<InboundEventView | null> {
+    const rows = await this.query<InboundEventView>(
+      `SELECT ${INBOX_COLUMNS} FROM "InboundEvent" WHERE channel = $1 AND "externalId" = $2`,
+      [channel, externalId],
+    );
+    return rows[0] ?? null;
+  }
+
   private async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     try {
       const { rows } = await this.db.pool.query(sql, params);

@@ -15,6 +15,7 @@ import {
   type WorkDetail,
   type WorkFields,
   type WorkFilters,
+  type WorkResultView,
   type WorkSummary,
 } from './operator.types';
 import { containsPattern, SqlWhere } from './sql-where.util';
@@ -106,6 +107,15 @@ export class OperatorWorksRepository {
   async summary(id: string): Promise<WorkSummary | null> {
     const rows = await this.query<WorkSummary>(
       `SELECT ${SUMMARY_COLUMNS} FROM "Work" w WHERE w.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** What a caller waiting for a work's result needs, in one indexed read. */
+  async result(id: string): Promise<WorkResultView | null> {
+    const rows = await this.query<WorkResultView>(
+      'SELECT id, kind, state, output, error, "finishedAt" FROM "Work" WHERE id = $1',
       [id],
     );
     return rows[0] ?? null;

@@ -26,6 +26,15 @@ export interface WorkSummary {
   costUsd: number;
 }
 
+export interface WorkResultView {
+  id: string;
+  kind: string;
+  state: WorkState;
+  output: unknown;
+  error: unknown;
+  finishedAt: Date | null;
+}
+
 export interface WorkFilters {
   states?: WorkState[];
   kind?: string;

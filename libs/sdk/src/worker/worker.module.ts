@@ -1,0 +1,71 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { type AppConfig, ConfigModule, type Logger } from '@app/config';
+import { EngineModule, type AnyWorkflowDefinition, WorkflowRegistry } from '@app/engine';
+import { createSlackSender, slackConfiguredKinds } from '@app/channels/slack';
+import { createTelegramSender, telegramConfiguredKinds } from '@app/channels/telegram';
+import { HttpSender } from '@app/channels/webhook';
+import { type OutboundSender } from '@app/core';
+import { LedgerModule } from '@app/ledger';
+import { MetricsModule } from '@app/observability';
+
+export interface WorkerModuleOptions {
+  config: AppConfig;
+  logger: Logger;
+  /** Every workflow this worker runs. */
+  workflows: AnyWorkflowDefinition[];
+  /** Extra outbound senders (tests register a recording one for a channel of their own). */
+  senders?: OutboundSender[];
+}
+
+/** Every workflow kind a config file names must be registered, or the worker refuses to start. */
+export function configuredKinds(config: AppConfig): Array<{ kind: string; where: string }> {
+  return [
+    ...Object.entries(config.webhooks.sources).flatMap(([name, source]) =>
+      source.workflow
+        ? [{ kind: source.workflow, where: `webhooks.sources.${name}.workflow` }]
+        : [],
+    ),
+    ...slackConfiguredKinds(config),
+    ...telegramConfiguredKinds(config),
+    ...config.schedules.map((s, i) => ({
+      kind: s.workflow,
+      where: `schedules[${i}] (${s.name}).workflow`,
+    })),
+  ];
+}
+
+/** One sender per outbound channel this worker delivers to. */
+export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSender[] {
+  return [
+    HttpSender.fromConfig(config),
+    createSlackSender(config, logger),
+    createTelegramSender(config, logger),
+  ];
+}
+
+/**
+ * The worker process as a Nest module: the queues' processors, timers, the outbox, the
+ * reconciler, metrics. `apps/worker` and the SDK's `createWorker` both build it.
+ */
+@Module({})
+export class WorkerModule {
+  static forRoot(options: WorkerModuleOptions): DynamicModule {
+    // Before anything starts: duplicate names, or a route opening an unknown kind, stop the worker.
+    new WorkflowRegistry()
+      .register(...options.workflows)
+      .assertKnown(configuredKinds(options.config));
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot({ config: options.config, logger: options.logger, name: 'worker' }),
+        // Prometheus /metrics on worker.metricsPort (the worker has no HTTP server).
+        MetricsModule.forRoot({ listen: true }),
+        LedgerModule,
+        EngineModule.forWorker({
+          workflows: options.workflows,
+          senders: [...outboundSenders(options.config, options.logger), ...(options.senders ?? [])],
+        }),
+      ],
+    };
+  }
+}
