@@ -104,6 +104,7 @@ interface EventRowT {
   reason: string;
   workId: string | null;
   consumedAt: Date | null;
+  [k: string]: unknown;
 }
 
 describe('inbox: nothing acknowledged is stranded', () => {
@@ -165,10 +166,16 @@ describe('inbox: nothing acknowledged is stranded', () => {
     (await db.query<EventRowT>('SELECT * FROM "InboundEvent" WHERE id = $1', [id]))[0]!;
 
   /** Starts `kind` on `room` and waits until its busy step runs. */
-  async function startBusy(room: string, kind: string, route: Partial<InboundEventInput['route']> = {}) {
+  async function startBusy(
+    room: string,
+    kind: string,
+    route: Partial<InboundEventInput['route']> = {},
+  ) {
     const gate = `${room}:gate`;
     gates.set(gate, false);
-    const opened = await ingest.ingest(message(room, 'start', { openKind: kind, ...route }, { gate }));
+    const opened = await ingest.ingest(
+      message(room, 'start', { openKind: kind, ...route }, { gate }),
+    );
     expect(opened.decision).toBe('opened');
     const workId = opened.workId!;
     await until(
@@ -190,7 +197,9 @@ describe('inbox: nothing acknowledged is stranded', () => {
     expect(row.reason).toMatch(/routed again/);
     expect(row.reason).toContain(endedWorkId);
     const ended = await ledger().timeline(endedWorkId);
-    expect(ended.find((e) => e.type === 'inbox_rerouted' && e.data.eventId === eventId)).toBeTruthy();
+    expect(
+      ended.find((e) => e.type === 'inbox_rerouted' && e.data.eventId === eventId),
+    ).toBeTruthy();
     const fresh = await ledger().timeline(row.workId!);
     expect(JSON.stringify(fresh)).toMatch(/routed again/);
     const opened = await until(
@@ -253,7 +262,7 @@ describe('inbox: nothing acknowledged is stranded', () => {
   it('collect: a burst still inside its window when the work ends is routed again, every part', async () => {
     const route = { busyPolicy: 'collect' as const, collectWindowMs: 1_500 };
     const { workId, gate } = await startBusy('c6', 'rr.reads-once', route);
-    const parts = [];
+    const parts: Array<{ eventId: string; decision: string }> = [];
     for (const text of ['first', 'second'])
       parts.push(await ingest.ingest(message('c6', text, route)));
     expect(parts.map((p) => p.decision)).toEqual(['collected', 'collected']);
