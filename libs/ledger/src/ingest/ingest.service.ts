@@ -977,6 +977,19 @@ export class IngestService {
       // route() decides within a live correlated work whenever there is one (rule 1b)
       // and never reads the conversation then; every row here is of a live work.
       if (candidates.correlated.length) return { candidates, waits: loaded };
+      const { rows: closed } = await client.query<{
+        waitId: string;
+        workId: string;
+        status: WaitRow['status'];
+        workState: WorkState;
+      }>({
+        name: 'ingest-lapsed-wait',
+        text: `SELECT w.id AS "waitId", w."workId", w.status, k.state AS "workState"
+         FROM "Wait" w JOIN "Work" k ON k.id = w."workId"
+         WHERE w."correlationKey" = $1 ORDER BY w."createdAt" DESC LIMIT 1`,
+        values: [event.correlationKey],
+      });
+      candidates.lapsed = closed[0] ?? null;
     }
     if (event.conversationKey) {
       const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>({
