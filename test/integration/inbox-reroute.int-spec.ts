@@ -206,7 +206,7 @@ describe('inbox: nothing acknowledged is stranded', () => {
       async () => ((await ledger().work(row.workId!)).state === 'COMPLETED' ? row.workId : null),
       'the re-routed message is handled',
     );
-    return ledger().work(opened!);
+    return ledger().work(opened);
   }
 
   it('fast completion: a message in the inbox of a work that completes without reading it opens a new work', async () => {
