@@ -344,4 +344,23 @@ describe('inbox: nothing acknowledged is stranded', () => {
     await until(async () => (await ledger().work(workId)).state === 'COMPLETED', 'completes');
     expect((await ledger().work(workId)).output).toEqual({ seen: ['first\nsecond', 'third'] });
   });
+  it('reconciler: a marked event whose job was lost is routed again by the next pass', async () => {
+    const { workId, gate } = await startBusy('c11', 'rr.quick');
+    gates.set(gate, true);
+    await until(async () => (await ledger().work(workId)).state === 'COMPLETED', 'completes');
+    // As if the work had ended with this unread and the job after its commit were lost
+    // (Redis wiped, the worker killed): only the ledger's marker is left.
+    const lost = await ingest.ingest(message('c11', 'left behind', { openKind: null }));
+    expect(lost.decision).toBe('dropped');
+    await db.query(
+      `UPDATE "InboundEvent" SET decision = 'inbox', "workId" = $2, "rerouteAt" = now(),
+         "routePolicy" = $3 WHERE id = $1`,
+      [
+        lost.eventId,
+        workId,
+        JSON.stringify({ openKind: 'rr.echo', busyPolicy: 'inbox', collectWindowMs: 0 }),
+      ],
+    );
+    await expectRerouted(lost.eventId, workId);
+  });
 });
