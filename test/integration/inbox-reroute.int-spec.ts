@@ -363,4 +363,37 @@ describe('inbox: nothing acknowledged is stranded', () => {
     );
     await expectRerouted(lost.eventId, workId);
   });
+  it('ingest racing the end of a work: never into the inbox of a work that ended under it', async () => {
+    const { workId, gate } = await startBusy('c12', 'rr.quick');
+    const blocker = await db.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM "Work" WHERE id = $1 FOR UPDATE', [workId]);
+      // Ingest reads the candidates (the work is RUNNING), then waits for the work's row.
+      const pending = ingest.ingest(message('c12', 'just in time?'));
+      await until(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM "Work" WHERE id = $1 FOR UPDATE%'`,
+            )
+          ).length,
+        'ingest to wait on the work row',
+      );
+      // The work ends while ingest waits (as an operator's cancel would, in one commit).
+      await blocker.query(
+        `UPDATE "Work" SET state = 'CANCELLED', "finishedAt" = now(), version = version + 1 WHERE id = $1`,
+        [workId],
+      );
+      await blocker.query('COMMIT');
+      const result = await pending;
+      expect(result.decision).toBe('opened');
+      expect(result.workId).not.toBe(workId);
+      expect(result.reason).toMatch(/ended \(CANCELLED\) before this reached its inbox/);
+    } finally {
+      await blocker.end();
+      gates.set(gate, true);
+    }
+  });
 });
