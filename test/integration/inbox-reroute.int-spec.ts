@@ -45,6 +45,23 @@ const fails = defineWorkflow(
   { retry: { maxAttempts: 1 } },
 );
 
+/** A child that fails for good, and a parent that starts it after being busy. */
+const failingChild = defineWorkflow(
+  'rr.failing-child',
+  async () => {
+    throw new Error('child broke');
+  },
+  { retry: { maxAttempts: 1 } },
+);
+const parent = defineWorkflow(
+  'rr.parent',
+  async (ctx, input: { gate: string }) => {
+    await ctx.step('busy', () => waitGate(input.gate));
+    return ctx.child('rr.failing-child', {});
+  },
+  { retry: { maxAttempts: 1 } },
+);
+
 /** Busy, then asks a question that times out (onTimeout: fail). */
 const asker = defineWorkflow('rr.asker', async (ctx, input: { gate: string }) => {
   await ctx.step('busy', () => waitGate(input.gate));
@@ -123,7 +140,7 @@ describe('inbox: nothing acknowledged is stranded', () => {
         prefix,
         overrides: { worker: { lease: '900ms', reconcileEvery: '300ms' } },
       }),
-      [quick, fails, asker, readsOnce, echo, reader, burstThenThink],
+      [quick, fails, asker, readsOnce, echo, reader, burstThenThink, failingChild, parent],
       [new NullSender()],
     );
     ingest = worker.app.get(IngestService);
@@ -225,6 +242,18 @@ describe('inbox: nothing acknowledged is stranded', () => {
     expect(late).toMatchObject({ decision: 'inbox', workId });
     gates.set(gate, true);
     await until(async () => (await ledger().work(workId)).state === 'FAILED', 'fails');
+    await expectRerouted(late.eventId, workId);
+  });
+
+  it('child failure: the inbox of a parent that fails with its child is routed again', async () => {
+    const { workId, gate } = await startBusy('c13', 'rr.parent');
+    const late = await ingest.ingest(message('c13', 'how is it going?'));
+    expect(late).toMatchObject({ decision: 'inbox', workId });
+    gates.set(gate, true);
+    await until(
+      async () => (await ledger().work(workId)).state === 'FAILED',
+      'fails with its child',
+    );
     await expectRerouted(late.eventId, workId);
   });
 
