@@ -27,8 +27,15 @@ export class InboxRerouteService implements ReconcileContributor {
 
   async reconcile(): Promise<void> {
     let routed = 0;
-    for (const workId of await this.rerouter.pendingWorks(PER_PASS))
-      routed += await this.rerouter.rerouteWork(workId);
+    for (const workId of await this.rerouter.pendingWorks(PER_PASS)) {
+      // One inbox that cannot be routed (its event refused by the database) must not
+      // stop the others, nor the rest of the reconcile pass: it stays marked, and is
+      // tried again next pass.
+      routed += await this.rerouter.rerouteWork(workId).catch((err: Error) => {
+        this.logger.warn({ workId, err: err.message }, 'routing an ended inbox again failed');
+        return 0;
+      });
+    }
     if (routed) this.logger.info({ routed }, 'reconciler routed unread inbox events again');
   }
 }
