@@ -462,4 +462,24 @@ describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
     expect(late.reason).toContain(workId!);
     expect(late.decision).toBe('dropped');
   });
+  it('a pick of a work that ended since the question leaves the question open for another pick', async () => {
+    const first = (await ingest.ingest(message('r12', 'one'))).workId!;
+    const second = (await ingest.ingest(message('r12', 'two', { command: 'new' }))).workId!;
+    await promptFor(first);
+    await promptFor(second);
+    expect((await ingest.ingest(message('r12', '8'))).decision).toBe('asked');
+    await worker.control.cancel(first, 'operator:ana');
+    const gone = await ingest.ingest(
+      message('r12', '', { button: { kind: 'pick', workId: first, choice: 0 } }),
+    );
+    expect(gone.decision).toBe('dropped');
+    expect(gone.feedback).toMatch(/already finished/);
+    expect(
+      await ingest.ingest(
+        message('r12', '', { button: { kind: 'pick', workId: second, choice: 1 } }),
+      ),
+    ).toMatchObject({ decision: 'resumed', workId: second });
+    await until(async () => (await ledger().work(second)).state === 'COMPLETED', 'completes');
+    expect((await ledger().work(second)).output).toEqual({ n: 8 });
+  });
 });

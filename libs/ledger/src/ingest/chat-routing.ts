@@ -363,6 +363,19 @@ export class ChatRouting {
         ),
       };
     }
+    const chosen = await this.works.find(client, button.workId);
+    if (!chosen || !LIVE.includes(chosen.state)) {
+      // The offered work ended since the question: its message would open nothing (a
+      // button never opens a work) and be lost, so the question stays open for another pick.
+      return {
+        kind: 'handled',
+        applied: this.nothing(
+          'dropped',
+          `a pick of work ${button.workId} for question ${asked.id}, but that work is ${chosen?.state ?? 'gone'}`,
+          'That one has already finished. Please pick another.',
+        ),
+      };
+    }
     await client.query(
       `UPDATE "InboundEvent" SET reason = reason || $2, "consumedAt" = now() WHERE id = $1`,
       [asked.id, ` → picked work ${button.workId} (event ${eventId})`],
