@@ -85,26 +85,30 @@ describe('assistant: a message sent while it answers is never stranded', () => {
     });
     const first = await ingest.ingest(message(1, 'capital of France?'));
     expect(first.decision).toBe('opened');
-    await until(() => openai.pending === 1, 'the model to be asked');
+    await until(() => openai.pending === 1, 'the model to be asked', 20_000);
     const late = await ingest.ingest(message(2, 'and of Portugal?'));
     expect(late).toMatchObject({ decision: 'inbox', workId: first.workId });
     release();
 
     const ledger = ledgerOf(db);
-    await ledger.untilState(first.workId!, 'COMPLETED');
+    await ledger.untilState(first.workId!, 'COMPLETED', 20_000);
     const [row] = await db.query<{ workId: string; decision: string; reason: string }>(
       'SELECT * FROM "InboundEvent" WHERE id = $1',
       [late.eventId],
     );
-    const routed = await until(async () => {
-      const [r] = await db.query<{ workId: string; decision: string; reason: string }>(
-        'SELECT * FROM "InboundEvent" WHERE id = $1',
-        [late.eventId],
-      );
-      return r && r.decision === 'opened' ? r : null;
-    }, `the late message routed again (was ${row?.decision})`);
+    const routed = await until(
+      async () => {
+        const [r] = await db.query<{ workId: string; decision: string; reason: string }>(
+          'SELECT * FROM "InboundEvent" WHERE id = $1',
+          [late.eventId],
+        );
+        return r && r.decision === 'opened' ? r : null;
+      },
+      `the late message routed again (was ${row?.decision})`,
+      20_000,
+    );
     expect(routed.reason).toMatch(/routed again/);
-    const second = await ledger.untilState(routed.workId, 'COMPLETED');
+    const second = await ledger.untilState(routed.workId, 'COMPLETED', 20_000);
     expect(second.output).toMatchObject({ answer: 'Lisbon.' });
     expect(sender.sent.map((d) => (d.payload as { text?: string }).text)).toEqual([
       'Paris.',

@@ -207,10 +207,14 @@ describe('inbox: nothing acknowledged is stranded', () => {
    * reason on the event, on the ended work's timeline, and on the new work's.
    */
   async function expectRerouted(eventId: string, endedWorkId: string) {
-    const row = await until(async () => {
-      const r = await eventRow(eventId);
-      return r.workId && r.workId !== endedWorkId && r.decision === 'opened' ? r : null;
-    }, `event ${eventId} routed again away from ended work ${endedWorkId}`);
+    const row = await until(
+      async () => {
+        const r = await eventRow(eventId);
+        return r.workId && r.workId !== endedWorkId && r.decision === 'opened' ? r : null;
+      },
+      `event ${eventId} routed again away from ended work ${endedWorkId}`,
+      20_000,
+    );
     expect(row.reason).toMatch(/routed again/);
     expect(row.reason).toContain(endedWorkId);
     const ended = await ledger().timeline(endedWorkId);
