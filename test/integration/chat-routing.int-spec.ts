@@ -59,6 +59,11 @@ const collector = defineWorkflow('chat.collector', async (ctx) => {
   }
 });
 
+/** Waits for a webhook-style event on its correlation key; the wait times out (fail). */
+const hooked = defineWorkflow('chat.hooked', async (ctx, input: { key: string }) =>
+  ctx.waitFor({ match: input.key, timeout: '200ms' }),
+);
+
 const interruptible = defineWorkflow('chat.interruptible', async (ctx, input: { text: string }) => {
   const items = await ctx.inbox();
   const latest = (items.at(-1)?.body as { text?: string } | undefined)?.text ?? input.text;
@@ -94,7 +99,7 @@ describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
           },
         },
       }),
-      [chatApprovalWorkflow, countTo, turns, collector, interruptible],
+      [chatApprovalWorkflow, countTo, turns, collector, interruptible, hooked],
       [sender],
     );
     ingest = worker.app.get(IngestService);
@@ -346,5 +351,135 @@ describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
     const interrupted = (await ledger().timeline(workId!)).filter((e) => e.type === 'interrupted');
     expect(interrupted).toHaveLength(1);
     expect(interrupted[0]!.data).toMatchObject({ fromSeq: 1, discarded: ['$inbox', 'think'] });
+  });
+  it('a pick is single-use: a double tap routes the message once', async () => {
+    const first = (await ingest.ingest(message('r8', 'one'))).workId!;
+    const second = (await ingest.ingest(message('r8', 'two', { command: 'new' }))).workId!;
+    await promptFor(first);
+    await promptFor(second);
+    expect((await ingest.ingest(message('r8', '5'))).decision).toBe('asked');
+    const tap = () =>
+      ingest.ingest(message('r8', '', { button: { kind: 'pick', workId: second, choice: 1 } }));
+    expect(await tap()).toMatchObject({ decision: 'resumed', workId: second });
+    const again = await tap();
+    expect(again.decision).toBe('dropped');
+    expect(again.feedback).toMatch(/already answered/);
+    await until(async () => (await ledger().work(second)).state === 'COMPLETED', 'completes');
+    expect((await ledger().work(second)).output).toEqual({ n: 5 });
+    expect((await ledger().work(first)).state).toBe('WAITING');
+    const works = await db.query<any>(
+      `SELECT count(*)::int AS n FROM "Work" WHERE "conversationKey" = 'chat:r8'`,
+    );
+    expect(works[0].n).toBe(2);
+  });
+
+  it('a pick is bound to its question: an old button never routes a newer message to a work it did not offer', async () => {
+    const a = (
+      await ingest.ingest(
+        message('r9', 'a', { kind: 'chat.turns', body: { text: 'a', messageId: 'ua', turns: 3 } }),
+      )
+    ).workId!;
+    const b = (await ingest.ingest(message('r9', 'b', { command: 'new' }))).workId!;
+    await promptFor(a);
+    await promptFor(b);
+    // '5' fits both the text question (a) and the digits question (b).
+    expect((await ingest.ingest(message('r9', '5'))).decision).toBe('asked');
+    expect(
+      await ingest.ingest(message('r9', '', { button: { kind: 'pick', workId: a, choice: 0 } })),
+    ).toMatchObject({ decision: 'resumed', workId: a });
+    const c = (
+      await ingest.ingest(
+        message('r9', 'c', {
+          kind: 'chat.turns',
+          command: 'new',
+          body: { text: 'c', messageId: 'uc', turns: 3 },
+        }),
+      )
+    ).workId!;
+    await until(
+      () => sender.of('ask').find((d) => d.workId === a && (d.payload as any).text === 'turn 1'),
+      "a's next turn",
+    );
+    await promptFor(c);
+    // 'hello' fits the two text questions (a, c), not b's digits.
+    expect((await ingest.ingest(message('r9', 'hello'))).decision).toBe('asked');
+    const old = await ingest.ingest(
+      message('r9', '', { button: { kind: 'pick', workId: b, choice: 1 } }),
+    );
+    expect(old.decision).toBe('dropped');
+    expect(old.workId).not.toBe(b);
+    const bTimeline = await ledger().timeline(b);
+    expect(bTimeline.filter((e) => e.type === 'event_received')).toHaveLength(0);
+    expect((await ledger().waits(b))[0]!.status).toBe('open');
+    // The newer question still takes its own pick.
+    expect(
+      await ingest.ingest(message('r9', '', { button: { kind: 'pick', workId: c, choice: 1 } })),
+    ).toMatchObject({ decision: 'resumed', workId: c });
+  });
+
+  it('/cancel: only the starter or a responder may cancel; anyone else is refused politely', async () => {
+    const { workId } = await ingest.ingest(message('r10', 'go'));
+    await promptFor(workId!);
+    const refused = await ingest.ingest(
+      message('r10', '/cancel', { command: 'cancel', actor: 'chat:bob' }),
+    );
+    expect(refused.decision).toBe('command');
+    expect(refused.reason).toMatch(/refused/);
+    expect((await ledger().work(workId!)).state).toBe('WAITING');
+    await until(
+      () =>
+        sender
+          .of('notice')
+          .find((d) => d.target === 'r10' && /can cancel/.test((d.payload as any).text)),
+      'the refusal',
+    );
+    // Ana started it; her linked identity on another channel may cancel it.
+    const cancel = await ingest.ingest(
+      message('r10', '/cancel', { command: 'cancel', actor: 'other:ana' }),
+    );
+    expect(cancel).toMatchObject({ decision: 'command', workId });
+    await until(async () => (await ledger().work(workId!)).state === 'CANCELLED', 'cancelled');
+  });
+
+  it('a reply to a wait that already timed out says so, and is not kept for a later wait', async () => {
+    const { workId } = await ingest.ingest(
+      message('r11', 'hook', {
+        kind: 'chat.hooked',
+        body: { text: 'hook', messageId: 'uh', key: 'order-77' },
+      }),
+    );
+    await until(async () => (await ledger().work(workId!)).state === 'FAILED', 'times out');
+    const late = await ingest.ingest(
+      message('r11', 'paid', {
+        conversationKey: null,
+        correlationKey: 'order-77',
+        route: { openKind: null, busyPolicy: 'inbox', collectWindowMs: 0 },
+        replyAddress: null,
+      }),
+    );
+    expect(late.reason).not.toMatch(/kept until a wait names it/);
+    expect(late.reason).toMatch(/timed out/);
+    expect(late.reason).toContain(workId!);
+    expect(late.decision).toBe('dropped');
+  });
+  it('a pick of a work that ended since the question leaves the question open for another pick', async () => {
+    const first = (await ingest.ingest(message('r12', 'one'))).workId!;
+    const second = (await ingest.ingest(message('r12', 'two', { command: 'new' }))).workId!;
+    await promptFor(first);
+    await promptFor(second);
+    expect((await ingest.ingest(message('r12', '8'))).decision).toBe('asked');
+    await worker.control.cancel(first, 'operator:ana');
+    const gone = await ingest.ingest(
+      message('r12', '', { button: { kind: 'pick', workId: first, choice: 0 } }),
+    );
+    expect(gone.decision).toBe('dropped');
+    expect(gone.feedback).toMatch(/already finished/);
+    expect(
+      await ingest.ingest(
+        message('r12', '', { button: { kind: 'pick', workId: second, choice: 1 } }),
+      ),
+    ).toMatchObject({ decision: 'resumed', workId: second });
+    await until(async () => (await ledger().work(second)).state === 'COMPLETED', 'completes');
+    expect((await ledger().work(second)).output).toEqual({ n: 8 });
   });
 });

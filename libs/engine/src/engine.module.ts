@@ -6,6 +6,7 @@ import { OutboxProcessor, WakeProcessor, WorkProcessor } from './jobs/processors
 import { OUTBOUND_SENDERS, type OutboundSender } from './outbox/outbound-sender.port';
 import { OutboxService } from './outbox/outbox.service';
 import { QueuesModule } from './queues/queues.module';
+import { InboxRerouteService } from './reconciler/inbox-reroute.service';
 import { RECONCILE_CONTRIBUTORS, ReconcilerService } from './reconciler/reconciler.service';
 import { RunStore } from './runner/run-store';
 import { WakeService } from './runner/wake.service';
@@ -46,10 +47,14 @@ export class EngineModule {
         EngineControl,
         OutboxService,
         ScheduleService,
+        InboxRerouteService,
         {
           provide: RECONCILE_CONTRIBUTORS,
-          useFactory: (schedules: ScheduleService) => [schedules],
-          inject: [ScheduleService],
+          useFactory: (schedules: ScheduleService, inboxes: InboxRerouteService) => [
+            schedules,
+            inboxes,
+          ],
+          inject: [ScheduleService, InboxRerouteService],
         },
         ReconcilerService,
         JobRouter,

@@ -3,6 +3,8 @@ export * from './database/ledger-database';
 export * from './database/statement-batcher';
 export * from './ingest/answer-validator';
 export * from './ingest/ingest.service';
+export * from './ingest/inbox-rerouter';
+export { returnReadEvents } from './ingest/inbox.sql';
 export * from './lease/lease.service';
 export * from './ledger.module';
 export * from './migrations/migration-runner';

@@ -5,6 +5,7 @@ import { ledgerDatabaseProvider } from './database/ledger-database.provider';
 import { AnswerValidator } from './ingest/answer-validator';
 import { ChatRouting } from './ingest/chat-routing';
 import { IngestService } from './ingest/ingest.service';
+import { InboxRerouter } from './ingest/inbox-rerouter';
 import { LeaseService } from './lease/lease.service';
 import { OperatorEventsRepository } from './operator/operator-events.repository';
 import { OperatorOutboxRepository } from './operator/operator-outbox.repository';
@@ -34,6 +35,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     AnswerValidator,
     ChatRouting,
     IngestService,
+    InboxRerouter,
     LeaseService,
     StepRepository,
     WaitRepository,
@@ -52,6 +54,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     WorkRepository,
     AnswerValidator,
     IngestService,
+    InboxRerouter,
     LeaseService,
     StepRepository,
     WaitRepository,

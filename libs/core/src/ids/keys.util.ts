@@ -12,6 +12,8 @@ export const jobIds = {
   retry: (workId: string, attempt: number) => `retry:${workId}:${attempt}`,
   outbox: (outboxId: string, attempt: number) => `out:${outboxId}:${attempt}`,
   schedule: (scheduleId: string, fireAtMs: number) => `sched:${scheduleId}:${fireAtMs}`,
+  /** The unread inbox of a work that ended (per run: a retried work can end again). */
+  reroute: (workId: string, runSeq: number) => `reroute:${workId}:${runSeq}`,
 } as const;
 
 /**

@@ -158,6 +158,37 @@ describe(route.name, () => {
   describe('1b. correlation key', () => {
     const correlated = event({ conversationKey: null, correlationKey: 'order-7' });
 
+    it.each([
+      ['timed_out', /timed out/],
+      ['cancelled', /was cancelled/],
+    ] as const)(
+      'says a late answer is late (the last wait on the key %s) and drops it instead of keeping it',
+      (status, said) => {
+        const lapsed = { waitId: 'a', workId: 'w1', status, workState: 'FAILED' as const };
+        const late = route(correlated, candidates({ lapsed }), NO_OPEN);
+        expect(late).toMatchObject({ decision: 'drop' });
+        expect(late.reason).toMatch(said);
+        expect(late.reason).toContain('w1');
+        expect(route(correlated, candidates({ lapsed }), POLICY)).toMatchObject({
+          decision: 'open',
+        });
+      },
+    );
+
+    it('keeps an early answer (no wait on the key yet, or the last one was answered)', () => {
+      const answered = {
+        waitId: 'a',
+        workId: 'w1',
+        status: 'satisfied' as const,
+        workState: 'COMPLETED' as const,
+      };
+      for (const lapsed of [null, answered])
+        expect(route(correlated, candidates({ lapsed }), NO_OPEN)).toMatchObject({
+          decision: 'inbox',
+          workId: null,
+        });
+    });
+
     it('resumes the work waiting on the key', () => {
       const w1 = work('w1', 'WAITING', [wait('a', 'w1')]);
       expect(route(correlated, candidates({ correlated: [w1] }), POLICY)).toMatchObject({

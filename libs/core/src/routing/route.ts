@@ -38,6 +38,16 @@ export interface RouteCandidates {
   correlated: WorkCandidate[];
   /** Works on the conversation that have not finished. */
   conversation: WorkCandidate[];
+  /**
+   * When no live work holds a wait on the event's correlation key: the latest wait
+   * that was on it (closed), so a late answer is told apart from an early one.
+   */
+  lapsed?: {
+    waitId: string;
+    workId: string;
+    status: WaitCandidate['status'];
+    workState: WorkState;
+  } | null;
 }
 
 export interface RoutePolicy {
@@ -229,7 +239,21 @@ export function route(
     };
   }
 
-  // 5. Nothing to resume.
+  // 5. Nothing to resume. A late answer — the wait that named this key timed out or
+  // was cancelled — is not kept for a later wait: that wait would take an answer meant
+  // for an earlier question on the same key (a late approval for an old deploy).
+  const lapsed = candidates.lapsed;
+  if (event.correlationKey && lapsed && lapsed.status !== 'open' && lapsed.status !== 'satisfied') {
+    const why =
+      `wait ${lapsed.waitId} on correlation key ${event.correlationKey} ` +
+      `${lapsed.status === 'timed_out' ? 'timed out' : 'was cancelled'} (work ${lapsed.workId} is ${lapsed.workState})`;
+    return policy.openKind
+      ? openOrDrop(policy, why)
+      : {
+          decision: 'drop',
+          reason: `${why}; too late to answer it, and not kept for a later wait`,
+        };
+  }
   if (event.correlationKey && !policy.openKind) {
     return {
       decision: 'inbox',

@@ -181,6 +181,18 @@ describe(transition.name, () => {
     );
   });
 
+  it('hands the unread inbox back to routing on every transition into a terminal state', () => {
+    fc.assert(
+      fc.property(arbStart, arbPlans, (start, plans) => {
+        run(start, plans, ({ before, result }) => {
+          if (!result.ok) return;
+          const ends = isTerminal(result.next.state) && !(before && isTerminal(before.state));
+          expect(result.effects.some((e) => e.type === 'reroute_inbox')).toBe(ends);
+        });
+      }),
+    );
+  });
+
   it('rejects every fenced command whose token is not the current one, and changes nothing', () => {
     fc.assert(
       fc.property(arbSnapshot, arbStalePlan, (work, plan) => {

@@ -116,7 +116,7 @@ const NO_WORK = rejected('no_work');
 const EXISTS = rejected('already_exists');
 const RELEASED = { leaseOwner: null, leaseExpiresAt: null };
 const cancelledNow = (next: Partial<WorkSnapshot> = {}) =>
-  to('CANCELLED', 'cancelled', ['stop_run', 'cancel_waits', 'notify_parent'], {
+  to('CANCELLED', 'cancelled', ['stop_run', 'cancel_waits', 'notify_parent', 'reroute_inbox'], {
     ...RELEASED,
     pausedFrom: null,
     pauseRequested: false,
@@ -232,7 +232,12 @@ const TABLE: Record<StateLabel, Record<CommandLabel, Expected>> = {
       leaseOwner: 'worker-a',
     }),
     open_wait: to('WAITING', 'waiting', ['stop_run'], { ...RELEASED, checkpointSeq: 5 }),
-    complete: to('COMPLETED', 'completed', ['stop_run', 'notify_parent'], RELEASED),
+    complete: to(
+      'COMPLETED',
+      'completed',
+      ['stop_run', 'notify_parent', 'reroute_inbox'],
+      RELEASED,
+    ),
     // attempt 1 of 3 failed: retry after initialIntervalMs, under a new runSeq.
     'fail (retryable)': to('QUEUED', 'retry_scheduled', ['stop_run', 'schedule_retry'], {
       ...RELEASED,
@@ -243,7 +248,7 @@ const TABLE: Record<StateLabel, Record<CommandLabel, Expected>> = {
     'fail (non-retryable)': to(
       'FAILED',
       'failed',
-      ['stop_run', 'cancel_waits', 'notify_parent'],
+      ['stop_run', 'cancel_waits', 'notify_parent', 'reroute_inbox'],
       RELEASED,
     ),
     'lease_expired (expired)': to('QUEUED', 'lease_expired', ['stop_run', 'schedule_retry'], {
@@ -287,7 +292,7 @@ const TABLE: Record<StateLabel, Record<CommandLabel, Expected>> = {
       pauseRequested: false,
       checkpointSeq: 5,
     }),
-    complete: to('COMPLETED', 'completed', ['stop_run', 'notify_parent'], {
+    complete: to('COMPLETED', 'completed', ['stop_run', 'notify_parent', 'reroute_inbox'], {
       ...RELEASED,
       pauseRequested: false,
     }),
@@ -299,10 +304,15 @@ const TABLE: Record<StateLabel, Record<CommandLabel, Expected>> = {
       attempt: 2,
       runAfter: NOW + 1_000,
     }),
-    'fail (non-retryable)': to('FAILED', 'failed', ['stop_run', 'cancel_waits', 'notify_parent'], {
-      ...RELEASED,
-      pauseRequested: false,
-    }),
+    'fail (non-retryable)': to(
+      'FAILED',
+      'failed',
+      ['stop_run', 'cancel_waits', 'notify_parent', 'reroute_inbox'],
+      {
+        ...RELEASED,
+        pauseRequested: false,
+      },
+    ),
     'lease_expired (expired)': to('PAUSED', 'lease_expired', ['stop_run'], {
       ...RELEASED,
       pausedFrom: 'QUEUED',
@@ -326,7 +336,7 @@ const TABLE: Record<StateLabel, Record<CommandLabel, Expected>> = {
     step_completed: cancelledNow({ checkpointSeq: 5 }),
     open_wait: cancelledNow({ checkpointSeq: 5 }),
     // Finishing is the last boundary: the result exists, so it stands.
-    complete: to('COMPLETED', 'completed', ['stop_run', 'notify_parent'], {
+    complete: to('COMPLETED', 'completed', ['stop_run', 'notify_parent', 'reroute_inbox'], {
       ...RELEASED,
       cancelRequested: false,
     }),
@@ -350,7 +360,7 @@ const TABLE: Record<StateLabel, Record<CommandLabel, Expected>> = {
     'wait_timed_out (fail)': to(
       'FAILED',
       'wait_timed_out',
-      ['cancel_waits', 'notify_parent'],
+      ['cancel_waits', 'notify_parent', 'reroute_inbox'],
       RELEASED,
     ),
     'wait_timed_out (resume)': to('QUEUED', 'wait_timed_out', ['enqueue'], { runSeq: 3 }),

@@ -17,7 +17,13 @@ export type WorkEffect =
   /** The work finished: a parent waiting on it as a child is told. */
   | { type: 'notify_parent'; outcome: 'COMPLETED' | 'FAILED' | 'CANCELLED' }
   /** Rerun: steps with seq ≥ this are discarded (recorded in the timeline). */
-  | { type: 'discard_steps_from'; seq: number };
+  | { type: 'discard_steps_from'; seq: number }
+  /**
+   * The work ended: what is still unread in its inbox is marked, in the same
+   * transaction, to be routed again as if it had just arrived (DESIGN.md, "Routing").
+   * Every transition into a terminal state carries it (see `ended`).
+   */
+  | { type: 'reroute_inbox' };
 
 /** The timeline entry a transition writes (WorkEvent.type). */
 export type WorkEventType =
@@ -92,6 +98,15 @@ function requeue(
   );
 }
 
+/**
+ * The effects of every transition into a terminal state: the parent is told, and the
+ * unread inbox is handed back to routing. One place, so no path to an end (completion,
+ * failure, cancel, timeout) can forget its inbox.
+ */
+function ended(outcome: 'COMPLETED' | 'FAILED' | 'CANCELLED'): WorkEffect[] {
+  return [{ type: 'notify_parent', outcome }, { type: 'reroute_inbox' }];
+}
+
 function cancelNow(work: WorkSnapshot, event: WorkEventType = 'cancelled'): Accepted {
   return accept(
     work,
@@ -104,11 +119,7 @@ function cancelNow(work: WorkSnapshot, event: WorkEventType = 'cancelled'): Acce
       runAfter: null,
     },
     event,
-    [
-      { type: 'stop_run' },
-      { type: 'cancel_waits' },
-      { type: 'notify_parent', outcome: 'CANCELLED' },
-    ],
+    [{ type: 'stop_run' }, { type: 'cancel_waits' }, ...ended('CANCELLED')],
   );
 }
 
@@ -133,11 +144,7 @@ function afterFailedAttempt(
       work,
       { ...RELEASED, state: 'FAILED', pauseRequested: false, runAfter: null },
       event === 'lease_expired' ? 'lease_expired' : 'failed',
-      [
-        { type: 'stop_run' },
-        { type: 'cancel_waits' },
-        { type: 'notify_parent', outcome: 'FAILED' },
-      ],
+      [{ type: 'stop_run' }, { type: 'cancel_waits' }, ...ended('FAILED')],
     );
   }
   const at = now + decision.delayMs;
@@ -307,7 +314,7 @@ export function transition(work: WorkSnapshot | null, command: WorkCommand): Tra
       if (command.onTimeout === 'resume') return requeue(work, {}, 'wait_timed_out');
       return accept(work, { ...RELEASED, state: 'FAILED' }, 'wait_timed_out', [
         { type: 'cancel_waits' },
-        { type: 'notify_parent', outcome: 'FAILED' },
+        ...ended('FAILED'),
       ]);
 
     case 'complete':
@@ -315,7 +322,7 @@ export function transition(work: WorkSnapshot | null, command: WorkCommand): Tra
         work,
         { ...RELEASED, state: 'COMPLETED', pauseRequested: false, cancelRequested: false },
         'completed',
-        [{ type: 'stop_run' }, { type: 'notify_parent', outcome: 'COMPLETED' }],
+        [{ type: 'stop_run' }, ...ended('COMPLETED')],
       );
 
     case 'fail':

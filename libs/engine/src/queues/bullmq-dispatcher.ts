@@ -9,6 +9,7 @@ import {
   deliverJob,
   nudgeChannel,
   QUEUE_NAMES,
+  rerouteInboxJob,
   retryDueJob,
   runWorkJob,
   waitTimerJob,
@@ -127,6 +128,15 @@ export class BullmqDispatcher implements WorkDispatcher {
               jobId: waitTimerJob.jobId(data),
               delay: delay(item.at),
             },
+          };
+        }
+        case 'reroute': {
+          const data = rerouteInboxJob.payload.parse({ workId: item.workId, runSeq: item.runSeq });
+          return {
+            queue: this.wakeQueue,
+            name: rerouteInboxJob.name,
+            data,
+            opts: { ...rerouteInboxJob.options, jobId: rerouteInboxJob.jobId(data) },
           };
         }
         case 'deliver': {

@@ -86,11 +86,21 @@ export const deliverJob = {
   options: { ...defaults, removeOnFail: true },
 } as const;
 
+/** A work ended with unread events in its inbox: route them again (InboxRerouter). */
+export const rerouteInboxJob = {
+  name: 'reroute-inbox',
+  queue: QUEUE_NAMES.wake,
+  payload: z.object({ workId: z.uuid(), runSeq: z.number().int().nonnegative() }),
+  jobId: (p: { workId: string; runSeq: number }) => jobIds.reroute(p.workId, p.runSeq),
+  options: defaults,
+} as const;
+
 export type RunWorkPayload = z.infer<typeof runWorkJob.payload>;
 export type WaitTimerPayload = z.infer<typeof waitTimerJob.payload>;
 export type RetryDuePayload = z.infer<typeof retryDueJob.payload>;
 export type ScheduleFirePayload = z.infer<typeof scheduleFireJob.payload>;
 export type DeliverPayload = z.infer<typeof deliverJob.payload>;
+export type RerouteInboxPayload = z.infer<typeof rerouteInboxJob.payload>;
 
 export const JOB_CATALOG = [
   runWorkJob,
@@ -98,5 +108,6 @@ export const JOB_CATALOG = [
   retryDueJob,
   scheduleFireJob,
   deliverJob,
+  rerouteInboxJob,
 ] as const;
 export type JobName = (typeof JOB_CATALOG)[number]['name'];

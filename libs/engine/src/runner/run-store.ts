@@ -21,6 +21,7 @@ import {
   type NewWait,
   OutboxRepository,
   type StepRow,
+  returnReadEvents,
   StatementBatcher,
   type StepType,
   StepRepository,
@@ -1040,15 +1041,8 @@ export class RunStore {
       const running = rows.find((r) => r.status !== 'completed');
       const fromSeq = lastInbox?.seq ?? running?.seq ?? null;
       const discarded = fromSeq === null ? [] : rows.filter((r) => r.seq >= fromSeq);
-      const retaken = discarded
-        .filter((r) => r.name === INBOX_STEP)
-        .flatMap((r) => (r.output as { v?: Array<{ eventId: string }> } | null)?.v ?? [])
-        .map((e) => e.eventId);
-      if (retaken.length)
-        await client.query(
-          'UPDATE "InboundEvent" SET "consumedAt" = NULL WHERE id = ANY($1::uuid[])',
-          [retaken],
-        );
+      // Every event the discarded reads took, each part of a collected burst included.
+      const retaken = fromSeq === null ? 0 : await returnReadEvents(client, run.workId, fromSeq);
       if (fromSeq !== null) {
         await client.query('DELETE FROM "Wait" WHERE "workId" = $1 AND "stepSeq" >= $2', [
           run.workId,
@@ -1067,7 +1061,7 @@ export class RunStore {
         client,
         run.workId,
         'interrupted',
-        { fromSeq, discarded: discarded.map((r) => r.name), eventsBackInInbox: retaken.length },
+        { fromSeq, discarded: discarded.map((r) => r.name), eventsBackInInbox: retaken },
         `worker:${run.workerId}`,
       );
       const applied = await this.works.apply(

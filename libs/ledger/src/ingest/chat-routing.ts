@@ -65,7 +65,7 @@ export class ChatRouting {
   ): Promise<ChatPrepared> {
     const button = event.button;
     if (button?.kind === 'answer') return this.pressed(client, event, button);
-    if (button?.kind === 'pick') return this.picked(client, eventId, event, button.workId);
+    if (button?.kind === 'pick') return this.picked(client, eventId, event, button);
 
     let routed = event;
     if (event.replyTo && !event.reference) {
@@ -223,11 +223,18 @@ export class ChatRouting {
       'SELECT id, kind, state, "createdAt" FROM "Work" WHERE id = ANY($1::uuid[]) ORDER BY "createdAt"',
       [workIds],
     );
+    const offered = rows.slice(0, 10);
+    // The question remembers what it offered, button by button: a pick is valid only
+    // for the question whose button `choice` named that work (see picked).
+    await client.query('UPDATE "InboundEvent" SET "askedWorkIds" = $2 WHERE id = $1', [
+      eventId,
+      JSON.stringify(offered.map((w) => w.id)),
+    ]);
     return this.reply(client, eventId, event, null, {
       kind: 'notice',
       text: 'Several works could take this. Which one did you mean?',
       replyTo: this.messageIdOf(event),
-      buttons: rows.slice(0, 10).map((w, i) => ({
+      buttons: offered.map((w, i) => ({
         label: `${w.kind} · ${w.state.toLowerCase()} · ${w.id.slice(-6)}`,
         token: signButtonToken({ kind: 'pick', workId: w.id, choice: i }, this.secrets[0]!),
       })),
@@ -310,20 +317,30 @@ export class ChatRouting {
   }
 
   /**
-   * A pick answers the latest "which one?" on this conversation: that event's
-   * content is routed into the chosen work, as if it had named it.
+   * A pick answers the "which one?" question that offered this work on this button
+   * (its `askedWorkIds[choice]`), the latest such on the conversation: that event's
+   * content is routed into the chosen work, as if it had named it. Single-use: the
+   * question is marked answered (`consumedAt`) in the same transaction, under the
+   * conversation lock, so a double tap or an old button of an answered question does
+   * nothing, and a button never routes another question's message into a work that
+   * question did not offer.
    */
   private async picked(
     client: PoolClient,
     eventId: string,
     event: InboundEventInput,
-    workId: string,
+    button: { workId: string; choice: number },
   ): Promise<ChatPrepared> {
-    const { rows } = await client.query<{ id: string; body: unknown; answer: unknown }>(
-      `SELECT id, body, answer FROM "InboundEvent"
-       WHERE "conversationKey" = $1 AND decision = 'asked' AND id <> $2
-       ORDER BY seq DESC LIMIT 1`,
-      [event.conversationKey, eventId],
+    const { rows } = await client.query<{
+      id: string;
+      body: unknown;
+      answer: unknown;
+      consumedAt: Date | null;
+    }>(
+      `SELECT id, body, answer, "consumedAt" FROM "InboundEvent"
+       WHERE "conversationKey" = $1 AND decision = 'asked' AND id <> $2 AND "askedWorkIds" ->> $3::int = $4
+       ORDER BY seq DESC LIMIT 1 FOR UPDATE`,
+      [event.conversationKey, eventId, button.choice, button.workId],
     );
     const asked = rows[0];
     if (!asked) {
@@ -331,19 +348,47 @@ export class ChatRouting {
         kind: 'handled',
         applied: this.nothing(
           'dropped',
-          'a pick, but nothing on this conversation asked which work',
+          `a pick of work ${button.workId}, but no question on this conversation offered it there`,
           'Nothing is waiting for this choice.',
         ),
       };
     }
-    await client.query(`UPDATE "InboundEvent" SET reason = reason || $2 WHERE id = $1`, [
-      asked.id,
-      ` → picked work ${workId} (event ${eventId})`,
-    ]);
+    if (asked.consumedAt) {
+      return {
+        kind: 'handled',
+        applied: this.nothing(
+          'dropped',
+          `a pick for question ${asked.id}, which was already answered`,
+          'This question was already answered.',
+        ),
+      };
+    }
+    const chosen = await this.works.find(client, button.workId);
+    if (!chosen || !LIVE.includes(chosen.state)) {
+      // The offered work ended since the question: its message would open nothing (a
+      // button never opens a work) and be lost, so the question stays open for another pick.
+      return {
+        kind: 'handled',
+        applied: this.nothing(
+          'dropped',
+          `a pick of work ${button.workId} for question ${asked.id}, but that work is ${chosen?.state ?? 'gone'}`,
+          'That one has already finished. Please pick another.',
+        ),
+      };
+    }
+    await client.query(
+      `UPDATE "InboundEvent" SET reason = reason || $2, "consumedAt" = now() WHERE id = $1`,
+      [asked.id, ` → picked work ${button.workId} (event ${eventId})`],
+    );
     return {
       kind: 'route',
       feedback: 'Got it.',
-      event: { ...event, body: asked.body, answer: asked.answer, reference: { workId } },
+      event: {
+        ...event,
+        body: asked.body,
+        answer: asked.answer,
+        reference: { workId: button.workId },
+      },
     };
   }
 
@@ -415,6 +460,13 @@ export class ChatRouting {
     }
     const work = live[0]!;
     const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
+    if (!(await this.mayCancel(client, work.id, event.actor?.id ?? null))) {
+      return answer(
+        `Sorry, only the person who started ${work.kind} ${work.id.slice(-6)}, or who may answer it, can cancel it.`,
+        `/cancel refused: ${actor} did not start work ${work.id} and may not answer it`,
+        work.id,
+      );
+    }
     const applied = await this.works.apply(
       client,
       work.id,
@@ -433,6 +485,33 @@ export class ChatRouting {
           `/cancel refused: ${applied.reason}`,
           work.id,
         );
+  }
+
+  /**
+   * `/cancel` from a chat: the work's starter (the actor of the event that opened it,
+   * or an identity linked to them) or a person its open waits name as responders. A
+   * work with neither (started by an operator, asking no one in particular) may be
+   * cancelled by anyone on its conversation, as before.
+   */
+  private async mayCancel(
+    client: PoolClient,
+    workId: string,
+    actorId: string | null,
+  ): Promise<boolean> {
+    const { rows } = await client.query<{ starter: string | null; responders: unknown }>(
+      `SELECT (SELECT e.actor->>'id' FROM "InboundEvent" e WHERE e.id = CASE WHEN k."sourceId" ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN k."sourceId"::uuid END) AS starter,
+              (SELECT json_agg(w.responders) FROM "Wait" w WHERE w."workId" = k.id AND w.status = 'open') AS responders
+       FROM "Work" k WHERE k.id = $1`,
+      [workId],
+    );
+    const row = rows[0];
+    if (!row) return false;
+    const named = (Array.isArray(row.responders) ? row.responders : [])
+      .filter((r): r is string[] => Array.isArray(r) && r.length > 0)
+      .flat();
+    if (!row.starter && named.length === 0) return true;
+    const people = [...(row.starter ? [row.starter] : []), ...named];
+    return this.mayAnswer({ responders: people }, actorId);
   }
 
   private async liveWorks(

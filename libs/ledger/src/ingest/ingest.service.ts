@@ -17,6 +17,7 @@ import {
   ErrorCode,
   jsonbProblem,
   MAX_JSONB_DEPTH,
+  isTerminal,
   route,
   WorkgateError,
 } from '@app/core';
@@ -67,6 +68,13 @@ type Applied = {
   /** The decision is already on the event (written with the resume, see RESUME). */
   recorded?: boolean;
 };
+
+/**
+ * The work an event was about to go into the inbox of had ended (it completed, failed
+ * or was cancelled after the candidates were read, before its row lock was granted):
+ * the event is routed again instead, never left in the inbox of a finished work.
+ */
+type Ended = { ended: { workId: string; state: WorkState } };
 
 /** The candidates route() decides on, and the wait rows they were built from. */
 interface Loaded {
@@ -589,23 +597,70 @@ export class IngestService {
             event.actor?.id ?? `${event.channel}:${event.source}`,
           )
         : [];
-    const { candidates, waits } = await this.loadCandidates(client, event);
-    const outcome = route(
-      {
-        conversationKey: event.conversationKey,
-        correlationKey: event.correlationKey,
-        reference: event.reference,
-        command: event.command,
-      },
-      candidates,
-      event.route,
-    );
-    const applied = await this.apply(client, eventId, event, outcome, waits);
+    const applied = await this.routeLocked(client, eventId, event);
     return this.decided(client, eventId, {
       ...applied,
       dispatches: [...closed, ...applied.dispatches],
       feedback: applied.feedback ?? prepared.feedback,
     });
+  }
+
+  /**
+   * Routes an event under its conversation's locks (held by the caller's transaction):
+   * candidates → route() → apply. `why` prefixes the reason (an event routed again).
+   * A work that ended between the candidates' read and its row lock is not a place to
+   * leave the event: it is routed once more, on candidates read after that lock.
+   */
+  private async routeLocked(
+    client: PoolClient,
+    eventId: string,
+    event: InboundEventInput,
+    why?: string,
+  ): Promise<Applied> {
+    let prefix = why;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { candidates, waits } = await this.loadCandidates(client, event);
+      const outcome = route(
+        {
+          conversationKey: event.conversationKey,
+          correlationKey: event.correlationKey,
+          reference: event.reference,
+          command: event.command,
+        },
+        candidates,
+        event.route,
+      );
+      const applied = await this.apply(
+        client,
+        eventId,
+        event,
+        prefix ? { ...outcome, reason: `${prefix}; ${outcome.reason}` } : outcome,
+        waits,
+      );
+      if (!('ended' in applied)) return applied;
+      const { workId, state } = applied.ended;
+      prefix = `${prefix ? `${prefix}; ` : ''}routed again: work ${workId} ended (${state}) before this reached its inbox`;
+    }
+    // Each pass reads the candidates after the last one's work row lock showed it ended,
+    // so a third ended work in a row means the ledger is changing under the locks.
+    throw new Error(`event ${eventId}: every candidate work ended while it was routed`);
+  }
+
+  /**
+   * An unread inbox event of a work that ended (InboxRerouter), routed again as if it
+   * had just arrived, inside the caller's transaction (which holds the event's
+   * conversation locks and its row). The event keeps its id and its place in the
+   * ledger; its decision, reason and work are the new routing's.
+   */
+  async routeAgain(
+    client: PoolClient,
+    eventId: string,
+    event: InboundEventInput,
+    why: string,
+  ): Promise<{ applied: Applied; dispatches: Dispatch[] }> {
+    const applied = await this.routeLocked(client, eventId, event, why);
+    await this.decided(client, eventId, applied);
+    return { applied, dispatches: applied.dispatches };
   }
 
   /** Records the decision on the event and shapes the caller's answer. */
@@ -635,7 +690,7 @@ export class IngestService {
     event: InboundEventInput,
     outcome: RouteOutcome,
     loaded: Map<string, WaitRow>,
-  ): Promise<Applied> {
+  ): Promise<Applied | Ended> {
     const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
     const none = { workId: null, waitId: null, dispatches: [] as Dispatch[] };
     switch (outcome.decision) {
@@ -706,9 +761,9 @@ export class IngestService {
           return this.toInbox(
             client,
             eventId,
+            event,
             outcome.workId,
             `wait ${outcome.waitId} was resolved a moment earlier; kept in the inbox`,
-            actor,
           );
         }
         const work = rows[0]!;
@@ -744,24 +799,20 @@ export class IngestService {
       }
       case 'inbox':
       case 'collect':
-      case 'interrupt':
+      case 'interrupt': {
         if (outcome.workId === null)
           return { ...none, decision: 'inbox' as const, reason: outcome.reason };
-        if (outcome.decision === 'collect') {
-          // Held back from ctx.inbox() until the burst has been quiet this long.
-          await client.query('UPDATE "InboundEvent" SET "collectWindowMs" = $2 WHERE id = $1', [
-            eventId,
-            outcome.windowMs,
-          ]);
-        }
         const inboxed = await this.toInbox(
           client,
           eventId,
+          event,
           outcome.workId,
           outcome.reason,
-          actor,
           DECISION_BY_OUTCOME[outcome.decision],
+          // A `collect` part is held back from ctx.inbox() until its burst has been quiet this long.
+          outcome.decision === 'collect' ? outcome.windowMs : null,
         );
+        if ('ended' in inboxed) return inboxed;
         if (outcome.decision === 'interrupt') {
           // The run sees this at its next heartbeat, or at once when the nudge reaches
           // its worker, and cuts the running step short; the work restarts from its last
@@ -777,6 +828,7 @@ export class IngestService {
             };
         }
         return inboxed;
+      }
       case 'reject': {
         if (outcome.workId)
           await this.noteOnTimeline(
@@ -837,15 +889,37 @@ export class IngestService {
     return verdict.ok ? null : verdict.error;
   }
 
+  /**
+   * Into the work's inbox — unless the work has ended: its row lock, taken here, is the
+   * one every terminal transition holds, so a work seen live under it reads or re-routes
+   * this event (its end marks its unread inbox), and one seen ended returns `Ended`.
+   */
   private async toInbox(
     client: PoolClient,
     eventId: string,
+    event: InboundEventInput,
     workId: string,
     reason: string,
-    actor: string,
     decision: IngestDecision = 'inbox',
-  ) {
+    collectWindowMs: number | null = null,
+  ): Promise<Applied | Ended> {
+    const work = await this.works.lock(client, workId);
+    if (!work || isTerminal(work.state))
+      return { ended: { workId, state: work?.state ?? 'CANCELLED' } };
+    const actor = event.actor?.id ?? `${event.channel}:${event.source}`;
     await this.noteOnTimeline(client, workId, eventId, decision, reason, actor);
+    // The route and reply address are kept so that, should the work end without
+    // reading it, the event is routed again as it would have been now.
+    await client.query({
+      name: 'ingest-to-inbox',
+      text: 'UPDATE "InboundEvent" SET "collectWindowMs" = $2, "routePolicy" = $3, "replyAddress" = $4 WHERE id = $1',
+      values: [
+        eventId,
+        collectWindowMs,
+        JSON.stringify(event.route),
+        JSON.stringify(event.replyAddress ?? null),
+      ],
+    });
     return { decision, reason, workId, waitId: null, dispatches: [] as Dispatch[] };
   }
 
@@ -920,6 +994,19 @@ export class IngestService {
       // route() decides within a live correlated work whenever there is one (rule 1b)
       // and never reads the conversation then; every row here is of a live work.
       if (candidates.correlated.length) return { candidates, waits: loaded };
+      const { rows: closed } = await client.query<{
+        waitId: string;
+        workId: string;
+        status: WaitRow['status'];
+        workState: WorkState;
+      }>({
+        name: 'ingest-lapsed-wait',
+        text: `SELECT w.id AS "waitId", w."workId", w.status, k.state AS "workState"
+         FROM "Wait" w JOIN "Work" k ON k.id = w."workId"
+         WHERE w."correlationKey" = $1 ORDER BY w."createdAt" DESC LIMIT 1`,
+        values: [event.correlationKey],
+      });
+      candidates.lapsed = closed[0] ?? null;
     }
     if (event.conversationKey) {
       const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>({
@@ -990,7 +1077,7 @@ export class IngestService {
  * The advisory lock keys an event takes: its conversation and its correlation key, in a
  * fixed order, so two events holding both cannot deadlock.
  */
-function conversationLocks(input: InboundEventInput): string[] {
+export function conversationLocks(input: InboundEventInput): string[] {
   return [
     ...new Set(
       [input.conversationKey, input.correlationKey && `corr:${input.correlationKey}`].filter(

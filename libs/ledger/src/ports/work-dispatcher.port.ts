@@ -20,7 +20,12 @@ export type Dispatch =
    * Tell the run holding this work to read its row now: a cancel or an interrupt was
    * requested. A hint only — the run's heartbeat (every lease/3) reads it anyway.
    */
-  | { type: 'nudge'; workId: string };
+  | { type: 'nudge'; workId: string }
+  /**
+   * The work ended with unread events in its inbox (marked `rerouteAt`): route them
+   * again. A hint too: the reconciler routes whatever is still marked.
+   */
+  | { type: 'reroute'; workId: string; runSeq: number };
 
 export interface WorkDispatcher {
   dispatch(items: Dispatch[]): Promise<void>;

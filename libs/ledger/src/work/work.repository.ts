@@ -13,6 +13,7 @@ import {
   isTerminal,
   transition,
 } from '@app/core';
+import { MARK_UNREAD_CTE, markUnreadForReroute, returnReadEvents } from '../ingest/inbox.sql';
 import { type Dispatch } from '../ports/work-dispatcher.port';
 import { toSnapshot, type WorkRow } from './work-row';
 
@@ -202,10 +203,11 @@ export class WorkRepository {
     const plan = this.planKnown(known, command, opts);
     if (plan === 'stale' || !plan.ok) return plan;
     const { outcome, ctes, values } = plan;
-    let rows: WorkRow[];
+    const rerouting = outcome.effects.some((e) => e.type === 'reroute_inbox');
+    let rows: Array<WorkRow & { __rerouted?: number }>;
     try {
-      ({ rows } = await db.query<WorkRow>({
-        name: opts.step ? 'work-apply-known-step' : 'work-apply-known',
+      ({ rows } = await db.query<WorkRow & { __rerouted?: number }>({
+        name: `work-apply-known${opts.step ? '-step' : ''}${rerouting ? '-rr' : ''}`,
         text: `WITH ${ctes}${
           opts.step
             ? `,
@@ -214,16 +216,24 @@ export class WorkRepository {
            FROM upd WHERE "Step".id = $${values.length + 1} AND "Step"."workId" = upd.id)`
             : ''
         }
-         SELECT * FROM upd`,
+${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
+         SELECT upd.*${rerouting ? ', (SELECT count(*) FROM rr)::int AS "__rerouted"' : ''} FROM upd`,
         values: [...values, ...(opts.step ? [opts.step.id, opts.step.output] : [])],
       }));
     } catch (err) {
       if ((err as { code?: string }).code === '23505') return 'stale';
       throw err;
     }
-    const updated = rows[0];
-    if (!updated) return 'stale';
-    return { ...outcome, row: updated };
+    const first = rows[0];
+    if (!first) return 'stale';
+    const { __rerouted, ...updated } = first;
+    return {
+      ...outcome,
+      row: updated,
+      dispatches: __rerouted
+        ? [...outcome.dispatches, { type: 'reroute', workId: updated.id, runSeq: updated.runSeq }]
+        : outcome.dispatches,
+    };
   }
 
   /**
@@ -332,6 +342,8 @@ export class WorkRepository {
           );
           break;
         case 'discard_steps_from':
+          // What the discarded inbox reads took is unread again (the rerun reads it anew).
+          await returnReadEvents(client, workId, effect.seq);
           await client.query('DELETE FROM "Wait" WHERE "workId" = $1 AND "stepSeq" >= $2', [
             workId,
             effect.seq,
@@ -340,6 +352,10 @@ export class WorkRepository {
             workId,
             effect.seq,
           ]);
+          break;
+        case 'reroute_inbox':
+          if (await markUnreadForReroute(client, workId))
+            dispatches.push({ type: 'reroute', workId, runSeq: work.runSeq });
           break;
         case 'notify_parent':
           if (work.parentId)
