@@ -340,6 +340,15 @@ export const fileConfigSchema = z.strictObject({
       metricsHost: z.string().default('0.0.0.0'),
     })
     .prefault({}),
+  /** How the ledger's connections treat locks (see LedgerDatabase). */
+  database: z
+    .strictObject({
+      /** The longest a statement waits for a lock before failing (55P03) to be retried. */
+      lockTimeout: durationMs.default(5_000),
+      /** PostgreSQL ends a session idle inside a transaction this long (a frozen process). */
+      idleInTransactionTimeout: durationMs.default(10_000),
+    })
+    .prefault({}),
   workflows: z
     .strictObject({
       /** Extra modules (compiled JS) exporting workflow definitions, resolved from the config file's folder. */
