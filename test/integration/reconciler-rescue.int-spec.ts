@@ -100,11 +100,11 @@ describe(`${ReconcilerService.name}: run jobs stuck with a dead worker`, () => {
     const queue = new Queue('work', { connection, prefix });
     const primary = await failing.getNextJob('failing-worker');
     expect(primary?.id).toBe(`work:${workId}:1`);
-    await primary!.moveToFailed(new Error('database unavailable'), 'failing-worker', false);
+    await primary.moveToFailed(new Error('database unavailable'), 'failing-worker', false);
     await queue.add('run', { workId, runSeq: 1 }, { jobId: `work:${workId}:1-rescue` });
     const rescue = await failing.getNextJob('failing-worker');
     expect(rescue?.id).toBe(`work:${workId}:1-rescue`);
-    await rescue!.moveToFailed(new Error('database unavailable'), 'failing-worker', false);
+    await rescue.moveToFailed(new Error('database unavailable'), 'failing-worker', false);
     expect(await queue.getJobState(`work:${workId}:1`)).toBe('failed');
     expect(await queue.getJobState(`work:${workId}:1-rescue`)).toBe('failed');
     await failing.close(true);
