@@ -6,6 +6,7 @@ import { WebhookService } from '@app/channels/webhook';
 import { SlackIngressService } from '@app/channels/slack';
 import { TelegramIngressService } from '@app/channels/telegram';
 import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
+import { checkRedisEvictionPolicy } from '@app/engine';
 import { ApiModule } from './api/api.module';
 import { buildOpenApiDocument, setupOpenApi } from './api/openapi';
 import { registerDashboard } from './dashboard/dashboard';
@@ -20,6 +21,11 @@ export async function createGateway(
   config: AppConfig,
   logger: Logger,
 ): Promise<NestFastifyApplication> {
+  await checkRedisEvictionPolicy(
+    config.env.REDIS_URL,
+    config.env.WORKGATE_ALLOW_REDIS_EVICTION,
+    logger,
+  );
   const adapter = new FastifyAdapter({
     // Behind a load balancer the real client address is in X-Forwarded-For.
     trustProxy: true,

@@ -498,6 +498,11 @@ export const envSchema = z.object({
     .default('public'),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * Start although Redis's maxmemory-policy is not noeviction (BullMQ's keys could be
+   * evicted: jobs, delayed wakes, locks). Worker and gateway refuse otherwise.
+   */
+  WORKGATE_ALLOW_REDIS_EVICTION: z.stringbool().default(false),
   /** BullMQ key prefix; tests give each file its own so files run in parallel. */
   WORKGATE_QUEUE_PREFIX: z.string().min(1).default('workgate'),
   WORKGATE_CONFIG: z.string().optional(),
