@@ -15,3 +15,4 @@ export * from './json/json-pointer.util';
 export * from './channels/outbound';
 export * from './ports/outbound-sender.port';
 export * from './schedules/schedule-slots';
+export * from './redact/redact-secrets.util';

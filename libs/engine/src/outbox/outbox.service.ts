@@ -13,6 +13,7 @@ import {
   type OutboundPayload,
   normalizeRetryPolicy,
   type RetryPolicy,
+  redactSecrets,
 } from '@app/core';
 import {
   LedgerDatabase,
@@ -151,7 +152,7 @@ export class OutboxService {
           await this.note(client, claimed.workId, 'message_sent', {
             outboxId: claimed.id,
             channel: claimed.channel,
-            target: claimed.target,
+            target: redactSecrets(claimed.target),
             kind: delivery.payload.kind,
             attempt: claimed.attempts,
             providerMessageId: providerMessageId ?? null,
@@ -164,7 +165,9 @@ export class OutboxService {
   }
 
   private async afterFailure(row: OutboxRow, err: unknown): Promise<DeliverOutcome> {
-    const message = err instanceof Error ? err.message : String(err);
+    // A delivery error quotes the URL it failed on, which may carry the credential
+    // (a Slack incoming webhook, userinfo, a token parameter): recorded and logged redacted.
+    const message = redactSecrets(err instanceof Error ? err.message : String(err));
     // Anything but an OutboundError (a bug in a sender, a DNS hiccup) is worth another try.
     const retryable = err instanceof OutboundError ? err.retryable : true;
     if (!retryable || row.attempts >= this.policy.maxAttempts) {
@@ -207,7 +210,7 @@ export class OutboxService {
         await this.note(client, row.workId, 'message_failed', {
           outboxId: row.id,
           channel: row.channel,
-          target: row.target,
+          target: redactSecrets(row.target),
           attempts,
           error,
         });
