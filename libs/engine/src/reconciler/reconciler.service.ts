@@ -240,19 +240,21 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       let applied = false;
       try {
         applied = await this.db.transaction(async (client) => {
-          const { rowCount } = await client.query(
-            `SELECT 1 FROM "Work" WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
+          const { rows: held } = await client.query<{ now: Date }>(
+            `SELECT now() AS now FROM "Work" WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
                AND "leaseExpiresAt" < now() FOR UPDATE SKIP LOCKED`,
             [row.id, row.leaseToken],
           );
-          if (!rowCount) return false; // locked by another session, or moved on
+          const dbNow = held[0]?.now;
+          if (!dbNow) return false; // locked by another session, or moved on
           const outcome = await this.works.apply(
             client,
             row.id,
             {
               type: 'lease_expired',
               token: BigInt(row.leaseToken),
-              now: this.clock.now(),
+              // The expiry was decided on PostgreSQL's clock; so is the transition's check.
+              now: dbNow.getTime(),
               random: this.ids.random(),
             },
             { actor: 'reconciler', data: { expiredToken: row.leaseToken } },

@@ -156,7 +156,15 @@ export class WorkRepository {
     const next = result.next;
     const patch = opts.patch ?? {};
     const heartbeat = command.type === 'claim' || command.type === 'heartbeat';
-    const update = updateStatement(workId, current.version, next, patch, heartbeat);
+    const update = updateStatement(
+      workId,
+      current.version,
+      next,
+      patch,
+      heartbeat,
+      undefined,
+      heartbeat ? command.leaseMs : undefined,
+    );
     const { rows } = await client.query<WorkRow>(update.text, update.values);
     const updated = rows[0];
     if (!updated) throw new Error(`work ${workId} changed under its row lock`); // cannot happen: we hold FOR UPDATE
@@ -271,6 +279,7 @@ export class WorkRepository {
       opts.patch ?? {},
       heartbeat,
       guard,
+      command.type === 'claim' ? command.leaseMs : undefined,
     );
     return {
       ok: true,
@@ -436,11 +445,19 @@ function updateStatement(
   patch: WorkPatch,
   heartbeat: boolean,
   guard?: string,
+  /**
+   * A claim's or heartbeat's lease length: the expiry is written on PostgreSQL's clock
+   * (`now()` + lease), the clock the sweep decides on, never on this process's (a worker
+   * whose clock runs behind would write leases already expired, one ahead leases that
+   * outlive it).
+   */
+  leaseMs?: number,
 ): { text: string; values: unknown[] } {
   return {
     text: `UPDATE "Work" SET
          state = $3::"WorkState", "pausedFrom" = $4::"WorkState", attempt = $5, "runSeq" = $6, "leaseOwner" = $7, "leaseToken" = $8,
-         "leaseExpiresAt" = $9, "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
+         "leaseExpiresAt" = CASE WHEN $23::int IS NULL THEN $9 ELSE now() + $23::int * interval '1 millisecond' END,
+         "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
          "checkpointSeq" = $13, version = $14, "updatedAt" = now(),
          "finishedAt" = CASE WHEN $15::boolean THEN now() ELSE NULL END,
          "lastHeartbeatAt" = CASE WHEN $16::boolean THEN now() ELSE "lastHeartbeatAt" END,
@@ -472,6 +489,7 @@ function updateStatement(
       json(patch.error),
       'waitReason' in patch,
       patch.waitReason ?? null,
+      leaseMs ?? null,
     ],
   };
 }
