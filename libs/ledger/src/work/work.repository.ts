@@ -453,10 +453,18 @@ function updateStatement(
    */
   leaseMs?: number,
 ): { text: string; values: unknown[] } {
+  // A literal, not a parameter: callers number their own parameters after these 22
+  // (applyKnown's timeline entry, ingest's one-statement resume). An integer from the
+  // config, so the text is the same for every claim of a process (named statements).
+  const leaseExpiry =
+    leaseMs === undefined
+      ? '$9'
+      : // $9 stays in the text, typed: PostgreSQL must still infer every parameter.
+        `COALESCE(now() + ${String(Math.max(0, Math.round(leaseMs)))} * interval '1 millisecond', $9::timestamptz)`;
   return {
     text: `UPDATE "Work" SET
          state = $3::"WorkState", "pausedFrom" = $4::"WorkState", attempt = $5, "runSeq" = $6, "leaseOwner" = $7, "leaseToken" = $8,
-         "leaseExpiresAt" = CASE WHEN $23::int IS NULL THEN $9 ELSE now() + $23::int * interval '1 millisecond' END,
+         "leaseExpiresAt" = ${leaseExpiry},
          "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
          "checkpointSeq" = $13, version = $14, "updatedAt" = now(),
          "finishedAt" = CASE WHEN $15::boolean THEN now() ELSE NULL END,
@@ -489,7 +497,6 @@ function updateStatement(
       json(patch.error),
       'waitReason' in patch,
       patch.waitReason ?? null,
-      leaseMs ?? null,
     ],
   };
 }
