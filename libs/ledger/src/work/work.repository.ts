@@ -213,7 +213,12 @@ export class WorkRepository {
     let rows: WorkRow[];
     try {
       ({ rows } = await db.query<WorkRow>({
-        name: opts.step ? 'work-apply-known-step' : 'work-apply-known',
+        // A claim's text carries its lease length (see updateStatement): a name of its own.
+        name: opts.step
+          ? 'work-apply-known-step'
+          : command.type === 'claim'
+            ? `work-apply-known-claim-${Math.round(command.leaseMs)}`
+            : 'work-apply-known',
         text: `WITH ${ctes}${
           opts.step
             ? `,
