@@ -52,11 +52,13 @@ describe('a frozen worker past its lease', () => {
       { actor: 'test' },
     );
     await until(() => server.on('/started').length === 1, 'worker a to start the step');
+    // Frozen first: started before the freeze, worker b's start-up (seconds) could outlast
+    // a's 3-second step, which would then complete the work itself.
+    a.child.kill('SIGSTOP');
 
     const b = spawnWorker({ schema: db.schema, prefix, configPath, name: 'worker-b' });
     workers.push(b);
     await workerStarted(b);
-    a.child.kill('SIGSTOP');
 
     const work = async () =>
       (await db.query<any>('SELECT * FROM "Work" WHERE id = $1', [workId]))[0];

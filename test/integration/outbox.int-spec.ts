@@ -72,6 +72,24 @@ describe('outbox delivery (real worker, PostgreSQL, Redis, a loopback receiver)'
       );
     }, `the work's ${rows} outbox row(s) to be sent or failed`);
 
+  it('keeps secrets in a target URL out of lastError and the timeline', async () => {
+    const port = new URL(server.url).port;
+    const target = `http://bob:hunter2@127.0.0.1:${port}/services/T1/B2/sekrit?chat=1&token=tok-abc`;
+    const workId = await start({ to: [{ channel: 'http', target }], text: 'hi' });
+    await settled(workId);
+    const [row] = await outboxOf(workId);
+    expect(row.status).toBe('failed');
+    expect(row.lastError).toContain('[redacted]@127.0.0.1');
+    const timeline = JSON.stringify(
+      await db.query<any>('SELECT data FROM "WorkEvent" WHERE "workId" = $1', [workId]),
+    );
+    expect(timeline).toContain('[redacted]');
+    for (const text of [row.lastError as string, timeline]) {
+      expect(text).not.toContain('hunter2');
+      expect(text).not.toContain('tok-abc');
+    }
+  });
+
   it('signs a named target with Standard Webhooks and records the delivery on the timeline', async () => {
     const workId = await start({ to: [{ channel: 'http', target: 'signed' }], text: 'héllo ✓' });
     await settled(workId);

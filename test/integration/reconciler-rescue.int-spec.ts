@@ -76,4 +76,52 @@ describe(`${ReconcilerService.name}: run jobs stuck with a dead worker`, () => {
     expect(steps).toEqual([{ name: 'one', attempt: 1 }]);
     await dead.close(true);
   });
+
+  it('runs a work whose run job and rescue job both failed (their ids kept for a day)', async () => {
+    await worker?.close();
+    worker = undefined;
+    // The reconciler's leadership lease of the first test's worker, which may outlive it.
+    await connection.del(`${prefix}:reconciler:leader`);
+    await ctx?.close();
+    const config = testConfig({
+      schema: db.schema,
+      prefix,
+      overrides: { worker: { lease: 1_000, reconcileEvery: 600_000 } },
+    });
+    ctx = await createLedgerContext(config);
+    const { workId } = await ctx
+      .get(EngineControl, { strict: false })
+      .start(oneStep.name, {}, { actor: 'test' });
+
+    // Both jobs are taken and failed (a worker that threw, e.g. PostgreSQL down while
+    // it claimed): BullMQ keeps a failed job's id for a day, so add() under either id
+    // is a no-op.
+    const failing = new Worker('work', null, { connection, prefix, autorun: false });
+    const queue = new Queue('work', { connection, prefix });
+    const primary = await failing.getNextJob('failing-worker');
+    expect(primary?.id).toBe(`work:${workId}:1`);
+    await primary.moveToFailed(new Error('database unavailable'), 'failing-worker', false);
+    await queue.add('run', { workId, runSeq: 1 }, { jobId: `work:${workId}:1-rescue` });
+    const rescue = await failing.getNextJob('failing-worker');
+    expect(rescue?.id).toBe(`work:${workId}:1-rescue`);
+    await rescue.moveToFailed(new Error('database unavailable'), 'failing-worker', false);
+    expect(await queue.getJobState(`work:${workId}:1`)).toBe('failed');
+    expect(await queue.getJobState(`work:${workId}:1-rescue`)).toBe('failed');
+    await failing.close(true);
+    await queue.close();
+    // Queued for longer than a lease and than a reconcile period (the pass is not a
+    // full rebuild: the first test's worker left the marker).
+    await db.query(`UPDATE "Work" SET "updatedAt" = now() - interval '20 minutes' WHERE id = $1`, [
+      workId,
+    ]);
+
+    worker = await startWorker(config, [oneStep]);
+    await worker.reconciler.reconcile();
+    await until(
+      async () =>
+        (await db.query<{ state: string }>('SELECT state FROM "Work" WHERE id = $1', [workId]))[0]
+          ?.state === 'COMPLETED',
+      'the work to complete though both of its jobs had failed',
+    );
+  });
 });

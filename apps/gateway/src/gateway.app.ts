@@ -7,6 +7,7 @@ import { SlackIngressService } from '@app/channels/slack';
 import { TelegramIngressService } from '@app/channels/telegram';
 import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
 import { provisionButtonSecret } from '@app/ledger';
+import { checkRedisEvictionPolicy } from '@app/engine';
 import { ApiModule } from './api/api.module';
 import { buildOpenApiDocument, setupOpenApi } from './api/openapi';
 import { registerDashboard } from './dashboard/dashboard';
@@ -22,6 +23,11 @@ export async function createGateway(
   configured: AppConfig,
   logger: Logger,
 ): Promise<NestFastifyApplication> {
+  await checkRedisEvictionPolicy(
+    configured.env.REDIS_URL,
+    configured.env.WORKGATE_ALLOW_REDIS_EVICTION,
+    logger,
+  );
   // Before anything reads the config: the gateway verifies the buttons the worker signs.
   const config = await provisionButtonSecret(configured);
   const adapter = new FastifyAdapter({

@@ -340,6 +340,15 @@ export const fileConfigSchema = z.strictObject({
       metricsHost: z.string().default('0.0.0.0'),
     })
     .prefault({}),
+  /** How the ledger's connections treat locks (see LedgerDatabase). */
+  database: z
+    .strictObject({
+      /** The longest a statement waits for a lock before failing (55P03) to be retried. */
+      lockTimeout: durationMs.default(5_000),
+      /** PostgreSQL ends a session idle inside a transaction this long (a frozen process). */
+      idleInTransactionTimeout: durationMs.default(10_000),
+    })
+    .prefault({}),
   workflows: z
     .strictObject({
       /** Extra modules (compiled JS) exporting workflow definitions, resolved from the config file's folder. */
@@ -489,6 +498,11 @@ export const envSchema = z.object({
     .default('public'),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * Start although Redis's maxmemory-policy is not noeviction (BullMQ's keys could be
+   * evicted: jobs, delayed wakes, locks). Worker and gateway refuse otherwise.
+   */
+  WORKGATE_ALLOW_REDIS_EVICTION: z.stringbool().default(false),
   /** BullMQ key prefix; tests give each file its own so files run in parallel. */
   WORKGATE_QUEUE_PREFIX: z.string().min(1).default('workgate'),
   WORKGATE_CONFIG: z.string().optional(),

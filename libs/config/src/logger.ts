@@ -1,3 +1,4 @@
+import { redactSecrets } from '@app/core';
 import { type LoggerService } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
 import { type AppConfig } from './app-config';
@@ -18,6 +19,9 @@ export function createLogger(config: Pick<AppConfig, 'env'>, name: string): Logg
     base: { app: name, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Every line leaves without the secrets a URL may carry (a Slack incoming webhook, a
+    // token parameter, userinfo): errors quote the URLs they failed on.
+    hooks: { streamWrite: redactSecrets },
   });
 }
 

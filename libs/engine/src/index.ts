@@ -8,6 +8,7 @@ export * from './queues/bullmq-dispatcher';
 export * from './queues/job-catalog';
 export * from './queues/queues.module';
 export * from './queues/redis-connection';
+export * from './queues/redis-eviction-check';
 export * from './queues/redis.module';
 export * from './reconciler/reconciler.service';
 export * from './runner/run-store';

@@ -129,3 +129,16 @@ export const parallel = defineWorkflow(
     return { results, after };
   },
 );
+
+/**
+ * Many short sleeps: each opens a wait in a transaction that holds the work's row lock,
+ * so a worker running many of these is often inside one (the frozen-worker test
+ * freezes it there).
+ */
+export const dozer = defineWorkflow(
+  'fault.dozer',
+  async (ctx, input: { naps: number; ms: number }) => {
+    for (let i = 0; i < input.naps; i++) await ctx.sleep(input.ms);
+    return ctx.step('after-naps', async () => ({ naps: input.naps }));
+  },
+);

@@ -13,6 +13,7 @@ import {
   type OutboundPayload,
   normalizeRetryPolicy,
   type RetryPolicy,
+  redactSecrets,
 } from '@app/core';
 import {
   LedgerDatabase,
@@ -136,12 +137,22 @@ export class OutboxService {
     try {
       const { providerMessageId } = await sender.send(delivery);
       await this.db.transaction(async (client) => {
-        await this.outbox.markSent(client, claimed.id, providerMessageId ?? null);
+        // A later attempt took the row meanwhile (this one outlived its deadline): its
+        // outcome stands; the provider dedupes on the idempotency key.
+        if (
+          !(await this.outbox.markSent(
+            client,
+            claimed.id,
+            claimed.attempts,
+            providerMessageId ?? null,
+          ))
+        )
+          return;
         if (claimed.workId)
           await this.note(client, claimed.workId, 'message_sent', {
             outboxId: claimed.id,
             channel: claimed.channel,
-            target: claimed.target,
+            target: redactSecrets(claimed.target),
             kind: delivery.payload.kind,
             attempt: claimed.attempts,
             providerMessageId: providerMessageId ?? null,
@@ -154,7 +165,9 @@ export class OutboxService {
   }
 
   private async afterFailure(row: OutboxRow, err: unknown): Promise<DeliverOutcome> {
-    const message = err instanceof Error ? err.message : String(err);
+    // A delivery error quotes the URL it failed on, which may carry the credential
+    // (a Slack incoming webhook, userinfo, a token parameter): recorded and logged redacted.
+    const message = redactSecrets(err instanceof Error ? err.message : String(err));
     // Anything but an OutboundError (a bug in a sender, a DNS hiccup) is worth another try.
     const retryable = err instanceof OutboundError ? err.retryable : true;
     if (!retryable || row.attempts >= this.policy.maxAttempts) {
@@ -168,8 +181,9 @@ export class OutboxService {
     const backoff = backoffDelayMs(this.policy, row.attempts, this.ids.random());
     const providerWait = err instanceof OutboundError ? (err.retryAfterMs ?? 0) : 0;
     const at = this.clock.now() + Math.max(backoff, providerWait);
-    await this.db.transaction(async (client) => {
-      await this.outbox.reschedule(client, row.id, new Date(at), message);
+    const rescheduled = await this.db.transaction(async (client) => {
+      if (!(await this.outbox.reschedule(client, row.id, row.attempts, new Date(at), message)))
+        return false;
       if (row.workId)
         await this.note(client, row.workId, 'message_retry', {
           outboxId: row.id,
@@ -177,7 +191,9 @@ export class OutboxService {
           error: message,
           nextAttemptAt: new Date(at),
         });
+      return true;
     });
+    if (!rescheduled) return 'stale';
     this.metrics.outboxFailed(row.channel, 'retry');
     this.logger.warn(
       { outboxId: row.id, channel: row.channel, attempt: row.attempts, err: message },
@@ -188,17 +204,19 @@ export class OutboxService {
   }
 
   private async fail(row: OutboxRow, attempts: number, error: string): Promise<void> {
-    await this.db.transaction(async (client) => {
-      await this.outbox.markFailed(client, row.id, error);
+    const failed = await this.db.transaction(async (client) => {
+      if (!(await this.outbox.markFailed(client, row.id, attempts, error))) return false;
       if (row.workId)
         await this.note(client, row.workId, 'message_failed', {
           outboxId: row.id,
           channel: row.channel,
-          target: row.target,
+          target: redactSecrets(row.target),
           attempts,
           error,
         });
+      return true;
     });
+    if (!failed) return;
     this.metrics.outboxFailed(row.channel, 'failed');
     this.logger.error(
       { outboxId: row.id, channel: row.channel, attempts, err: error },

@@ -40,18 +40,33 @@ export class BullmqDispatcher implements WorkDispatcher {
    * repair). A run job that a killed worker had taken stays in BullMQ's active list
    * until stall detection (lockDuration + stalledInterval: up to a minute), and a failed
    * one keeps its id for a day; add() dedupes against either, so the work would sit
-   * QUEUED. Such a work gets a second job under its rescue id: both are hints and the
-   * claim is conditional, so if the first runs after all, one of the two is skipped.
+   * QUEUED. A finished (failed or completed) job is removed and added again under its
+   * id; an active one gets a second job under the rescue id, itself replaced when it has
+   * finished. Every job is a hint and the claim is conditional: the handler re-reads the
+   * ledger and skips a work that moved on, so running one twice costs a skipped job.
    * Returns how many works got a job.
    */
   async rescueRuns(items: Array<{ workId: string; runSeq: number; at?: number }>): Promise<number> {
     const planned: Dispatch[] = [];
     const rescues: Array<{ workId: string; runSeq: number }> = [];
     for (const item of items) {
-      const state = await this.workQueue.getJobState(runWorkJob.jobId(item));
-      if (state === 'unknown') planned.push({ type: 'run', ...item });
-      else if (state === 'active' || state === 'completed' || state === 'failed')
-        rescues.push({ workId: item.workId, runSeq: item.runSeq });
+      const id = runWorkJob.jobId(item);
+      const state = await this.workQueue.getJobState(id);
+      if (
+        state === 'unknown' ||
+        ((state === 'failed' || state === 'completed') && (await this.removeFinished(id)))
+      )
+        planned.push({ type: 'run', ...item });
+      else if (state === 'active') {
+        const rescueId = runWorkJob.rescueJobId(item);
+        const rescueState = await this.workQueue.getJobState(rescueId);
+        if (
+          rescueState === 'unknown' ||
+          ((rescueState === 'failed' || rescueState === 'completed') &&
+            (await this.removeFinished(rescueId)))
+        )
+          rescues.push({ workId: item.workId, runSeq: item.runSeq });
+      }
     }
     await this.dispatch(planned);
     if (rescues.length)
@@ -66,6 +81,11 @@ export class BullmqDispatcher implements WorkDispatcher {
         }),
       );
     return planned.length + rescues.length;
+  }
+
+  /** Frees a finished job's id; false when it could not be removed (taken again meanwhile). */
+  private async removeFinished(jobId: string): Promise<boolean> {
+    return (await this.workQueue.remove(jobId)) === 1;
   }
 
   async dispatch(items: Dispatch[]): Promise<void> {

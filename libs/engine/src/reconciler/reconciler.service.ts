@@ -169,7 +169,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     report.full = marker === null;
     const now = this.clock.now();
 
-    report.leasesExpired = await this.sweepLeases(now);
+    report.leasesExpired = await this.sweepLeases();
     report.worksEnqueued = await this.enqueueQueued(now, report.full);
     report.timersFired = await this.fireDueTimers(now);
     if (report.full) report.timersArmed = await this.rearmTimers(now);
@@ -220,29 +220,55 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private async sweepLeases(now: number): Promise<number> {
+  /**
+   * Expired leases, decided on PostgreSQL's clock (`now()`, as claims and heartbeats
+   * write them), never waiting for a row lock: a row locked by a frozen or dead holder
+   * (SIGSTOP, a long GC pause, a partition: its session idles in its transaction) is
+   * skipped this pass (`SKIP LOCKED`) instead of stalling every other recovery behind it;
+   * PostgreSQL ends that session at idle_in_transaction_session_timeout and a later
+   * pass sweeps the row.
+   */
+  private async sweepLeases(): Promise<number> {
     const { rows } = await this.db.pool.query<{ id: string; kind: string; leaseToken: string }>(
-      `SELECT id, kind, "leaseToken" FROM "Work" WHERE state = 'RUNNING' AND "leaseExpiresAt" < $1 ORDER BY "leaseExpiresAt" LIMIT $2`,
-      [new Date(now), PAGE],
+      `SELECT id, kind, "leaseToken" FROM "Work" WHERE state = 'RUNNING' AND "leaseExpiresAt" < now()
+       ORDER BY "leaseExpiresAt" LIMIT $1`,
+      [PAGE],
     );
     let swept = 0;
     for (const row of rows) {
       const dispatches: Dispatch[] = [];
-      const applied = await this.db.transaction(async (client) => {
-        const outcome = await this.works.apply(
-          client,
-          row.id,
-          {
-            type: 'lease_expired',
-            token: BigInt(row.leaseToken),
-            now: this.clock.now(),
-            random: this.ids.random(),
-          },
-          { actor: 'reconciler', data: { expiredToken: row.leaseToken } },
+      let applied = false;
+      try {
+        applied = await this.db.transaction(async (client) => {
+          const { rows: held } = await client.query<{ now: Date }>(
+            `SELECT now() AS now FROM "Work" WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
+               AND "leaseExpiresAt" < now() FOR UPDATE SKIP LOCKED`,
+            [row.id, row.leaseToken],
+          );
+          const dbNow = held[0]?.now;
+          if (!dbNow) return false; // locked by another session, or moved on
+          const outcome = await this.works.apply(
+            client,
+            row.id,
+            {
+              type: 'lease_expired',
+              token: BigInt(row.leaseToken),
+              // The expiry was decided on PostgreSQL's clock; so is the transition's check.
+              now: dbNow.getTime(),
+              random: this.ids.random(),
+            },
+            { actor: 'reconciler', data: { expiredToken: row.leaseToken } },
+          );
+          if (outcome.ok) dispatches.push(...outcome.dispatches);
+          return outcome.ok;
+        });
+      } catch (err) {
+        this.logger.warn(
+          { workId: row.id, err: (err as Error).message },
+          'lease sweep of a work failed; the next pass retries',
         );
-        if (outcome.ok) dispatches.push(...outcome.dispatches);
-        return outcome.ok;
-      });
+        continue;
+      }
       if (applied) {
         swept++;
         this.metrics.leaseExpired(row.kind);
@@ -296,12 +322,30 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     return total;
   }
 
+  /**
+   * Due timers of waiting works, page by page (a page is keyed on the last wait seen,
+   * so waits that do not fire cannot fill every page). One that fails (a lock held
+   * past lock_timeout) is left for the next pass and does not stop the others.
+   */
   private async fireDueTimers(now: number): Promise<number> {
     let fired = 0;
-    const due = await this.db.transaction((client) => this.waits.due(client, new Date(now), PAGE));
-    for (const wait of due) {
-      const outcome = await this.wake.fireWaitTimer(wait.id, wait.escalationRung);
-      if (outcome === 'fired' || outcome === 'rung') fired++;
+    let after: { timeoutAt: Date; id: string } | null = null;
+    for (;;) {
+      const due = await this.waits.due(this.db.pool, new Date(now), PAGE, after);
+      for (const wait of due) {
+        try {
+          const outcome = await this.wake.fireWaitTimer(wait.id, wait.escalationRung);
+          if (outcome === 'fired' || outcome === 'rung') fired++;
+        } catch (err) {
+          this.logger.warn(
+            { waitId: wait.id, err: (err as Error).message },
+            'firing an overdue timer failed; the next pass retries',
+          );
+        }
+      }
+      if (due.length < PAGE) break;
+      const last = due[due.length - 1]!;
+      after = { timeoutAt: last.timeoutAt!, id: last.id };
     }
     return fired;
   }

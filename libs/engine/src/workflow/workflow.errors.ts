@@ -1,3 +1,5 @@
+import { redactSecrets } from '@app/core';
+
 /**
  * Thrown inside a run to leave the workflow function at a wait (or a pause or cancel
  * at a step boundary). Not an error: the run stops and the ledger already says why.
@@ -92,12 +94,15 @@ export function serializeError(err: unknown): {
     const code = (err as { code?: unknown }).code;
     return {
       name: err.name,
-      message: err.message,
+      message: redactSecrets(err.message),
       ...(typeof code === 'string' ? { code } : {}),
-      ...(err.stack ? { stack: err.stack.split('\n').slice(0, 12).join('\n') } : {}),
+      ...(err.stack ? { stack: redactSecrets(err.stack.split('\n').slice(0, 12).join('\n')) } : {}),
     };
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : describeThrown(err) };
+  return {
+    name: 'Error',
+    message: redactSecrets(typeof err === 'string' ? err : describeThrown(err)),
+  };
 }
 
 /** A thrown non-Error as text; never throws itself (a BigInt or a cycle is not JSON). */

@@ -10,10 +10,13 @@ export const ledgerDatabaseProvider: Provider = {
       connectionString: config.env.DATABASE_URL,
       schema: config.env.WORKGATE_DB_SCHEMA,
       poolSize: config.env.DATABASE_POOL_SIZE,
+      lockTimeoutMs: config.database.lockTimeout,
+      idleInTransactionTimeoutMs: config.database.idleInTransactionTimeout,
+      applicationName: `workgate:${config.env.WORKER_ID ?? process.pid}`,
       onPoolError: (err) =>
         logger.warn(
           { err: err.message },
-          'idle PostgreSQL connection lost; reconnecting on next use',
+          'PostgreSQL connection lost; the statement on it fails and the pool reconnects',
         ),
     }),
 };

@@ -59,13 +59,13 @@ export class LeaseService {
     token: bigint,
     leaseMs: number,
   ): Promise<{ held: boolean; cancelRequested: boolean; interruptRequested: boolean }> {
-    const now = this.clock.now();
     try {
+      // On PostgreSQL's clock, as claims and the sweep are (see WorkRepository).
       const res = await this.db.pool.query<{ cancelRequested: boolean; interrupt: boolean }>(
-        `UPDATE "Work" SET "leaseExpiresAt" = $3, "lastHeartbeatAt" = $4
+        `UPDATE "Work" SET "leaseExpiresAt" = now() + $3::int * interval '1 millisecond', "lastHeartbeatAt" = now()
          WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
          RETURNING "cancelRequested", "interruptRequestedAt" IS NOT NULL AS interrupt`,
-        [workId, token.toString(), new Date(now + leaseMs), new Date(now)],
+        [workId, token.toString(), Math.round(leaseMs)],
       );
       return {
         held: res.rowCount === 1,

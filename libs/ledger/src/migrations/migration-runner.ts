@@ -180,6 +180,9 @@ export async function runMigrations(options: MigrateOptions): Promise<MigrateRes
   checkLockfile(dir);
   const migrations = readMigrations(dir);
   const client = new Client({ connectionString: options.connectionString });
+  // A server going away emits 'error' on the Client besides failing the query in flight;
+  // unhandled, the event would kill the process instead of the query's caller seeing it.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     // Session-level lock: held across the per-migration transactions below, so two

@@ -529,6 +529,9 @@ export async function checkSchemaDrift(options: DriftOptions): Promise<DriftResu
   const datamodel = options.datamodel ?? readDatamodel(options.schemaPath);
   const schema = options.schema ?? targetSchema(options.connectionString);
   const client = new Client({ connectionString: options.connectionString });
+  // A server going away emits 'error' on the Client besides failing the query in flight;
+  // unhandled, the event would kill the process instead of the query's caller seeing it.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [

@@ -79,25 +79,56 @@ export class OutboxRepository {
     return rows[0] ?? null;
   }
 
-  async markSent(client: PoolClient, id: string, providerMessageId: string | null): Promise<void> {
-    await client.query(
-      `UPDATE "Outbox" SET status = 'sent', "sentAt" = now(), "providerMessageId" = $2, "lastError" = NULL WHERE id = $1`,
-      [id, providerMessageId],
+  /*
+   * The outcome of one attempt lands only while that attempt is the row's latest and the
+   * row is pending: an attempt that outlived its deadline (a slow provider) while the
+   * next one took the row must not overwrite the newer attempt's state — its late
+   * success would hide the newer one's failure, its late failure would mark a delivered
+   * message failed, and its reschedule would move the newer attempt's deadline. Each
+   * returns whether it applied.
+   */
+
+  async markSent(
+    client: PoolClient,
+    id: string,
+    attempt: number,
+    providerMessageId: string | null,
+  ): Promise<boolean> {
+    const { rowCount } = await client.query(
+      `UPDATE "Outbox" SET status = 'sent', "sentAt" = now(), "providerMessageId" = $3, "lastError" = NULL
+       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+      [id, attempt, providerMessageId],
     );
+    return rowCount === 1;
   }
 
-  async reschedule(client: PoolClient, id: string, at: Date, error: string): Promise<void> {
-    await client.query(
-      `UPDATE "Outbox" SET "nextAttemptAt" = $2, "lastError" = $3 WHERE id = $1 AND status = 'pending'`,
-      [id, at, error],
+  async reschedule(
+    client: PoolClient,
+    id: string,
+    attempt: number,
+    at: Date,
+    error: string,
+  ): Promise<boolean> {
+    const { rowCount } = await client.query(
+      `UPDATE "Outbox" SET "nextAttemptAt" = $3, "lastError" = $4
+       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+      [id, attempt, at, error],
     );
+    return rowCount === 1;
   }
 
-  async markFailed(client: PoolClient, id: string, error: string): Promise<void> {
-    await client.query(`UPDATE "Outbox" SET status = 'failed', "lastError" = $2 WHERE id = $1`, [
-      id,
-      error,
-    ]);
+  async markFailed(
+    client: PoolClient,
+    id: string,
+    attempt: number,
+    error: string,
+  ): Promise<boolean> {
+    const { rowCount } = await client.query(
+      `UPDATE "Outbox" SET status = 'failed', "lastError" = $3
+       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+      [id, attempt, error],
+    );
+    return rowCount === 1;
   }
 
   /** Pending rows whose next attempt is due (for the reconciler). */

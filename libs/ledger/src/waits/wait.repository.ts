@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
+import { type Queryable } from '../database/ledger-database';
 import { type EscalationRung, type WaitStatus, type WaitType } from '@app/core';
 
 export interface WaitRow {
@@ -177,11 +178,24 @@ export class WaitRepository {
     await client.query('UPDATE "Wait" SET "promptRef" = $2 WHERE id = $1', [waitId, outboxId]);
   }
 
-  /** Open waits whose next timer is due (for the reconciler), oldest first. */
-  async due(client: PoolClient, now: Date, limit: number): Promise<WaitRow[]> {
+  /**
+   * Open waits of WAITING works whose next timer is due (for the reconciler), oldest
+   * first, after `after` (keyset paging on timeoutAt, id). A PAUSED work's timers do not
+   * fire until it resumes (resume fires them), so they are left out: a page full of
+   * them would otherwise hide every due timer behind it.
+   */
+  async due(
+    client: Queryable,
+    now: Date,
+    limit: number,
+    after: { timeoutAt: Date; id: string } | null = null,
+  ): Promise<WaitRow[]> {
     const { rows } = await client.query<WaitRow>(
-      `SELECT * FROM "Wait" WHERE status = 'open' AND "timeoutAt" <= $1 ORDER BY "timeoutAt" LIMIT $2`,
-      [now, limit],
+      `SELECT w.* FROM "Wait" w JOIN "Work" k ON k.id = w."workId" AND k.state = 'WAITING'
+       WHERE w.status = 'open' AND w."timeoutAt" <= $1
+         AND ($3::timestamptz IS NULL OR (w."timeoutAt", w.id) > ($3::timestamptz, $4::uuid))
+       ORDER BY w."timeoutAt", w.id LIMIT $2`,
+      [now, limit, after?.timeoutAt ?? null, after?.id ?? null],
     );
     return rows;
   }

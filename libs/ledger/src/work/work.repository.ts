@@ -157,7 +157,15 @@ export class WorkRepository {
     const next = result.next;
     const patch = opts.patch ?? {};
     const heartbeat = command.type === 'claim' || command.type === 'heartbeat';
-    const update = updateStatement(workId, current.version, next, patch, heartbeat);
+    const update = updateStatement(
+      workId,
+      current.version,
+      next,
+      patch,
+      heartbeat,
+      undefined,
+      heartbeat ? command.leaseMs : undefined,
+    );
     const { rows } = await client.query<WorkRow>(update.text, update.values);
     const updated = rows[0];
     if (!updated) throw new Error(`work ${workId} changed under its row lock`); // cannot happen: we hold FOR UPDATE
@@ -207,7 +215,14 @@ export class WorkRepository {
     let rows: Array<WorkRow & { __rerouted?: number }>;
     try {
       ({ rows } = await db.query<WorkRow & { __rerouted?: number }>({
-        name: `work-apply-known${opts.step ? '-step' : ''}${rerouting ? '-rr' : ''}`,
+        // A claim's text carries its lease length (see updateStatement): a name of its own.
+        name: `work-apply-known${
+          opts.step
+            ? '-step'
+            : command.type === 'claim'
+              ? `-claim-${Math.round(command.leaseMs)}`
+              : ''
+        }${rerouting ? '-rr' : ''}`,
         text: `WITH ${ctes}${
           opts.step
             ? `,
@@ -281,6 +296,7 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
       opts.patch ?? {},
       heartbeat,
       guard,
+      command.type === 'claim' ? command.leaseMs : undefined,
     );
     return {
       ok: true,
@@ -452,11 +468,27 @@ function updateStatement(
   patch: WorkPatch,
   heartbeat: boolean,
   guard?: string,
+  /**
+   * A claim's or heartbeat's lease length: the expiry is written on PostgreSQL's clock
+   * (`now()` + lease), the clock the sweep decides on, never on this process's (a worker
+   * whose clock runs behind would write leases already expired, one ahead leases that
+   * outlive it).
+   */
+  leaseMs?: number,
 ): { text: string; values: unknown[] } {
+  // A literal, not a parameter: callers number their own parameters after these 22
+  // (applyKnown's timeline entry, ingest's one-statement resume). An integer from the
+  // config, so the text is the same for every claim of a process (named statements).
+  const leaseExpiry =
+    leaseMs === undefined
+      ? '$9'
+      : // $9 stays in the text, typed: PostgreSQL must still infer every parameter.
+        `COALESCE(now() + ${String(Math.max(0, Math.round(leaseMs)))} * interval '1 millisecond', $9::timestamptz)`;
   return {
     text: `UPDATE "Work" SET
          state = $3::"WorkState", "pausedFrom" = $4::"WorkState", attempt = $5, "runSeq" = $6, "leaseOwner" = $7, "leaseToken" = $8,
-         "leaseExpiresAt" = $9, "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
+         "leaseExpiresAt" = ${leaseExpiry},
+         "runAfter" = $10, "pauseRequested" = $11, "cancelRequested" = $12,
          "checkpointSeq" = $13, version = $14, "updatedAt" = now(),
          "finishedAt" = CASE WHEN $15::boolean THEN now() ELSE NULL END,
          "lastHeartbeatAt" = CASE WHEN $16::boolean THEN now() ELSE "lastHeartbeatAt" END,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestPinoLogger } from '@app/config';
-import { WorkflowRegistry } from '@app/engine';
+import { checkRedisEvictionPolicy, WorkflowRegistry } from '@app/engine';
 import { provisionButtonSecret } from '@app/ledger';
 import { WorkerModule, type WorkerModuleOptions } from './worker.module';
 
@@ -10,6 +10,12 @@ import { WorkerModule, type WorkerModuleOptions } from './worker.module';
 export async function startWorkerApp(
   options: WorkerModuleOptions,
 ): Promise<INestApplicationContext> {
+  // Redis that may evict keys would lose jobs; refused unless explicitly allowed.
+  await checkRedisEvictionPolicy(
+    options.config.env.REDIS_URL,
+    options.config.env.WORKGATE_ALLOW_REDIS_EVICTION,
+    options.logger,
+  );
   // Before anything reads the config: the worker signs the buttons gateways verify, with
   // the configured secret or the one generated once into the ledger.
   const config = await provisionButtonSecret(options.config);

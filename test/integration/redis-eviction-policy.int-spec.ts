@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestSchema, type TestSchema } from '@test/db';
+import { freePort } from '@test/disposable-services';
+import { startGateway, testConfig } from '@test/gateway';
+import { testQueuePrefix } from '@test/redis';
+import { startWorker } from '@test/worker';
+
+/**
+ * BullMQ's keys must never be evicted (a job, a delayed wake or a lock would vanish):
+ * worker and gateway refuse to start on a Redis whose maxmemory-policy is not
+ * noeviction, unless WORKGATE_ALLOW_REDIS_EVICTION says to go on (with a warning).
+ * The Redis here is a private redis-server on a free port, never the machine's.
+ */
+describe('Redis maxmemory-policy at start', () => {
+  let db: TestSchema;
+  let dir: string;
+  let port: number;
+
+  beforeAll(async () => {
+    db = await createTestSchema('evictpolicy');
+    dir = mkdtempSync(join(tmpdir(), 'wg-redis-lru-'));
+    port = await freePort();
+    const res = spawnSync('redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory',
+      '64mb',
+      '--maxmemory-policy',
+      'allkeys-lru',
+      '--daemonize',
+      'yes',
+      '--dir',
+      dir,
+      '--pidfile',
+      join(dir, 'redis.pid'),
+      '--logfile',
+      join(dir, 'redis.log'),
+    ]);
+    expect(res.status).toBe(0);
+  });
+
+  afterAll(async () => {
+    spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
+    rmSync(dir, { recursive: true, force: true });
+    await db?.drop();
+  });
+
+  const config = (env: Record<string, string> = {}) =>
+    testConfig({
+      schema: db.schema,
+      prefix: testQueuePrefix(),
+      env: { REDIS_URL: `redis://127.0.0.1:${port}`, ...env },
+    });
+
+  it('the worker refuses to start', async () => {
+    await expect(startWorker(config(), [])).rejects.toThrow(/maxmemory-policy.*allkeys-lru/);
+  });
+
+  it('the gateway refuses to start', async () => {
+    await expect(startGateway(config())).rejects.toThrow(/maxmemory-policy.*allkeys-lru/);
+  });
+
+  it('both start when told to allow eviction', async () => {
+    const allow = config({ WORKGATE_ALLOW_REDIS_EVICTION: 'true' });
+    const worker = await startWorker(allow, []);
+    await worker.close();
+    const gateway = await startGateway(allow);
+    await gateway.close();
+  });
+});
