@@ -286,7 +286,12 @@ describe('schedules in the config', () => {
     const config = testConfig({
       schema: 'unused_schema',
       prefix: testQueuePrefix(),
-      overrides: { schedules: [{ name: 'orphan', workflow: 'ghost', cron: '0 2 * * *' }] },
+      overrides: {
+        schedules: [{ name: 'orphan', workflow: 'ghost', cron: '0 2 * * *' }],
+        // The schema does not exist: a configured secret keeps the start off the ledger
+        // until the workflow check has run.
+        chat: { buttonSecrets: ['a-configured-button-secret'] },
+      },
     });
     await expect(startWorker(config, [tick])).rejects.toThrow(
       /unknown workflow kind\(s\): "ghost" \(schedules\[0\] \(orphan\)\.workflow\)/,

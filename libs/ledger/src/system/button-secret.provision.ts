@@ -37,7 +37,16 @@ export async function provisionButtonSecret(config: AppConfig): Promise<AppConfi
   const fromEnv = config.env.WORKGATE_BUTTON_SECRET;
   const secret =
     fromEnv ??
-    (await withClient(config, (client) => installationSecret(client, BUTTON_SECRET_NAME)));
+    (await withClient(config, (client) => installationSecret(client, BUTTON_SECRET_NAME)).catch(
+      (err: { code?: string }) => {
+        // 42P01 undefined_table: a database nobody migrated; say what to do about it.
+        if (err.code === '42P01')
+          throw new Error(
+            `the ledger in schema "${config.env.WORKGATE_DB_SCHEMA}" is not migrated: run \`workgate migrate\` first`,
+          );
+        throw err;
+      },
+    ));
   return { ...config, chat: { ...config.chat, buttonSecrets: [secret] } };
 }
 
