@@ -1133,6 +1133,9 @@ function reviveWait(w: WaitJson): WaitRow {
  * statement, where it would fail the events beside it too. Channels check their own
  * bodies already; this covers every caller (the API's start, chat adapters, tools).
  */
+/** Levels an event adds around a channel's body: the event, `body`, `payload`, one spare. */
+const EVENT_ENVELOPE_DEPTH = 4;
+
 function assertStorableEvent(event: InboundEventInput): void {
   const {
     route: _route,
@@ -1141,8 +1144,10 @@ function assertStorableEvent(event: InboundEventInput): void {
     command: _command,
     ...stored
   } = event;
-  // One level more than a body may nest: the body sits one level down here.
-  const problem = jsonbProblem(stored, MAX_JSONB_DEPTH + 1);
+  // The channels refuse a body nesting past MAX_JSONB_DEPTH at their edge; here the
+  // body sits inside the event and its normalized envelope (`body.payload`), so the
+  // check leaves room for those levels and is a last defence for what jsonb refuses.
+  const problem = jsonbProblem(stored, MAX_JSONB_DEPTH + EVENT_ENVELOPE_DEPTH);
   if (problem)
     throw new WorkgateError(
       ErrorCode.MalformedBody,

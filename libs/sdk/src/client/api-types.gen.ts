@@ -682,8 +682,10 @@ export interface components {
       consumedAt: string | null;
       /** Format: date-time */
       receivedAt: string;
-      /** @description the payload as the channel delivered it */
+      /** @description the payload as the channel delivered it, parsed */
       raw: unknown;
+      /** @description the exact body as received, where the channel keeps it (signed webhooks): numbers beyond double precision are exact here */
+      rawBody: string | null;
     };
     Queues: {
       queues: components['schemas']['QueueCounts'][];
