@@ -16,3 +16,4 @@ export * from './json/jsonb.util';
 export * from './channels/outbound';
 export * from './ports/outbound-sender.port';
 export * from './schedules/schedule-slots';
+export * from './chat-format';
