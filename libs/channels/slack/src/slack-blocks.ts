@@ -6,6 +6,8 @@ import {
   type OutboundMessagePayload,
   type OutboundNoticePayload,
   askChoices,
+  type ChatFormat,
+  markdownToSlackMrkdwn,
 } from '@app/core';
 
 /**
@@ -111,9 +113,19 @@ function isDmChannel(channel: string): boolean {
   return channel.startsWith('D');
 }
 
-export function renderMessage(payload: OutboundMessagePayload, channel: string): SlackCall {
-  const text = payload.text ?? '';
+/**
+ * A workflow's message. With the workspace's `format: markdown` its text is the model's
+ * Markdown converted to mrkdwn (which chat.postMessage's `text` is read as by default):
+ * Slack reads `**x**` literally and `[a](b)` as text. Blocks a workflow built are its own.
+ */
+export function renderMessage(
+  payload: OutboundMessagePayload,
+  channel: string,
+  format: ChatFormat = 'plain',
+): SlackCall {
   const blocks = Array.isArray(payload.blocks) ? (payload.blocks as SlackBlock[]) : undefined;
+  const source = payload.text ?? '';
+  const text = format === 'markdown' && !blocks && source ? markdownToSlackMrkdwn(source) : source;
   return {
     method: 'chat.postMessage',
     args: {
