@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { parseTelegramHtml } from './telegram-html';
 
 /** One Bot API call as the loopback server received it. */
 export interface TelegramApiCall {
@@ -403,7 +404,15 @@ export class TelegramApiServer {
   private sendMessage(bot: TelegramBotIdentity, args: Record<string, any>): Answer {
     if (args.chat_id === undefined) return error(400, 'Bad Request: chat_id is empty');
     if (!args.text) return error(400, 'Bad Request: message text is empty');
-    if (String(args.text).length > 4096) return error(400, 'Bad Request: message is too long');
+    let visible = String(args.text);
+    if (args.parse_mode === 'HTML') {
+      const parsed = parseTelegramHtml(visible);
+      if ('error' in parsed)
+        return error(400, `Bad Request: can't parse entities: ${parsed.error}`);
+      visible = parsed.text;
+    }
+    // The limit is on the text after entities parsing (Bot API, sendMessage).
+    if (visible.length > 4096) return error(400, 'Bad Request: message is too long');
     const chatId = Number(args.chat_id);
     const replyId = args.reply_parameters?.message_id ?? args.reply_to_message_id;
     const replied = replyId !== undefined ? this.messages.get(`${chatId}/${replyId}`) : undefined;
@@ -421,7 +430,8 @@ export class TelegramApiServer {
           ? { id: chatId, title: 'Workgate Ops (fake)', type: 'supergroup' }
           : { id: chatId, first_name: 'Alice', type: 'private' },
       date: Math.floor(Date.now() / 1000),
-      text: String(args.text),
+      text: visible,
+      ...(args.parse_mode === 'HTML' ? { html: String(args.text) } : {}),
       ...(replied ? { reply_to_message: replied } : {}),
       ...(args.reply_markup?.inline_keyboard ? { reply_markup: args.reply_markup } : {}),
     };

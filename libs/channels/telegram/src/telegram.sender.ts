@@ -60,7 +60,9 @@ export function toOutboundError(err: unknown, method: string): OutboundError {
 /** Telegram's answer to markup it cannot read (unbalanced tags, an unknown tag or entity). */
 function isParseError(err: unknown): boolean {
   return (
-    err instanceof TelegramError && err.code === 400 && /can't parse entities/i.test(err.description)
+    err instanceof TelegramError &&
+    err.code === 400 &&
+    /can't parse entities/i.test(err.description)
   );
 }
 
