@@ -88,6 +88,11 @@ export class TelegramApiServer {
   private readonly messageIds = new Map<number, number>();
   private callbackSeq = 0;
   private server?: Server;
+  /**
+   * When it answers true for a call, the server never answers it and applies nothing:
+   * the request is lost in flight, as with a worker killed before Telegram saw it.
+   */
+  hold?: (method: string, args: Record<string, any>) => boolean;
 
   /** The apiRoot to configure. */
   get url(): string {
@@ -277,6 +282,10 @@ export class TelegramApiServer {
     // A client that goes away (a poller stopping) ends its long poll here too.
     const gone = new AbortController();
     res.on('close', () => gone.abort());
+    if (this.hold?.(method, args)) {
+      call.status = -1;
+      return;
+    }
     const answer = await this.answer(method, token, args, gone.signal);
     call.status = answer.status;
     call.response = answer.body;

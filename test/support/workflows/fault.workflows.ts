@@ -129,3 +129,12 @@ export const parallel = defineWorkflow(
     return { results, after };
   },
 );
+
+/** Sends one long text (several outbox parts) to a chat address. */
+export const longAnswer = defineWorkflow(
+  'fault.long-answer',
+  async (ctx, input: { to: { channel: string; target: string }; text: string }) => {
+    await ctx.send(input.to, { text: input.text });
+    return { sent: true };
+  },
+);
