@@ -176,3 +176,22 @@ describe('Slack rendering', () => {
     ]);
   });
 });
+
+describe('Slack rendering with format markdown', () => {
+  it.each([
+    ['Markdown → mrkdwn', 'a **b** [c](https://x.y)', 'a *b* <https://x.y|c>'],
+    ['plain text → only escaped', 'x < y & <!channel>', 'x &lt; y &amp; &lt;!channel&gt;'],
+  ])('%s', (_name, text, expected) => {
+    expect(renderMessage({ kind: 'message', text }, 'C1', 'markdown').args.text).toBe(expected);
+  });
+
+  it('leaves a message with blocks of its own, and format plain, as typed', () => {
+    const blocks = [{ type: 'divider' }];
+    expect(
+      renderMessage({ kind: 'message', text: '**b**', blocks }, 'C1', 'markdown').args.text,
+    ).toBe('**b**');
+    expect(renderMessage({ kind: 'message', text: '**b**' }, 'C1', 'plain').args.text).toBe(
+      '**b**',
+    );
+  });
+});
