@@ -119,6 +119,15 @@ describe(chatParts.name, () => {
     for (const p of slack) expect(markdownToSlackMrkdwn(p.text).length).toBeLessThanOrEqual(3500);
   });
 
+  it('splits text that escaping makes longer into few parts, each within the limit', () => {
+    const text = '&'.repeat(10_000);
+    const parts = chatParts('slack', text);
+    expect(parts.map((p) => p.source).join('')).toBe(text);
+    // 50,000 characters once escaped: about 15 messages of 3,500, not one per character.
+    expect(parts.length).toBeLessThanOrEqual(20);
+    for (const p of parts) expect(markdownToSlackMrkdwn(p.text).length).toBeLessThanOrEqual(3500);
+  });
+
   it('leaves channels without a limit whole', () => {
     expect(chatParts('http', 'x'.repeat(10_000))).toHaveLength(1);
   });

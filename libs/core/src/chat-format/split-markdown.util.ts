@@ -73,11 +73,14 @@ export function splitMarkdown(
     };
     let max = Math.min(text.length, from + limit);
     let end = max === text.length && measure(wrap(max)) <= limit ? max : cutBefore(text, from, max);
-    while (measure(wrap(end)) > limit && end - from > 1) {
-      // Over by `excess`: look for a boundary at least that much earlier.
-      const excess = measure(wrap(end)) - limit;
-      max = Math.max(from + 1, Math.min(end - 1, end - excess));
+    let measured = measure(wrap(end));
+    while (measured > limit && end - from > 1) {
+      // Shrink in proportion: escaping (`&` → `&amp;`) can make text five times longer
+      // than its source, and stepping back by the excess alone would cut one character.
+      const scaled = from + Math.floor(((end - from) * limit) / measured);
+      max = Math.max(from + 1, Math.min(end - 1, scaled));
       end = cutBefore(text, from, max);
+      measured = measure(wrap(end));
     }
     parts.push({ source: text.slice(from, end), text: wrap(end) });
     from = end;
