@@ -66,7 +66,8 @@ describe('TelegramSender against a loopback Bot API (Telegraf’s client)', () =
     const result = await sender.send(delivery({ kind: 'message', text: 'Deploying staging…' }));
     const call = api.on('sendMessage').at(-1)!;
     expect(call.token).toBe(TOKEN);
-    expect(call.args).toEqual({ chat_id: CHAT, text: 'Deploying staging…' });
+    // format: markdown (the default): the text goes as HTML, here with nothing to mark up.
+    expect(call.args).toEqual({ chat_id: CHAT, text: 'Deploying staging…', parse_mode: 'HTML' });
     expect(result).toEqual({ providerMessageId: String(call.response.result.message_id) });
   });
 
@@ -82,6 +83,7 @@ describe('TelegramSender against a loopback Bot API (Telegraf’s client)', () =
       chat_id: chat,
       message_thread_id: 42,
       text: 'wk: running',
+      parse_mode: 'HTML',
       reply_parameters: { message_id: root, allow_sending_without_reply: true },
     });
     expect(call.response.result).toMatchObject({

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { parseTelegramHtml } from './telegram-html';
 
 /** One Bot API call as the loopback server received it. */
 export interface TelegramApiCall {
@@ -87,6 +88,11 @@ export class TelegramApiServer {
   private readonly messageIds = new Map<number, number>();
   private callbackSeq = 0;
   private server?: Server;
+  /**
+   * When it answers true for a call, the server never answers it and applies nothing:
+   * the request is lost in flight, as with a worker killed before Telegram saw it.
+   */
+  hold?: (method: string, args: Record<string, any>) => boolean;
 
   /** The apiRoot to configure. */
   get url(): string {
@@ -276,6 +282,10 @@ export class TelegramApiServer {
     // A client that goes away (a poller stopping) ends its long poll here too.
     const gone = new AbortController();
     res.on('close', () => gone.abort());
+    if (this.hold?.(method, args)) {
+      call.status = -1;
+      return;
+    }
     const answer = await this.answer(method, token, args, gone.signal);
     call.status = answer.status;
     call.response = answer.body;
@@ -403,7 +413,15 @@ export class TelegramApiServer {
   private sendMessage(bot: TelegramBotIdentity, args: Record<string, any>): Answer {
     if (args.chat_id === undefined) return error(400, 'Bad Request: chat_id is empty');
     if (!args.text) return error(400, 'Bad Request: message text is empty');
-    if (String(args.text).length > 4096) return error(400, 'Bad Request: message is too long');
+    let visible = String(args.text);
+    if (args.parse_mode === 'HTML') {
+      const parsed = parseTelegramHtml(visible);
+      if ('error' in parsed)
+        return error(400, `Bad Request: can't parse entities: ${parsed.error}`);
+      visible = parsed.text;
+    }
+    // The limit is on the text after entities parsing (Bot API, sendMessage).
+    if (visible.length > 4096) return error(400, 'Bad Request: message is too long');
     const chatId = Number(args.chat_id);
     const replyId = args.reply_parameters?.message_id ?? args.reply_to_message_id;
     const replied = replyId !== undefined ? this.messages.get(`${chatId}/${replyId}`) : undefined;
@@ -421,7 +439,8 @@ export class TelegramApiServer {
           ? { id: chatId, title: 'Workgate Ops (fake)', type: 'supergroup' }
           : { id: chatId, first_name: 'Alice', type: 'private' },
       date: Math.floor(Date.now() / 1000),
-      text: String(args.text),
+      text: visible,
+      ...(args.parse_mode === 'HTML' ? { html: String(args.text) } : {}),
       ...(replied ? { reply_to_message: replied } : {}),
       ...(args.reply_markup?.inline_keyboard ? { reply_markup: args.reply_markup } : {}),
     };

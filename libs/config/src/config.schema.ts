@@ -90,6 +90,8 @@ const webhookSource = z
   });
 export type WebhookSourceConfig = z.infer<typeof webhookSource>;
 
+export const CHAT_FORMATS = ['markdown', 'plain'] as const;
+
 /** One Slack workspace (a team where the app is installed): `slack.workspaces.<name>`. */
 const slackWorkspace = z
   .strictObject({
@@ -110,6 +112,11 @@ const slackWorkspace = z
     busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
     /** Debounce window of the `collect` busy policy. */
     collectWindow: durationMs.default(3_000),
+    /**
+     * How the model's text is sent: `markdown` renders its Markdown (Telegram HTML, Slack
+     * mrkdwn); `plain` sends it as typed.
+     */
+    format: z.enum(CHAT_FORMATS).default('markdown'),
   })
   .superRefine((ws, ctx) => {
     if (ws.socketMode && !ws.appToken) {
@@ -150,6 +157,11 @@ const telegramBot = z
     busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
     /** Debounce window of the `collect` busy policy. */
     collectWindow: durationMs.default(3_000),
+    /**
+     * How the model's text is sent: `markdown` renders its Markdown (Telegram HTML, Slack
+     * mrkdwn); `plain` sends it as typed.
+     */
+    format: z.enum(CHAT_FORMATS).default('markdown'),
     /** getUpdates long-poll timeout (polling mode), whole seconds, 1s-50s. */
     pollTimeout: durationMs
       .default(30_000)

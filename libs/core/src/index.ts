@@ -17,3 +17,4 @@ export * from './channels/outbound';
 export * from './ports/outbound-sender.port';
 export * from './schedules/schedule-slots';
 export * from './redact/redact-secrets.util';
+export * from './chat-format';

@@ -142,3 +142,12 @@ export const dozer = defineWorkflow(
     return ctx.step('after-naps', async () => ({ naps: input.naps }));
   },
 );
+
+/** Sends one long text (several outbox parts) to a chat address. */
+export const longAnswer = defineWorkflow(
+  'fault.long-answer',
+  async (ctx, input: { to: { channel: string; target: string }; text: string }) => {
+    await ctx.send(input.to, { text: input.text });
+    return { sent: true };
+  },
+);

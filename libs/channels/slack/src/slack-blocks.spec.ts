@@ -176,3 +176,42 @@ describe('Slack rendering', () => {
     ]);
   });
 });
+
+describe('Slack rendering with format markdown', () => {
+  it.each([
+    ['Markdown → mrkdwn', 'a **b** [c](https://x.y)', 'a *b* <https://x.y|c>'],
+    ['plain text → only escaped', 'x < y & <!channel>', 'x &lt; y &amp; &lt;!channel&gt;'],
+  ])('%s', (_name, text, expected) => {
+    expect(renderMessage({ kind: 'message', text }, 'C1', 'markdown').args.text).toBe(expected);
+  });
+
+  it('leaves a message with blocks of its own, and format plain, as typed', () => {
+    const blocks = [{ type: 'divider' }];
+    expect(
+      renderMessage({ kind: 'message', text: '**b**', blocks }, 'C1', 'markdown').args.text,
+    ).toBe('**b**');
+    expect(renderMessage({ kind: 'message', text: '**b**' }, 'C1', 'plain').args.text).toBe(
+      '**b**',
+    );
+  });
+});
+
+const WAIT = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+
+describe('Slack rendering of long questions', () => {
+  it('a question over 3,000 characters keeps every word, in several sections', () => {
+    const text = `${'a question '.repeat(400)}\n\n${'more detail '.repeat(300)}end?`;
+    const call = renderAsk(
+      { kind: 'ask', waitId: WAIT, text, expects: { type: 'boolean' }, responders: null },
+      'C1',
+      'secret-secret-secret-0001',
+    );
+    const sectionTexts = (call.args.blocks ?? [])
+      .filter((b) => b.type === 'section')
+      .map((b) => (b as { text: { text: string } }).text.text);
+    expect(sectionTexts.length).toBeGreaterThan(1);
+    for (const t of sectionTexts) expect(t.length).toBeLessThanOrEqual(3000);
+    expect(sectionTexts.join('')).toBe(text);
+    expect(call.args.blocks![0]).toMatchObject({ block_id: `wg_ask_${WAIT}` });
+  });
+});

@@ -6,6 +6,9 @@ import {
   type OutboundMessagePayload,
   type OutboundNoticePayload,
   askChoices,
+  type ChatFormat,
+  markdownToSlackMrkdwn,
+  splitMarkdown,
 } from '@app/core';
 
 /**
@@ -55,6 +58,17 @@ function section(text: string, blockId?: string): types.SectionBlock {
     ...(blockId ? { block_id: blockId } : {}),
     text: { type: 'mrkdwn', text: cut(text || ' ', SECTION_MAX) },
   };
+}
+
+/**
+ * A long text as several section blocks (3,000 characters each, cut at paragraph, line
+ * or word boundaries) instead of one cut short: a question or a notice keeps its words.
+ * The block id goes on the first. At most 40 sections, leaving room for the buttons
+ * within Slack's 50 blocks; text past that (over 100,000 characters) is cut.
+ */
+function sections(text: string, blockId?: string): types.SectionBlock[] {
+  const parts = splitMarkdown(text, SECTION_MAX).slice(0, 40);
+  return parts.map((p, i) => section(p.text, i === 0 ? blockId : undefined));
 }
 
 function context(text: string): types.ContextBlock {
@@ -111,9 +125,19 @@ function isDmChannel(channel: string): boolean {
   return channel.startsWith('D');
 }
 
-export function renderMessage(payload: OutboundMessagePayload, channel: string): SlackCall {
-  const text = payload.text ?? '';
+/**
+ * A workflow's message. With the workspace's `format: markdown` its text is the model's
+ * Markdown converted to mrkdwn (which chat.postMessage's `text` is read as by default):
+ * Slack reads `**x**` literally and `[a](b)` as text. Blocks a workflow built are its own.
+ */
+export function renderMessage(
+  payload: OutboundMessagePayload,
+  channel: string,
+  format: ChatFormat = 'plain',
+): SlackCall {
   const blocks = Array.isArray(payload.blocks) ? (payload.blocks as SlackBlock[]) : undefined;
+  const source = payload.text ?? '';
+  const text = format === 'markdown' && !blocks && source ? markdownToSlackMrkdwn(source) : source;
   return {
     method: 'chat.postMessage',
     args: {
@@ -132,7 +156,7 @@ export function renderMessage(payload: OutboundMessagePayload, channel: string):
 export function renderAsk(ask: OutboundAskPayload, channel: string, secret: string): SlackCall {
   const lead =
     ask.rung === 'remind' ? '*Reminder:* ' : ask.rung === 'escalate' ? '*Escalated:* ' : '';
-  const blocks: SlackBlock[] = [section(`${lead}${ask.text}`, `wg_ask_${ask.waitId}`)];
+  const blocks: SlackBlock[] = [...sections(`${lead}${ask.text}`, `wg_ask_${ask.waitId}`)];
   const choices = askChoices(ask.expects);
   if (choices) {
     const isApproval = ask.expects?.type === 'boolean';
@@ -178,7 +202,7 @@ export function renderAnswered(payload: OutboundAnsweredPayload, channel: string
       channel,
       ts: payload.promptMessageId,
       text: `${payload.text}\n${line}`,
-      blocks: [section(payload.text, `wg_ask_${payload.waitId}`), context(line)],
+      blocks: [...sections(payload.text, `wg_ask_${payload.waitId}`), context(line)],
     },
   };
 }
@@ -190,7 +214,7 @@ export function renderNotice(payload: OutboundNoticePayload, channel: string): S
   const thread = payload.thread ?? (isDmChannel(channel) ? undefined : payload.replyTo);
   const blocks: SlackBlock[] | undefined = payload.buttons?.length
     ? [
-        section(payload.text),
+        ...sections(payload.text),
         ...actionRows(
           'wg_notice',
           payload.buttons.map((b, i) => button(b.label, `wg_notice_${i}`, b.token)),

@@ -30,6 +30,7 @@ describe('slack config', () => {
       workflow: 'chat-approval',
       busyPolicy: 'inbox',
       collectWindow: 3_000,
+      format: 'markdown',
     });
     expect(slackConfiguredKinds(config)).toEqual([
       { kind: 'chat-approval', where: 'slack.workspaces.acme.workflow' },

@@ -1,6 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { type AppConfig, type Logger } from '@app/config';
 import {
+  type ChatFormat,
   type OutboundDelivery,
   OutboundError,
   type OutboundPayload,
@@ -88,10 +89,11 @@ export function renderSlackCall(
   payload: OutboundPayload,
   channel: string,
   secret: string,
+  format: ChatFormat = 'plain',
 ): SlackCall {
   switch (payload.kind) {
     case 'message':
-      return renderMessage(payload, channel);
+      return renderMessage(payload, channel, format);
     case 'ask':
       return renderAsk(payload, channel, secret);
     case 'answered':
@@ -152,7 +154,8 @@ export class SlackSender implements OutboundSender {
       );
     }
     const secret = buttonSecrets(this.config)[0]!;
-    const call = renderSlackCall(delivery.payload, target.channel, secret);
+    const format = this.workspaces.get(target.workspace)?.format ?? 'markdown';
+    const call = renderSlackCall(delivery.payload, target.channel, secret, format);
     const result = await this.call(target.workspace, call);
     const ts =
       call.method === 'chat.postEphemeral'

@@ -265,3 +265,39 @@ describe('TelegramSender.limits', () => {
     await expect(sender.send(delivery('slack:C1:x:y'))).rejects.toMatchObject({ retryable: false });
   });
 });
+
+describe('renderTelegramCall with format markdown', () => {
+  it.each([
+    [
+      'Markdown → HTML',
+      'a **b** `c<d>`',
+      { text: 'a <b>b</b> <code>c&lt;d&gt;</code>', parse_mode: 'HTML' },
+    ],
+    ['plain text → only escaped', 'x < y & z', { text: 'x &lt; y &amp; z', parse_mode: 'HTML' }],
+    [
+      'no visible text (a bare link definition) → plain',
+      '[a]: https://x.y',
+      { text: '[a]: https://x.y' },
+    ],
+    [
+      'too long even once rendered (a row from before splitting) → plain, cut',
+      'x'.repeat(TELEGRAM_TEXT_LIMIT + 10),
+      { text: fitText('x'.repeat(TELEGRAM_TEXT_LIMIT + 10)) },
+    ],
+  ])('%s', (_name, text, expected) => {
+    const call = renderTelegramCall({ kind: 'message', text }, PRIVATE, SECRET, 'markdown');
+    expect(call.args).toEqual({ chat_id: PRIVATE.chatId, ...expected });
+  });
+
+  it('format plain sends the text as typed, and notices are never rendered', () => {
+    expect(
+      renderTelegramCall({ kind: 'message', text: '**b**' }, PRIVATE, SECRET, 'plain').args,
+    ).toEqual({
+      chat_id: PRIVATE.chatId,
+      text: '**b**',
+    });
+    expect(
+      renderTelegramCall({ kind: 'notice', text: '**b**' }, PRIVATE, SECRET, 'markdown').args,
+    ).not.toHaveProperty('parse_mode');
+  });
+});

@@ -7,6 +7,9 @@ import {
   type OutboundNoticePayload,
   type OutboundPayload,
   askChoices,
+  type ChatFormat,
+  markdownToTelegramHtml,
+  telegramVisibleLength,
 } from '@app/core';
 
 /** A Bot API call an outbound payload becomes (also ChannelAdapter.renderAsk's answer). */
@@ -24,9 +27,10 @@ export interface TelegramAddress {
 export const TELEGRAM_TEXT_LIMIT = 4096;
 
 /**
- * Cuts text to what sendMessage accepts. Splitting into several messages would give one
- * outbox row several provider message ids, and a refused send loses the whole message;
- * a visibly cut one loses only its tail. Counted in UTF-16 units, as Telegram does.
+ * Cuts text to what sendMessage accepts: the last guard. A workflow's long message is
+ * split into several outbox rows before this (chatParts); a notice or a prompt that is
+ * still too long loses its visible tail rather than the whole message. Counted in
+ * UTF-16 units, as Telegram does.
  */
 export function fitText(text: string): string {
   if (text.length <= TELEGRAM_TEXT_LIMIT) return text;
@@ -62,11 +66,27 @@ function keyboardRows(buttons: InlineKeyboardButton[]): InlineKeyboardButton[][]
   return rows;
 }
 
-function renderMessage(payload: OutboundMessagePayload, address: TelegramAddress): TelegramCall {
+/**
+ * A workflow's message: its Markdown as Telegram HTML when the bot's format says so.
+ * Long answers were split into parts that fit when their outbox rows were written; a
+ * row that still does not fit (written before that) goes as plain text, cut, rather
+ * than as HTML cut inside a tag.
+ */
+function renderMessage(
+  payload: OutboundMessagePayload,
+  address: TelegramAddress,
+  format: ChatFormat,
+): TelegramCall {
   const text = typeof payload.text === 'string' ? payload.text : '';
+  const html = format === 'markdown' ? markdownToTelegramHtml(text) : null;
+  const fits = html !== null && html !== '' && telegramVisibleLength(html) <= TELEGRAM_TEXT_LIMIT;
   return {
     method: 'sendMessage',
-    args: { ...where(address), text: fitText(text), ...replyTo(payload.thread) },
+    args: {
+      ...where(address),
+      ...(fits ? { text: html, parse_mode: 'HTML' as const } : { text: fitText(text) }),
+      ...replyTo(payload.thread),
+    },
   };
 }
 
@@ -160,15 +180,19 @@ function renderNotice(payload: OutboundNoticePayload, address: TelegramAddress):
   };
 }
 
-/** The Bot API call for an outbound payload; `secret` signs ask buttons. */
+/**
+ * The Bot API call for an outbound payload; `secret` signs ask buttons, `format` is the
+ * bot's (`telegram.bots.<name>.format`) and applies to workflow messages.
+ */
 export function renderTelegramCall(
   payload: OutboundPayload,
   address: TelegramAddress,
   secret: string,
+  format: ChatFormat = 'plain',
 ): TelegramCall {
   switch (payload.kind) {
     case 'message':
-      return renderMessage(payload, address);
+      return renderMessage(payload, address, format);
     case 'ask':
       return renderAsk(payload, address, secret);
     case 'answered':

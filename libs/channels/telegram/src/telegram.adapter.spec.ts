@@ -23,6 +23,7 @@ const config = {
         busyPolicy: 'inbox',
         collectWindow: 3_000,
         pollTimeout: 30_000,
+        format: 'markdown',
       },
       local: {
         token: '987654321:TEST_ONLY_token',
@@ -30,6 +31,7 @@ const config = {
         busyPolicy: 'inbox',
         collectWindow: 3_000,
         pollTimeout: 30_000,
+        format: 'markdown',
       },
     },
   },

@@ -57,6 +57,15 @@ export function toOutboundError(err: unknown, method: string): OutboundError {
   return new OutboundError(`${method}: ${message}`, true);
 }
 
+/** Telegram's answer to markup it cannot read (unbalanced tags, an unknown tag or entity). */
+function isParseError(err: unknown): boolean {
+  return (
+    err instanceof TelegramError &&
+    err.code === 400 &&
+    /can't parse entities/i.test(err.description)
+  );
+}
+
 /**
  * Editing a message into exactly what it already is: a repeated "answered" delivery
  * (the worker died after Telegram applied it) — the edit is there, so it succeeded.
@@ -122,12 +131,15 @@ export class TelegramSender implements OutboundSender {
       );
     }
     const secret = buttonSecrets(this.config)[0]!;
-    const call = renderTelegramCall(delivery.payload, target, secret);
+    const format = this.bots.get(target.bot)?.format ?? 'markdown';
+    const call = renderTelegramCall(delivery.payload, target, secret, format);
     if (call.method === 'sendMessage' && !call.args.text) {
       throw new OutboundError('a Telegram message needs text', false);
     }
     try {
-      const result = await this.callRaw(target.bot, call.method, call.args);
+      const result = await this.sendRendered(target.bot, call, () =>
+        renderTelegramCall(delivery.payload, target, secret, 'plain'),
+      );
       const messageId =
         typeof result === 'object' && result !== null
           ? (result as { message_id?: unknown }).message_id
@@ -139,6 +151,29 @@ export class TelegramSender implements OutboundSender {
         return { providerMessageId: editedId(call) };
       }
       throw toOutboundError(err, call.method);
+    }
+  }
+
+  /**
+   * Sends a rendered call; when Telegram refuses its HTML ("400 Bad Request: can't parse
+   * entities"), sends the same message as plain text: the words matter more than their
+   * bold, and the refusal would repeat on every retry.
+   */
+  private async sendRendered(
+    bot: string,
+    call: TelegramCall,
+    plain: () => TelegramCall,
+  ): Promise<unknown> {
+    try {
+      return await this.callRaw(bot, call.method, call.args);
+    } catch (err) {
+      if (!('parse_mode' in call.args) || !isParseError(err)) throw err;
+      this.logger?.warn(
+        { bot, err: (err as TelegramError).description },
+        'Telegram refused the rendered message; sending it as plain text',
+      );
+      const fallback = plain();
+      return await this.callRaw(bot, fallback.method, fallback.args);
     }
   }
 

@@ -35,6 +35,9 @@ import {
   type RateLimit,
 } from './outbound-sender.port';
 
+/** How often a part waiting for the part before it looks again. */
+const PART_ORDER_POLL_MS = 250;
+
 export type DeliverOutcome = 'sent' | 'retry' | 'failed' | 'throttled' | 'stale';
 
 /**
@@ -114,6 +117,9 @@ export class OutboxService {
     const notYet = row.nextAttemptAt.getTime() - this.clock.now();
     if (notYet > 0) return { waitMs: notYet };
 
+    const waitForPart = await this.earlierPartPending(row);
+    if (waitForPart > 0) return { waitMs: waitForPart };
+
     const sender = this.senders.get(row.channel);
     if (!sender) {
       await this.fail(
@@ -162,6 +168,19 @@ export class OutboxService {
     } catch (err) {
       return this.afterFailure(claimed, err);
     }
+  }
+
+  /**
+   * Parts of one long message are rows sent in order: a part waits while the part
+   * before it (`after`) is still pending — not sent yet, or being sent by another
+   * attempt — since jobs of one step run side by side and retries reorder them. A part
+   * whose predecessor failed for good goes anyway: the rest of an answer beats none.
+   */
+  private async earlierPartPending(row: OutboxRow): Promise<number> {
+    const after = row.payload.after;
+    if (typeof after !== 'string') return 0;
+    const before = await this.db.transaction((c) => this.outbox.find(c, after));
+    return before?.status === 'pending' ? PART_ORDER_POLL_MS : 0;
   }
 
   private async afterFailure(row: OutboxRow, err: unknown): Promise<DeliverOutcome> {

@@ -695,26 +695,45 @@ export class RunStore {
     });
   }
 
-  /** ctx.send: the outbox row and the checkpoint in one transaction; delivery after commit. */
+  /**
+   * ctx.send: the outbox row(s) and the checkpoint in one transaction; delivery after
+   * commit. A message longer than its channel takes comes as `parts` (messageParts): one
+   * row each, keyed by the step's key and the part number so a replay finds the same
+   * rows, and each after the first names the row before it (`after`) so the outbox
+   * sends them in order.
+   */
   async send(
     run: RunHandle,
     seq: number,
     name: string,
     to: { channel: string; target: string; thread?: string },
     payload: Record<string, unknown>,
+    parts: Array<Record<string, unknown>> = [payload],
   ): Promise<string> {
     return this.fenced(run, async (client, dispatches) => {
       const stepId = this.ids.uuid();
-      const row = await this.outbox.insert(client, {
-        id: this.ids.uuid(),
-        workId: run.workId,
-        stepId: null,
-        channel: to.channel,
-        target: to.target,
-        payload: { ...payload, ...(to.thread ? { thread: to.thread } : {}) },
-        // The step's key: a rerun's send is a new step row, so it sends again.
-        idempotencyKey: stepIdempotencyKey(run.workId, seq, stepId),
-      });
+      // The step's key: a rerun's send is a new step row, so it sends again.
+      const stepKey = stepIdempotencyKey(run.workId, seq, stepId);
+      const rows: Array<{ id: string; attempts: number }> = [];
+      for (const [i, part] of parts.entries()) {
+        const after = rows.at(-1)?.id;
+        rows.push(
+          await this.outbox.insert(client, {
+            id: this.ids.uuid(),
+            workId: run.workId,
+            stepId: null,
+            channel: to.channel,
+            target: to.target,
+            payload: {
+              ...part,
+              ...(to.thread ? { thread: to.thread } : {}),
+              ...(after ? { after } : {}),
+            },
+            idempotencyKey: parts.length === 1 ? stepKey : `${stepKey}:part:${i + 1}`,
+          }),
+        );
+      }
+      const ids = rows.map((r) => r.id);
       await this.steps.insert(client, {
         id: stepId,
         workId: run.workId,
@@ -723,13 +742,17 @@ export class RunStore {
         type: 'send',
         status: 'completed',
         input: { to, payload },
-        output: wrap({ outboxId: row.id }),
+        output: wrap({ outboxId: ids[0], ...(ids.length > 1 ? { outboxIds: ids } : {}) }),
         workerId: run.workerId,
       });
-      await client.query('UPDATE "Outbox" SET "stepId" = $2 WHERE id = $1', [row.id, stepId]);
+      await client.query('UPDATE "Outbox" SET "stepId" = $2 WHERE id = ANY($1::uuid[])', [
+        ids,
+        stepId,
+      ]);
       await this.checkpoint(client, run, seq, name, dispatches);
-      dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
-      return row.id;
+      for (const row of rows)
+        dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
+      return ids[0]!;
     });
   }
 

@@ -15,6 +15,7 @@ import {
 import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
 import { type MetricsPort } from '@app/observability';
 import { type RunHandle, type RunStore, unwrap, type WaitSpec } from '../runner/run-store';
+import { messageParts } from './message-parts.util';
 import {
   ChildWorkError,
   DeterminismError,
@@ -605,10 +606,15 @@ export class WorkflowRun implements WorkflowContext {
     const { seq, recorded } = this.next(name, 'send');
     if (recorded?.status === 'completed') return unwrap(recorded.output) as { outboxId: string };
     recordable(`${name}: the message`, { to, message });
-    const outboxId = await this.deps.store.send(this.run, seq, name, to, {
-      kind: 'message',
-      ...message,
-    });
+    const payload = { kind: 'message', ...message };
+    const outboxId = await this.deps.store.send(
+      this.run,
+      seq,
+      name,
+      to,
+      payload,
+      messageParts(to.channel, payload),
+    );
     return { outboxId };
   }
 

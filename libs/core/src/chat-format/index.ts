@@ -1,0 +1,4 @@
+export * from './chat-parts.util';
+export * from './slack-mrkdwn.util';
+export * from './split-markdown.util';
+export * from './telegram-html.util';
