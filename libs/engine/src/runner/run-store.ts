@@ -758,9 +758,7 @@ export class RunStore {
       }
       const waitId = this.ids.uuid();
       if (spec.inboxCorrelationKey) {
-        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-          `corr:${spec.inboxCorrelationKey}`,
-        ]);
+        // The key's lock was taken before the work's row (fenced's `advisory`).
         const buffered = await this.findBuffered(
           client,
           run.workId,
@@ -839,7 +837,7 @@ export class RunStore {
       if (spec.timerAt !== undefined)
         dispatches.push({ type: 'wait-timer', waitId, rung: 0, at: spec.timerAt });
       return { satisfied: false };
-    });
+    }, spec.inboxCorrelationKey ? [`corr:${spec.inboxCorrelationKey}`] : []);
   }
 
   /** ctx.child: the child work, the parent's child wait and open_wait, together. */
@@ -1127,21 +1125,33 @@ export class RunStore {
   private async fenced<T>(
     run: RunHandle,
     fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
+    advisory: string[] = [],
   ): Promise<T> {
     await this.settle(run);
-    return this.fencedNow(run, fn);
+    return this.fencedNow(run, fn, advisory);
   }
 
   /** fenced() for the pending checkpoint itself (settle() would wait for its own write). */
   private async fencedNow<T>(
     run: RunHandle,
     fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
+    advisory: string[] = [],
   ): Promise<T> {
     const dispatches: Outcome = [];
     run.known = undefined;
     let result: T;
     try {
       result = await this.db.transaction(async (client) => {
+        // Lock order (docs/decisions.md): advisory locks before the Work row. Ingest holds
+        // a correlation key's lock while it locks a work, so taking them the other way
+        // round here (the work, then the key) deadlocks against a reply on that key.
+        if (advisory.length)
+          await client.query({
+            name: 'fenced-advisory',
+            text: `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+              FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) keys`,
+            values: [[...advisory].sort()],
+          });
         const { rows } = await client.query<{ state: string; leaseToken: string }>(
           'SELECT state, "leaseToken" FROM "Work" WHERE id = $1 FOR UPDATE',
           [run.workId],
