@@ -129,6 +129,9 @@ export class EngineControl {
     let result: ControlResult & { waitId: string };
     try {
       result = await this.db.transaction(async (client) => {
+        // Lock order (docs/decisions.md): the work's row before its waits' rows, as
+        // cancel and the timer take them; resolving the wait first deadlocked a cancel.
+        await this.works.lock(client, workId);
         const open = (await this.waits.openForWork(client, workId)).filter(
           (w) => w.type !== 'timer' && w.type !== 'child',
         );

@@ -763,106 +763,108 @@ export class RunStore {
    * arrived before the wait is consumed now rather than lost.
    */
   async openWait(run: RunHandle, seq: number, spec: WaitSpec): Promise<OpenWaitResult> {
-    return this.fenced(run, async (client, dispatches) => {
-      const stepId = spec.restartStepId ?? this.ids.uuid();
-      if (spec.restartStepId) {
-        await this.waits.remove(client, run.workId, seq);
-        await this.steps.restart(client, spec.restartStepId, run.workerId);
-      } else {
-        await this.steps.insert(client, {
-          id: stepId,
-          workId: run.workId,
-          seq,
-          name: spec.stepName,
-          type: spec.stepType,
-          status: 'running',
-          workerId: run.workerId,
-        });
-      }
-      const waitId = this.ids.uuid();
-      if (spec.inboxCorrelationKey) {
-        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-          `corr:${spec.inboxCorrelationKey}`,
-        ]);
-        const buffered = await this.findBuffered(
-          client,
-          run.workId,
-          spec.inboxCorrelationKey,
-          spec.wait.expects,
-        );
-        if (buffered) {
-          await client.query(
-            `UPDATE "InboundEvent" SET "consumedAt" = now(), "workId" = $2, "waitId" = $3 WHERE id = $1`,
-            [buffered.id, run.workId, waitId],
-          );
-          await this.waits.insert(client, {
-            ...spec.wait,
-            id: waitId,
+    return this.fenced(
+      run,
+      async (client, dispatches) => {
+        const stepId = spec.restartStepId ?? this.ids.uuid();
+        if (spec.restartStepId) {
+          await this.waits.remove(client, run.workId, seq);
+          await this.steps.restart(client, spec.restartStepId, run.workerId);
+        } else {
+          await this.steps.insert(client, {
+            id: stepId,
             workId: run.workId,
-            stepSeq: seq,
-            status: 'satisfied',
-            result: buffered.answer,
-            satisfiedByEventId: buffered.id,
+            seq,
+            name: spec.stepName,
+            type: spec.stepType,
+            status: 'running',
+            workerId: run.workerId,
           });
-          await this.steps.complete(client, stepId, wrap(buffered.answer));
-          await this.works.appendEvent(
+        }
+        const waitId = this.ids.uuid();
+        if (spec.inboxCorrelationKey) {
+          // The key's lock was taken before the work's row (fenced's `advisory`).
+          const buffered = await this.findBuffered(
             client,
             run.workId,
-            'wait_satisfied_from_inbox',
-            { waitId, eventId: buffered.id, seq },
-            `worker:${run.workerId}`,
+            spec.inboxCorrelationKey,
+            spec.wait.expects,
           );
-          await this.checkpoint(client, run, seq, spec.stepName, dispatches);
-          return { satisfied: true, value: buffered.answer };
+          if (buffered) {
+            await client.query(
+              `UPDATE "InboundEvent" SET "consumedAt" = now(), "workId" = $2, "waitId" = $3 WHERE id = $1`,
+              [buffered.id, run.workId, waitId],
+            );
+            await this.waits.insert(client, {
+              ...spec.wait,
+              id: waitId,
+              workId: run.workId,
+              stepSeq: seq,
+              status: 'satisfied',
+              result: buffered.answer,
+              satisfiedByEventId: buffered.id,
+            });
+            await this.steps.complete(client, stepId, wrap(buffered.answer));
+            await this.works.appendEvent(
+              client,
+              run.workId,
+              'wait_satisfied_from_inbox',
+              { waitId, eventId: buffered.id, seq },
+              `worker:${run.workerId}`,
+            );
+            await this.checkpoint(client, run, seq, spec.stepName, dispatches);
+            return { satisfied: true, value: buffered.answer };
+          }
         }
-      }
-      let promptRef: string | null = null;
-      if (spec.prompt) {
-        const prompt = await this.outbox.insert(client, {
-          id: this.ids.uuid(),
+        let promptRef: string | null = null;
+        if (spec.prompt) {
+          const prompt = await this.outbox.insert(client, {
+            id: this.ids.uuid(),
+            workId: run.workId,
+            stepId,
+            channel: spec.prompt.channel,
+            target: spec.prompt.target,
+            payload: { ...spec.prompt.payload, waitId },
+            // Per wait, not per step: a step asked again (operator retry after a timeout,
+            // rerun) opens a new wait, and its prompt must go out again carrying the new
+            // wait's id; a step-only key would hand back the old, already sent row.
+            idempotencyKey: waitMessageKey(run.workId, seq, waitId, 'prompt'),
+          });
+          promptRef = prompt.id;
+          dispatches.push({ type: 'deliver', outboxId: prompt.id, attempt: prompt.attempts + 1 });
+        }
+        await this.waits.insert(client, {
+          ...spec.wait,
+          id: waitId,
           workId: run.workId,
-          stepId,
-          channel: spec.prompt.channel,
-          target: spec.prompt.target,
-          payload: { ...spec.prompt.payload, waitId },
-          // Per wait, not per step: a step asked again (operator retry after a timeout,
-          // rerun) opens a new wait, and its prompt must go out again carrying the new
-          // wait's id; a step-only key would hand back the old, already sent row.
-          idempotencyKey: waitMessageKey(run.workId, seq, waitId, 'prompt'),
+          stepSeq: seq,
+          promptRef,
+          timeoutAt: spec.timerAt !== undefined ? new Date(spec.timerAt) : null,
         });
-        promptRef = prompt.id;
-        dispatches.push({ type: 'deliver', outboxId: prompt.id, attempt: prompt.attempts + 1 });
-      }
-      await this.waits.insert(client, {
-        ...spec.wait,
-        id: waitId,
-        workId: run.workId,
-        stepSeq: seq,
-        promptRef,
-        timeoutAt: spec.timerAt !== undefined ? new Date(spec.timerAt) : null,
-      });
-      const applied = await this.works.apply(
-        client,
-        run.workId,
-        { type: 'open_wait', token: run.token, seq },
-        {
-          actor: `worker:${run.workerId}`,
-          data: {
-            waitId,
-            waitType: spec.wait.type,
-            seq,
-            step: spec.stepName,
-            timeoutAt: spec.timerAt ? new Date(spec.timerAt).toISOString() : null,
+        const applied = await this.works.apply(
+          client,
+          run.workId,
+          { type: 'open_wait', token: run.token, seq },
+          {
+            actor: `worker:${run.workerId}`,
+            data: {
+              waitId,
+              waitType: spec.wait.type,
+              seq,
+              step: spec.stepName,
+              timeoutAt: spec.timerAt ? new Date(spec.timerAt).toISOString() : null,
+            },
+            patch: { waitReason: spec.wait.type },
           },
-          patch: { waitReason: spec.wait.type },
-        },
-      );
-      if (!applied.ok) throw new LeaseLostError(run.workId);
-      dispatches.push(...applied.dispatches);
-      if (spec.timerAt !== undefined)
-        dispatches.push({ type: 'wait-timer', waitId, rung: 0, at: spec.timerAt });
-      return { satisfied: false };
-    });
+        );
+        if (!applied.ok) throw new LeaseLostError(run.workId);
+        dispatches.push(...applied.dispatches);
+        if (spec.timerAt !== undefined)
+          dispatches.push({ type: 'wait-timer', waitId, rung: 0, at: spec.timerAt });
+        return { satisfied: false };
+      },
+      spec.inboxCorrelationKey ? [`corr:${spec.inboxCorrelationKey}`] : [],
+    );
   }
 
   /** ctx.child: the child work, the parent's child wait and open_wait, together. */
@@ -1150,21 +1152,33 @@ export class RunStore {
   private async fenced<T>(
     run: RunHandle,
     fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
+    advisory: string[] = [],
   ): Promise<T> {
     await this.settle(run);
-    return this.fencedNow(run, fn);
+    return this.fencedNow(run, fn, advisory);
   }
 
   /** fenced() for the pending checkpoint itself (settle() would wait for its own write). */
   private async fencedNow<T>(
     run: RunHandle,
     fn: (client: PoolClient, dispatches: Outcome) => Promise<T>,
+    advisory: string[] = [],
   ): Promise<T> {
     const dispatches: Outcome = [];
     run.known = undefined;
     let result: T;
     try {
       result = await this.db.transaction(async (client) => {
+        // Lock order (docs/decisions.md): advisory locks before the Work row. Ingest holds
+        // a correlation key's lock while it locks a work, so taking them the other way
+        // round here (the work, then the key) deadlocks against a reply on that key.
+        if (advisory.length)
+          await client.query({
+            name: 'fenced-advisory',
+            text: `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+              FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) keys`,
+            values: [[...advisory].sort()],
+          });
         const { rows } = await client.query<{ state: string; leaseToken: string }>(
           'SELECT state, "leaseToken" FROM "Work" WHERE id = $1 FOR UPDATE',
           [run.workId],

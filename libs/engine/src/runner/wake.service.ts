@@ -78,15 +78,19 @@ export class WakeService {
     let fired: { timer: 'sleep' | 'wait'; lateMs: number } | undefined;
     try {
       outcome = await this.db.transaction(async (client) => {
-        // Lock order: the wait, then its work (the same order ingest uses), so an answer
-        // and a timeout serialize on the wait row and exactly one of them applies.
+        // Lock order (docs/decisions.md): the work, then its wait — as cancel, signal and
+        // ingest's resume take them — so an answer, a cancel and a timeout serialize on
+        // the work row without a cycle. The unlocked read only finds the work (a wait
+        // never changes work); what it decides on is read again under both locks.
+        const seen = await this.waits.find(client, waitId);
+        if (!seen || seen.status !== 'open' || seen.escalationRung !== rung) return 'stale';
+        const work = await this.works.lock(client, seen.workId);
+        if (!work) return 'stale';
         const wait = await this.waits.find(client, waitId, true);
         if (!wait || wait.status !== 'open' || wait.escalationRung !== rung) return 'stale';
         const now = this.clock.now();
         if (wait.timeoutAt && wait.timeoutAt.getTime() > now)
           return { early: true as const, at: wait.timeoutAt.getTime() };
-        const work = await this.works.lock(client, wait.workId);
-        if (!work) return 'stale';
         // Timers do not fire while paused; resume fires the ones that fell due.
         if (work.state === 'PAUSED') return 'paused';
         if (work.state !== 'WAITING') return 'stale';

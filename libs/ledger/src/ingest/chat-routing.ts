@@ -97,6 +97,9 @@ export class ChatRouting {
     );
     const dispatches: Dispatch[] = [];
     for (const wait of rows) {
+      // Lock order (docs/decisions.md): the work's row, then its wait's, as a cancel or a
+      // timer takes them; resolving the wait first made a cycle with those.
+      await this.works.lock(client, wait.workId);
       if (!(await this.waits.resolve(client, wait.id, 'satisfied', wait.defaultValue ?? null)))
         continue;
       const applied = await this.works.apply(

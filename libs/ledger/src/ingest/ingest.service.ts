@@ -104,23 +104,26 @@ const LOCK_AND_INSERT = `
  * A wait answered, as ONE statement: resolve it if, and only if, it is still open (an
  * answer and a timeout racing for it both try; exactly one UPDATE matches), complete the
  * step that opened it, record the decision on the event, and lock its work's row for
- * the transition. Every part hangs off the wait's UPDATE, so nothing is written when the
- * wait was resolved a moment earlier, and the locks are taken in the order they always
- * were: the wait's row, then the work's. No row: the wait was not open.
+ * the transition. Lock order (docs/decisions.md): the work's row first — the wait's
+ * UPDATE joins the `work` CTE, so no wait row is locked before the CTE has produced
+ * its locked work row (data-modifying CTEs otherwise run in no guaranteed order) —
+ * then the wait's, as cancel, signal and the timer take them. Every part hangs off the
+ * wait's UPDATE, so nothing is written when the wait was resolved a moment earlier.
+ * No row: the wait was not open.
  */
 const RESUME = `
-  WITH wait AS (
-    UPDATE "Wait" SET status = 'satisfied', result = $2, "satisfiedByEventId" = $3, "resolvedAt" = now()
-    WHERE id = $1 AND status = 'open'
-    RETURNING "workId", "stepSeq"
+  WITH work AS (
+    SELECT k.* FROM "Work" k WHERE k.id = (SELECT "workId" FROM "Wait" WHERE id = $1) FOR UPDATE OF k
+  ), wait AS (
+    UPDATE "Wait" w SET status = 'satisfied', result = $2, "satisfiedByEventId" = $3, "resolvedAt" = now()
+    FROM work WHERE w.id = $1 AND w.status = 'open' AND w."workId" = work.id
+    RETURNING w."workId", w."stepSeq"
   ), step AS (
     UPDATE "Step" s SET status = 'completed', output = $4, "finishedAt" = now()
     FROM wait WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
   ), event AS (
     UPDATE "InboundEvent" e SET decision = $5, reason = $6, "workId" = wait."workId", "waitId" = $1
     FROM wait WHERE e.id = $3
-  ), work AS (
-    SELECT k.* FROM "Work" k JOIN wait ON k.id = wait."workId" FOR UPDATE OF k
   )
   SELECT work.* FROM wait LEFT JOIN work ON work.id = wait."workId"`;
 
@@ -147,7 +150,9 @@ const GUARD_MISSED = 'resume decided on a stale work; wait open:';
  * LOCK_AND_INSERT), the wait resolved if it is still open, the work's transition
  * conditional on that and on the version read, the wait's step completed, and the
  * event inserted with its decision only where the work was updated. The rows are
- * locked in the order the transaction takes them (the wait's, then the work's), and
+ * locked in the one lock order (docs/decisions.md): `held` locks the work's row ($1,
+ * planKnown's work id) after the advisory locks and before the wait's UPDATE, which
+ * joins it (so it cannot lock the wait first), and
  * each UPDATE re-checks its condition on the row as committed when its lock is granted,
  * so the statement writes either all of it or nothing — except when the wait was open
  * and the work had moved on: `__guard` then fails the statement (a cast of its message)
@@ -158,10 +163,12 @@ const RESUME_KNOWN = (ctes: string) => `
   WITH locked AS (
     SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
     FROM (SELECT k FROM unnest($27::text[]) WITH ORDINALITY AS t(k, o) ORDER BY o) keys
+  ), held AS (
+    SELECT k.id FROM "Work" k, locked WHERE k.id = $1 FOR UPDATE OF k
   ), wait AS (
-    UPDATE "Wait" SET status = 'satisfied', result = $28, "satisfiedByEventId" = $29, "resolvedAt" = now()
-    FROM locked WHERE id = $30 AND status = 'open'
-    RETURNING "workId", "stepSeq"
+    UPDATE "Wait" w SET status = 'satisfied', result = $28, "satisfiedByEventId" = $29, "resolvedAt" = now()
+    FROM held WHERE w.id = $30 AND w.status = 'open' AND w."workId" = held.id
+    RETURNING w."workId", w."stepSeq"
   ), ${ctes}, step AS (
     UPDATE "Step" s SET status = 'completed', output = $31, "finishedAt" = now()
     FROM wait JOIN upd ON upd.id = wait."workId" WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"

@@ -404,6 +404,9 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
     );
     const wait = rows[0];
     if (!wait) return [];
+    // Lock order (docs/decisions.md): the parent's row before its wait's, as a cancel of
+    // the parent takes them; the wait's UPDATE first made a cycle with that cancel.
+    await this.lock(client, child.parentId!);
     const result = {
       workId: child.id,
       state: outcome,
