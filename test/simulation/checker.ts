@@ -200,6 +200,18 @@ export async function check(
     }
 
     // 3. Outcomes: what each program must end as, and the fold its output must equal.
+    // A work left live says what it is stuck on: its open waits and its last entries.
+    const stuckOn = new Map(
+      (
+        await db.query<{ workId: string; waits: string | null; last: string | null }>(
+          `SELECT w.id AS "workId",
+             (SELECT string_agg(format('%s#%s %s key=%s timeout=%s', t.type, t."stepSeq", t.status, t."correlationKey", t."timeoutAt"), '; ')
+                FROM "Wait" t WHERE t."workId" = w.id AND t.status = 'open') AS waits,
+             (SELECT string_agg(e.type, ',' ORDER BY e.seq) FROM (SELECT type, seq FROM "WorkEvent" WHERE "workId" = w.id ORDER BY seq DESC LIMIT 6) e) AS last
+           FROM "Work" w WHERE w.state NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
+        )
+      ).rows.map((r) => [r.workId, ` waits=[${r.waits ?? ''}] timeline…${r.last ?? ''}`]),
+    );
     plan.programs.forEach((program, p) => {
       const workId = driver.workIds.get(p);
       if (!workId) return;
@@ -232,7 +244,7 @@ export async function check(
         flag(
           kind,
           workId,
-          `program ${program.id} ended ${w.state} (allowed ${allowed.join('/')}) error=${error}`,
+          `program ${program.id} ended ${w.state} (allowed ${allowed.join('/')}) error=${error}${terminal(w) ? '' : (stuckOn.get(workId) ?? '')}`,
         );
       }
     });
@@ -283,8 +295,13 @@ export async function check(
     ).rows;
     for (const s of steps) {
       checks++;
+      // A cancel stops the run where it is (between steps, or by aborting a body): the
+      // step it interrupted never checkpointed, so its row stays `running` by design —
+      // the record that it began; a retry of the work runs it again. Only a COMPLETED or
+      // FAILED work must have settled every step.
+      const cancelled = byId.get(s.workId)?.state === 'CANCELLED';
       // A bad step's own row left running is the bad-output path (defect 3), not defect 1's.
-      if (s.status === 'running')
+      if (s.status === 'running' && !cancelled)
         flag(
           s.name.startsWith('bad')
             ? 'bad-step-left-running'

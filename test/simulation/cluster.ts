@@ -28,6 +28,7 @@ export const WEBHOOK_SECRET = 'whsec_c2ltdWxhdGlvbi1zZWNyZXQtbm90LWZvci1wcm9kdWN
 export const API_TOKEN = `sim-${randomBytes(24).toString('hex')}`;
 export const LEASE_MS = 2_000;
 export const RECONCILE_MS = 300;
+export const IDLE_IN_TRANSACTION_MS = 3_000;
 const SIM_WORKFLOWS = join(DIST, 'test', 'support', 'workflows', 'sim.workflows.js');
 const SERVICES_JS = join(DIST, 'test', 'support', 'disposable-services.js');
 
@@ -126,6 +127,12 @@ export class Cluster {
         `  reconcileEvery: ${RECONCILE_MS}ms`,
         // Batched mode: many runs at once, so group-committed statements carry many rows.
         `  concurrency: ${this.mode === 'batched' ? 16 : 4}`,
+        // A frozen worker's row locks last until PostgreSQL ends its idle transaction:
+        // the lease-recovery monitor's grace (1.5 leases past expiry) assumes that is
+        // shorter than it. The product's default (10 s) would flag that wait, which is
+        // by design (SKIP LOCKED: only that one work waits), as a stall.
+        'database:',
+        `  idleInTransactionTimeout: ${IDLE_IN_TRANSACTION_MS}ms`,
         'webhooks:',
         '  sources:',
         `    starts: ${source('workflow: sim.program')}`,

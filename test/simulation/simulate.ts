@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { check, type Violation } from './checker';
@@ -125,6 +125,12 @@ async function runOnce(
         workId: null,
         detail: `works still live ${args.quiesceS}s after the traffic ended`,
       });
+    // SIM_DUMP=<dir>: a failing run's process output, for the finding's evidence.
+    if (violations.length && process.env.SIM_DUMP) {
+      const file = join(process.env.SIM_DUMP, `seed-${seed}-${args.mode}.log`);
+      writeFileSync(file, `${cluster.allOutput().join('\n')}\n`);
+      log(`  process output: ${file}`);
+    }
     return {
       seed,
       violations,

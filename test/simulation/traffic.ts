@@ -199,6 +199,20 @@ export class TrafficDriver {
       action === 'rerun' ? { fromStep: 1, reason: 'simulation' } : { reason: 'simulation' };
     const status = await this.api(`/api/v1/works/${workId}/${action}`, body);
     this.calls.push({ p, action, status, at: Date.now() });
+    // A rerun from step 1 discards the waits the replies satisfied; each waitFor it runs
+    // again opens a new wait (DESIGN: asked again, a new wait) that the consumed reply
+    // does not answer. The sender answers it again, as a real one would be asked to.
+    if (action === 'rerun' && status === 200)
+      for (const op of this.plan.programs[p]!.ops)
+        if (op.t === 'wait')
+          await this.deliver(
+            'replies',
+            `${this.runLabel}-reply-rerun-${op.key}`,
+            { ref: op.key, v: replyValue(op.key) },
+            'reply',
+            op.key,
+            false,
+          );
   }
 
   /** A person answering every open ask (its `expects` is the const it wants). */

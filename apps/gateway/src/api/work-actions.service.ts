@@ -1,13 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ErrorCode, WorkgateError } from '@app/core';
 import { type ControlResult, EngineControl } from '@app/engine';
-import {
-  LedgerDatabase,
-  OperatorWorksRepository,
-  translateDatabaseError,
-  WorkRepository,
-  type WorkSummary,
-} from '@app/ledger';
+import { OperatorWorksRepository, type WorkSummary } from '@app/ledger';
 
 export type SimpleAction = 'pause' | 'resume' | 'cancel' | 'retry';
 
@@ -20,49 +14,41 @@ export interface ActionResult {
 /**
  * The operator API's actions on works: EngineControl does the work (state machine,
  * timeline entry with the actor, enqueue after commit); this adds what HTTP clients
- * need around it — the work as it is afterwards, the current state on a 409, and the
- * operator's reason in the timeline.
+ * need around it — the work as it is afterwards and the current state on a 409. The
+ * operator's reason goes to EngineControl, which writes it in the action's transaction.
  */
 @Injectable()
 export class WorkActionsService {
   constructor(
     private readonly control: EngineControl,
     private readonly works: OperatorWorksRepository,
-    private readonly workRows: WorkRepository,
-    private readonly db: LedgerDatabase,
   ) {}
 
   act(workId: string, action: SimpleAction, actor: string, reason?: string) {
-    return this.run(workId, actor, reason, () => {
+    return this.run(workId, () => {
       switch (action) {
         case 'pause':
-          return this.control.pause(workId, actor);
+          return this.control.pause(workId, actor, reason);
         case 'resume':
-          return this.control.resume(workId, actor);
+          return this.control.resume(workId, actor, reason);
         case 'cancel':
-          return this.control.cancel(workId, actor);
+          return this.control.cancel(workId, actor, reason);
         case 'retry':
-          return this.control.retry(workId, actor);
+          return this.control.retry(workId, actor, reason);
       }
     });
   }
 
   rerun(workId: string, fromStep: number, actor: string, reason?: string) {
-    return this.run(workId, actor, reason, () =>
-      this.control.rerunFromStep(workId, fromStep, actor),
-    );
+    return this.run(workId, () => this.control.rerunFromStep(workId, fromStep, actor, reason));
   }
 
   signal(workId: string, payload: unknown, actor: string, waitId?: string) {
-    return this.run(workId, actor, undefined, () =>
-      this.control.signal(workId, payload, actor, waitId),
-    );
+    return this.run(workId, () => this.control.signal(workId, payload, actor, waitId));
   }
 
   private async run(
     workId: string,
-    actor: string,
-    reason: string | undefined,
     action: () => Promise<ControlResult & { waitId?: string }>,
   ): Promise<ActionResult> {
     let result: ControlResult & { waitId?: string };
@@ -71,7 +57,6 @@ export class WorkActionsService {
     } catch (err) {
       throw await this.withCurrentState(workId, err);
     }
-    if (reason) await this.recordReason(workId, result.event, reason, actor);
     const work = await this.works.summary(workId);
     if (!work) throw new WorkgateError(ErrorCode.NotFound, `no work ${workId}`);
     return { work, event: result.event, ...(result.waitId ? { waitId: result.waitId } : {}) };
@@ -84,20 +69,5 @@ export class WorkActionsService {
     const currentState =
       typeof state === 'string' ? state : ((await this.works.summary(workId))?.state ?? null);
     return new WorkgateError(err.code, err.message, { ...details, currentState });
-  }
-
-  /**
-   * EngineControl records the action itself; the reason follows as its own timeline
-   * entry, written under the work's row lock like every timeline write.
-   */
-  private async recordReason(workId: string, event: string, reason: string, actor: string) {
-    try {
-      await this.db.transaction(async (client) => {
-        await this.workRows.lock(client, workId);
-        await this.workRows.appendEvent(client, workId, 'operator_note', { event, reason }, actor);
-      });
-    } catch (err) {
-      translateDatabaseError(err);
-    }
   }
 }

@@ -59,13 +59,14 @@ export class EngineControl {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  pause(workId: string, actor: string) {
-    return this.command(workId, { type: 'pause' }, actor);
+  pause(workId: string, actor: string, reason?: string) {
+    return this.command(workId, { type: 'pause' }, actor, { reason });
   }
 
   /** Back to the state it left; a timer that fell due while paused fires now. */
-  resume(workId: string, actor: string) {
+  resume(workId: string, actor: string, reason?: string) {
     return this.command(workId, { type: 'resume' }, actor, {
+      reason,
       after: async (client, work, dispatches) => {
         if (work.state !== 'WAITING') return;
         const { rows } = await client.query<{
@@ -90,18 +91,19 @@ export class EngineControl {
   }
 
   /** At once unless RUNNING; a running work stops at its next step boundary. */
-  cancel(workId: string, actor: string) {
-    return this.command(workId, { type: 'cancel' }, actor);
+  cancel(workId: string, actor: string, reason?: string) {
+    return this.command(workId, { type: 'cancel' }, actor, { reason });
   }
 
   /** FAILED or CANCELLED → QUEUED; completed steps are kept, the run continues after them. */
-  retry(workId: string, actor: string) {
-    return this.command(workId, { type: 'retry' }, actor);
+  retry(workId: string, actor: string, reason?: string) {
+    return this.command(workId, { type: 'retry' }, actor, { reason });
   }
 
   /** Keeps steps before `seq`, discards the rest, and runs again from there. */
-  rerunFromStep(workId: string, seq: number, actor: string) {
+  rerunFromStep(workId: string, seq: number, actor: string, reason?: string) {
     return this.command(workId, { type: 'rerun_from_step', seq }, actor, {
+      reason,
       // The timeline says where the rerun started and which records it threw away:
       // they are deleted, so this entry is the only trace of them.
       data: async (client) => {
@@ -212,6 +214,13 @@ export class EngineControl {
       /** Extra timeline data, read under the work's row lock before the command applies. */
       data?: (client: PoolClient) => Promise<Record<string, unknown>>;
       after?: (client: PoolClient, work: WorkRow, dispatches: Dispatch[]) => Promise<void>;
+      /**
+       * The operator's reason: an `operator_note` entry in the same transaction, under
+       * the row lock apply() holds. Written after the commit instead, it waited for
+       * that lock again — behind a frozen worker, past lock_timeout — and the API
+       * answered 500 for an action that had happened (found by the simulation).
+       */
+      reason?: string | undefined;
     } = {},
   ): Promise<ControlResult> {
     const dispatches: Dispatch[] = [];
@@ -232,6 +241,14 @@ export class EngineControl {
           });
         }
         dispatches.push(...applied.dispatches);
+        if (hooks.reason)
+          await this.works.appendEvent(
+            client,
+            workId,
+            'operator_note',
+            { event: applied.event, reason: hooks.reason },
+            actor,
+          );
         await hooks.after?.(client, applied.row, dispatches);
         return { workId, state: applied.row.state, event: applied.event };
       });
