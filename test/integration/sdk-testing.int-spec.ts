@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { Client } from 'pg';
+import { defineTool } from '@app/agent';
 import { defineWorkflow } from '@app/engine';
 import { LedgerDatabase } from '@app/ledger';
 import { createTestEnv, type TestEnv } from '../../libs/sdk/src/testing';
@@ -24,12 +26,20 @@ const naps = defineWorkflow(
   { input: z.object({ item: z.string() }) },
 );
 
+const lookup = defineTool({
+  name: 'kit_lookup',
+  description: 'looks something up',
+  parameters: z.object({ id: z.string() }),
+  run: async ({ id }) => ({ id }),
+});
+
 describe('createTestEnv (@workgate/sdk/testing)', () => {
   let env: TestEnv;
 
   beforeAll(async () => {
     env = await createTestEnv({
       workflows: [naps],
+      tools: [lookup],
       databaseUrl: TEST_DATABASE_URL,
       redisUrl: TEST_REDIS_URL,
     });
@@ -79,5 +89,27 @@ describe('createTestEnv (@workgate/sdk/testing)', () => {
       output: { answer: 'yes', event: { ok: false } },
     });
     expect(env.clock.skippedMs - skipped).toBe(3_600_000);
+  });
+
+  it('runs a second environment beside the first, and close() drops its schema and keys', async () => {
+    const other = await createTestEnv({
+      workflows: [naps],
+      tools: [lookup],
+      databaseUrl: TEST_DATABASE_URL,
+      redisUrl: TEST_REDIS_URL,
+    });
+    const schema = other.config.env.WORKGATE_DB_SCHEMA;
+    expect(schema).not.toBe(env.config.env.WORKGATE_DB_SCHEMA);
+    await other.close();
+    const pg = new Client({ connectionString: TEST_DATABASE_URL });
+    await pg.connect();
+    try {
+      const { rowCount } = await pg.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [
+        schema,
+      ]);
+      expect(rowCount).toBe(0);
+    } finally {
+      await pg.end();
+    }
   });
 });

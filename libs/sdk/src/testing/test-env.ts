@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { type AgentTool, configureAgent, registerTool } from '@app/agent';
+import { type AgentTool, configureAgent, registerTool, userTools } from '@app/agent';
 import { type AppConfig, createLogger, loadConfig } from '@app/config';
 import { type IngestResult, parseDurationMs, scopedExternalId } from '@app/core';
 import { type AnyWorkflowDefinition, type Duration, EngineControl } from '@app/engine';
@@ -89,6 +89,10 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
   const databaseUrl =
     options.databaseUrl ?? env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
   const redisUrl = options.redisUrl ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  // Tools are registered process-wide: a second environment in the same test file (or a
+  // re-created one) finds them already there. Before the schema exists: a refused tool
+  // leaves nothing to drop.
+  for (const tool of options.tools ?? []) if (!userTools.get(tool.name)) registerTool(tool);
   await runMigrations({ connectionString: databaseUrl, schema });
   const config = loadConfig({
     env: {
@@ -105,7 +109,6 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
   });
   const clock = new SkippingClock();
   configureAgent(config.agent);
-  for (const tool of options.tools ?? []) registerTool(tool);
   let app: INestApplicationContext;
   try {
     app = await startWorkerApp({
