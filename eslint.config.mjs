@@ -54,6 +54,8 @@ export default tseslint.config(
       'node_modules/**',
       'libs/ledger/src/generated/**',
       'libs/sdk/build/**',
+      // A user's project of its own: type-checked and tested by npm run example:check.
+      'examples/**',
       'coverage/**',
       'bench/results/**',
       '**/*.js',

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError } from '@app/config';
+import { registerDev } from './commands/dev.command';
 import { registerEvents } from './commands/events.command';
 import { registerMigrate } from './commands/migrate.command';
 import { registerOutbox } from './commands/outbox.command';
@@ -21,6 +22,7 @@ const program = new Command()
 
 registerMigrate(program);
 registerStart(program);
+registerDev(program);
 registerWorks(program);
 registerEvents(program);
 registerSystem(program);

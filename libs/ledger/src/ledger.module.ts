@@ -1,5 +1,11 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { CLOCK, ID_GENERATOR } from '@app/core';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { CLOCK, type Clock, ID_GENERATOR } from '@app/core';
 import { LedgerDatabase } from './database/ledger-database';
 import { ledgerDatabaseProvider } from './database/ledger-database.provider';
 import { AnswerValidator } from './ingest/answer-validator';
@@ -68,6 +74,15 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
   ],
 })
 export class LedgerModule implements OnApplicationShutdown {
+  /**
+   * The ledger with another clock (the SDK's test kit skips time with one). A dynamic
+   * module's providers are registered after the decorator's, so this CLOCK replaces the
+   * system one for every module that imports the ledger.
+   */
+  static withClock(clock: Clock): DynamicModule {
+    return { module: LedgerModule, providers: [{ provide: CLOCK, useValue: clock }] };
+  }
+
   constructor(@Inject(LedgerDatabase) private readonly db: LedgerDatabase) {}
 
   async onApplicationShutdown(): Promise<void> {

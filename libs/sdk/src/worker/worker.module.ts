@@ -4,7 +4,7 @@ import { EngineModule, type AnyWorkflowDefinition, WorkflowRegistry } from '@app
 import { createSlackSender, slackConfiguredKinds } from '@app/channels/slack';
 import { createTelegramSender, telegramConfiguredKinds } from '@app/channels/telegram';
 import { HttpSender } from '@app/channels/webhook';
-import { type OutboundSender } from '@app/core';
+import { type Clock, type OutboundSender } from '@app/core';
 import { LedgerModule } from '@app/ledger';
 import { MetricsModule } from '@app/observability';
 
@@ -15,6 +15,8 @@ export interface WorkerModuleOptions {
   workflows: AnyWorkflowDefinition[];
   /** Extra outbound senders (tests register a recording one for a channel of their own). */
   senders?: OutboundSender[];
+  /** Replaces the system clock (the test kit's time-skipping clock). */
+  clock?: Clock;
 }
 
 /** Every workflow kind a config file names must be registered, or the worker refuses to start. */
@@ -60,7 +62,7 @@ export class WorkerModule {
         ConfigModule.forRoot({ config: options.config, logger: options.logger, name: 'worker' }),
         // Prometheus /metrics on worker.metricsPort (the worker has no HTTP server).
         MetricsModule.forRoot({ listen: true }),
-        LedgerModule,
+        options.clock ? LedgerModule.withClock(options.clock) : LedgerModule,
         EngineModule.forWorker({
           workflows: options.workflows,
           senders: [...outboundSenders(options.config, options.logger), ...(options.senders ?? [])],
