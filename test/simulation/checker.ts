@@ -12,8 +12,9 @@ import { type TrafficDriver } from './traffic';
 /**
  * The guarantees, checked after the run from the ledger (SQL on the disposable
  * database), the queues, the counter server and the processes' output. Each violation
- * names its kind, the work, and — where one is known — the defect it is an instance of,
- * so `--known-bugs` can set aside what is already being fixed elsewhere.
+ * names its kind, the work, and — where one is known — the issue-13 defect it is an
+ * instance of (a pointer for whoever reads the finding: that defect's regression tests
+ * and decisions say where to look).
  */
 
 export interface Violation {

@@ -10,7 +10,7 @@ import { TrafficDriver } from './traffic';
 
 /**
  * `npm run simulate -- [--seed N] [--runs K] [--budget SECONDS] [--mode step|batched]
- * [--known-bugs 1,3,…]`: randomized fault simulation against the real gateway and
+ * [--quiesce SECONDS]`: randomized fault simulation against the real gateway and
  * worker processes (README, "Simulation"). Each run draws programs, traffic and faults
  * from its seed, plays them, waits for quiescence and checks the guarantees. A failing
  * run prints the command that reproduces it and the process exits 1.
@@ -21,7 +21,6 @@ interface Args {
   runs: number;
   budgetS: number;
   mode: Mode;
-  knownBugs: Set<number>;
   quiesceS: number;
 }
 
@@ -32,13 +31,11 @@ function parseArgs(argv: string[]): Args {
   };
   const mode = get('mode') ?? 'step';
   if (mode !== 'step' && mode !== 'batched') throw new Error(`--mode step|batched, not ${mode}`);
-  const known = get('known-bugs') ?? process.env.SIM_KNOWN_BUGS ?? '';
   return {
     seed: Number(get('seed') ?? Math.floor(Math.random() * 2 ** 31)),
     runs: Number(get('runs') ?? 1),
     budgetS: Number(get('budget') ?? 0),
     mode,
-    knownBugs: new Set(known.split(',').filter(Boolean).map(Number)),
     quiesceS: Number(get('quiesce') ?? 30),
   };
 }
@@ -174,14 +171,12 @@ async function main(): Promise<void> {
       if (args.budgetS && i > 0 && Date.now() - started > args.budgetS * 1000) break;
       const result = await runOnce(services, counters, args.seed + i, args, i);
       results.push(result);
-      const fresh = result.violations.filter((v) => !(v.defect && args.knownBugs.has(v.defect)));
       for (const v of result.violations) {
-        const known = v.defect && args.knownBugs.has(v.defect) ? ' (known, excluded)' : '';
         log(
-          `  VIOLATION ${v.kind}${v.defect ? ` [defect ${v.defect}]` : ''}${known} work=${v.workId ?? '-'}: ${v.detail}`,
+          `  VIOLATION ${v.kind}${v.defect ? ` [defect ${v.defect}]` : ''} work=${v.workId ?? '-'}: ${v.detail}`,
         );
       }
-      if (fresh.length) {
+      if (result.violations.length) {
         failed = result;
         break;
       }
@@ -198,9 +193,8 @@ async function main(): Promise<void> {
       `${results.reduce((n, r) => n + r.violations.length, 0)} violation(s), ${Math.round((Date.now() - started) / 1000)}s`,
   );
   if (failed) {
-    const known = args.knownBugs.size ? ` --known-bugs ${[...args.knownBugs].join(',')}` : '';
     log(
-      `FAILED. Reproduce: npm run simulate -- --seed ${failed.seed} --runs 1 --mode ${args.mode}${known}`,
+      `FAILED. Reproduce: npm run simulate -- --seed ${failed.seed} --runs 1 --mode ${args.mode} --quiesce ${args.quiesceS}`,
     );
     process.exitCode = 1;
   }

@@ -7,6 +7,7 @@ import { OUTBOUND_SENDERS, type OutboundSender } from './outbox/outbound-sender.
 import { OutboxService } from './outbox/outbox.service';
 import { QueuesModule } from './queues/queues.module';
 import { InboxRerouteService } from './reconciler/inbox-reroute.service';
+import { LeaseSweeper } from './reconciler/lease-sweeper.service';
 import { RECONCILE_CONTRIBUTORS, ReconcilerService } from './reconciler/reconciler.service';
 import { RunStore } from './runner/run-store';
 import { WakeService } from './runner/wake.service';
@@ -56,6 +57,7 @@ export class EngineModule {
           ],
           inject: [ScheduleService, InboxRerouteService],
         },
+        LeaseSweeper,
         ReconcilerService,
         JobRouter,
         WorkProcessor,

@@ -9,18 +9,16 @@ import { type Redis } from 'ioredis';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator } from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import {
-  type Dispatch,
   LedgerDatabase,
   OutboxRepository,
   WaitRepository,
   WORK_DISPATCHER,
   type WorkDispatcher,
-  WorkRepository,
 } from '@app/ledger';
-import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { BullmqDispatcher } from '../queues/bullmq-dispatcher';
 import { REDIS } from '../queues/redis.module';
 import { WakeService } from '../runner/wake.service';
+import { LeaseSweeper } from './lease-sweeper.service';
 
 /**
  * One reconciler is active across replicas: the holder of a Redis lease
@@ -54,9 +52,8 @@ const MIN_PASS_GAP_MS = 20;
 
 /**
  * Redis is transport, never the truth. At worker start and every few seconds, one
- * reconciler (the holder of a PostgreSQL advisory lock; if its process dies the lock
- * goes with its connection) brings the queues back in line with the ledger: expired
- * leases are swept, QUEUED works get their job, due timers fire, pending outbox rows
+ * reconciler (the holder of the Redis leadership lease above) brings the queues back
+ * in line with the ledger: expired leases are swept (LeaseSweeper), QUEUED works get their job, due timers fire, pending outbox rows
  * are enqueued. When Redis has lost its data (FLUSHALL, a restart without
  * persistence: our marker key is gone), the pass is a full rebuild that also re-arms
  * every future timer and every pending delivery.
@@ -72,10 +69,10 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly db: LedgerDatabase,
-    private readonly works: WorkRepository,
     private readonly waits: WaitRepository,
     private readonly outbox: OutboxRepository,
     private readonly wake: WakeService,
+    private readonly leases: LeaseSweeper,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     private readonly runs: BullmqDispatcher,
     @Inject(REDIS) private readonly redis: Redis,
@@ -86,7 +83,6 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     @Optional()
     @Inject(RECONCILE_CONTRIBUTORS)
     private readonly contributors: ReconcileContributor[] = [],
-    @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
   ) {
     this.workerId = `${config.env.WORKER_ID ?? 'worker'}:${process.pid}:${ids.uuid().slice(-8)}`;
   }
@@ -169,7 +165,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     report.full = marker === null;
     const now = this.clock.now();
 
-    report.leasesExpired = await this.sweepLeases();
+    report.leasesExpired = await this.leases.sweep(PAGE);
     report.worksEnqueued = await this.enqueueQueued(now, report.full);
     report.timersFired = await this.fireDueTimers(now);
     if (report.full) report.timersArmed = await this.rearmTimers(now);
@@ -218,68 +214,6 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       this.logger.debug({ err: (err as Error).message }, 'reconciler leadership check failed');
       return false;
     }
-  }
-
-  /**
-   * Expired leases, decided on PostgreSQL's clock (`now()`, as claims and heartbeats
-   * write them), never waiting for a row lock: a row locked by a frozen or dead holder
-   * (SIGSTOP, a long GC pause, a partition: its session idles in its transaction) is
-   * skipped this pass (`SKIP LOCKED`) instead of stalling every other recovery behind it;
-   * PostgreSQL ends that session at idle_in_transaction_session_timeout and a later
-   * pass sweeps the row.
-   */
-  private async sweepLeases(): Promise<number> {
-    const { rows } = await this.db.pool.query<{ id: string; kind: string; leaseToken: string }>(
-      `SELECT id, kind, "leaseToken" FROM "Work" WHERE state = 'RUNNING' AND "leaseExpiresAt" < now()
-       ORDER BY "leaseExpiresAt" LIMIT $1`,
-      [PAGE],
-    );
-    let swept = 0;
-    for (const row of rows) {
-      const dispatches: Dispatch[] = [];
-      let applied = false;
-      try {
-        applied = await this.db.transaction(async (client) => {
-          const { rows: held } = await client.query<{ now: Date }>(
-            `SELECT now() AS now FROM "Work" WHERE id = $1 AND state = 'RUNNING' AND "leaseToken" = $2
-               AND "leaseExpiresAt" < now() FOR UPDATE SKIP LOCKED`,
-            [row.id, row.leaseToken],
-          );
-          const dbNow = held[0]?.now;
-          if (!dbNow) return false; // locked by another session, or moved on
-          const outcome = await this.works.apply(
-            client,
-            row.id,
-            {
-              type: 'lease_expired',
-              token: BigInt(row.leaseToken),
-              // The expiry was decided on PostgreSQL's clock; so is the transition's check.
-              now: dbNow.getTime(),
-              random: this.ids.random(),
-            },
-            { actor: 'reconciler', data: { expiredToken: row.leaseToken } },
-          );
-          if (outcome.ok) dispatches.push(...outcome.dispatches);
-          return outcome.ok;
-        });
-      } catch (err) {
-        this.logger.warn(
-          { workId: row.id, err: (err as Error).message },
-          'lease sweep of a work failed; the next pass retries',
-        );
-        continue;
-      }
-      if (applied) {
-        swept++;
-        this.metrics.leaseExpired(row.kind);
-        this.logger.warn(
-          { workId: row.id },
-          'lease expired; the work goes back to the queue by its retry policy',
-        );
-        await this.dispatcher.dispatch(dispatches);
-      }
-    }
-    return swept;
   }
 
   private async enqueueQueued(now: number, full: boolean): Promise<number> {
