@@ -165,6 +165,14 @@ export async function check(
         .filter((c) => c.action === 'rerun' && c.status === 200)
         .map((c) => driver.workIds.get(c.p)),
     );
+    // An operator retry of a FAILED or CANCELLED work runs the step that failed (or that
+    // the cancel cut short) again, by design: its record never said completed.
+    const retriedAt = (workId: string) =>
+      driver.calls
+        .filter(
+          (c) => c.action === 'retry' && c.status === 200 && driver.workIds.get(c.p) === workId,
+        )
+        .map((c) => c.at);
     const crashTimes = [
       ...input.injected.filter((f) => INTERRUPTING.has(f.kind)).map((f) => [f.at, f.end] as const),
       ...cluster.crashes.map((c) => [c.at, c.at] as const),
@@ -187,6 +195,7 @@ export async function check(
       const excused =
         rerunWorks.has(first.workId) ||
         parentRerun ||
+        retriedAt(first.workId).some((at) => at >= first.at) ||
         crashTimes.some(([from, to]) => to >= first.at - 1_000 && from <= last.at);
       if (!excused)
         flag(
