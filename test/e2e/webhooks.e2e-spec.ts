@@ -8,6 +8,7 @@ import { startGateway, testConfig, type TestGateway } from '@test/gateway';
 import { post } from '@test/http';
 import { jobIdsIn } from '@test/queue';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
+import { until } from '@test/until';
 
 const signatures = JSON.parse(readFileSync(join(FIXTURES, 'signatures.json'), 'utf8'));
 
@@ -461,16 +462,25 @@ describe('POST /hooks/:source', () => {
       `INSERT INTO "Wait" (id, "workId", "stepSeq", type, "correlationKey") VALUES (gen_random_uuid(), $1, 1, 'webhook', 'ci:main') RETURNING id`,
       [work!.id],
     );
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => {
-        const body = JSON.stringify({ ref: 'main', n: i });
-        return post(
-          `${gw.url}/hooks/ci`,
-          body,
-          signed('standard-webhooks', body, { id: nextId() }),
-        );
-      }),
-    );
+    // The 200 serialize on the key's advisory lock, each holding a pooled connection
+    // while it waits; on a loaded machine the last ones can wait longer for a connection
+    // than the pool allows and are refused 503 with nothing recorded. A real sender
+    // delivers those again (same id), and so does this one: what is held here is that
+    // every delivery is accepted once and decided in the ledger's order, not how many
+    // fit under the pool's wait.
+    const deliver = (i: number) => {
+      const body = JSON.stringify({ ref: 'main', n: i });
+      const headers = signed('standard-webhooks', body, { id: nextId() });
+      return until(
+        async () => {
+          const answer = await post(`${gw.url}/hooks/ci`, body, headers);
+          return answer.status === 503 ? null : answer;
+        },
+        `delivery ${i} to be answered other than 503`,
+        60_000,
+      );
+    };
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => deliver(i)));
     expect(answers.filter((a) => a.status !== 202).map((a) => a.text)).toEqual([]);
     const decisions = answers.map((a) => a.json.decision);
     expect(decisions.filter((d) => d === 'resumed')).toHaveLength(1);
