@@ -1,9 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTestSchema, type TestSchema } from '@test/db';
-import { freePort } from '@test/disposable-services';
+import { type DisposableRedis, startDisposableRedis } from '@test/disposable-services';
 import { startGateway, testConfig } from '@test/gateway';
 import { testQueuePrefix } from '@test/redis';
 import { startWorker } from '@test/worker';
@@ -16,41 +12,15 @@ import { startWorker } from '@test/worker';
  */
 describe('Redis maxmemory-policy at start', () => {
   let db: TestSchema;
-  let dir: string;
-  let port: number;
+  let redis: DisposableRedis;
 
   beforeAll(async () => {
     db = await createTestSchema('evictpolicy');
-    dir = mkdtempSync(join(tmpdir(), 'wg-redis-lru-'));
-    port = await freePort();
-    const res = spawnSync('redis-server', [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory',
-      '64mb',
-      '--maxmemory-policy',
-      'allkeys-lru',
-      '--daemonize',
-      'yes',
-      '--dir',
-      dir,
-      '--pidfile',
-      join(dir, 'redis.pid'),
-      '--logfile',
-      join(dir, 'redis.log'),
-    ]);
-    expect(res.status).toBe(0);
+    redis = await startDisposableRedis({ maxmemory: '64mb', maxmemoryPolicy: 'allkeys-lru' });
   });
 
   afterAll(async () => {
-    spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
-    rmSync(dir, { recursive: true, force: true });
+    redis?.destroy();
     await db?.drop();
   });
 
@@ -58,7 +28,7 @@ describe('Redis maxmemory-policy at start', () => {
     testConfig({
       schema: db.schema,
       prefix: testQueuePrefix(),
-      env: { REDIS_URL: `redis://127.0.0.1:${port}`, ...env },
+      env: { REDIS_URL: redis.url, ...env },
     });
 
   it('the worker refuses to start', async () => {

@@ -123,8 +123,19 @@ export interface DisposableRedis {
   destroy(): void;
 }
 
-export function attachRedis(dir: string, port: number): DisposableRedis {
+/** How a disposable Redis is configured; the product requires noeviction, tests may not. */
+export interface RedisOptions {
+  maxmemory?: string;
+  maxmemoryPolicy?: string;
+}
+
+export function attachRedis(
+  dir: string,
+  port: number,
+  options: RedisOptions = {},
+): DisposableRedis {
   const pidfile = join(dir, 'redis.pid');
+  const memory = options.maxmemory ? ['--maxmemory', options.maxmemory] : [];
   const start = () =>
     execFileSync(
       'redis-server',
@@ -137,8 +148,9 @@ export function attachRedis(dir: string, port: number): DisposableRedis {
         '',
         '--appendonly',
         'no',
+        ...memory,
         '--maxmemory-policy',
-        'noeviction',
+        options.maxmemoryPolicy ?? 'noeviction',
         '--daemonize',
         'yes',
         '--dir',
@@ -176,9 +188,9 @@ export function attachRedis(dir: string, port: number): DisposableRedis {
   };
 }
 
-export async function startDisposableRedis(): Promise<DisposableRedis> {
+export async function startDisposableRedis(options: RedisOptions = {}): Promise<DisposableRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'wg-redis-'));
-  const redis = attachRedis(dir, await freePort());
+  const redis = attachRedis(dir, await freePort(), options);
   redis.start();
   return redis;
 }
