@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import { type AddressInfo } from 'node:net';
+import { LoopbackServer } from '../support/loopback-server';
 
 /**
  * The outside world the simulated workflows touch: a loopback HTTP server that counts
@@ -20,55 +19,40 @@ export interface Effect {
 }
 
 export class Counters {
-  readonly effects: Effect[] = [];
-  readonly messages: Array<{ key: string; body: unknown; at: number }> = [];
-  private server?: Server;
+  private readonly server = new LoopbackServer();
 
   get url(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return this.server.url;
+  }
+
+  /** Each step body's report (POST /effect), in arrival order. */
+  get effects(): Effect[] {
+    return this.server
+      .on('/effect')
+      .filter((r) => r.body !== null && typeof r.body === 'object')
+      .map((r) => ({ ...(r.body as Omit<Effect, 'at'>), at: r.at }));
+  }
+
+  /** Each message delivered to the simulated chat (POST /message), by its key. */
+  get messages(): Array<{ key: string; body: unknown; at: number }> {
+    return this.server.on('/message').map((r) => ({
+      key: String(r.headers['idempotency-key'] ?? r.headers['webhook-id'] ?? ''),
+      body: r.body,
+      at: r.at,
+    }));
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          body = undefined;
-        }
-        if (req.url === '/effect' && body && typeof body === 'object') {
-          this.effects.push({ ...(body as Omit<Effect, 'at'>), at: Date.now() });
-        } else if (req.url === '/message') {
-          this.messages.push({
-            key: String(req.headers['idempotency-key'] ?? req.headers['webhook-id'] ?? ''),
-            body,
-            at: Date.now(),
-          });
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"ok":true}');
-      });
-    });
-    // Keep-alive sockets from killed workers must not hold close() open.
-    this.server.keepAliveTimeout = 1_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await this.server.start();
     return this;
   }
 
   /** Clears what one run recorded (the server is shared by every run of a session). */
   reset(): void {
-    this.effects.length = 0;
-    this.messages.length = 0;
+    this.server.received.length = 0;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve(),
-    );
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }

@@ -55,6 +55,8 @@ export class LoopbackServer {
         res.end(JSON.stringify(answer.body ?? {}));
       });
     });
+    // Keep-alive sockets of a killed client (a worker killed -9) must not hold close() open.
+    this.server.keepAliveTimeout = 1_000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
@@ -74,6 +76,7 @@ export class LoopbackServer {
   }
 
   async stop(): Promise<void> {
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
