@@ -34,7 +34,8 @@ import {
   WorkerStopping,
   serializeError,
 } from '../workflow/workflow.errors';
-import { type RunHandle, RunStore } from './run-store';
+import { type RunHandle } from './run-resources';
+import { RunStore } from './run-store';
 
 /**
  * How long the end of a run waits for ctx calls still under way (WorkflowRun.drain):
@@ -100,7 +101,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
   async run(workId: string, runSeq?: number): Promise<RunOutcome> {
     if (this.stopping) return { outcome: 'skipped', reason: 'worker stopping' };
     const leaseMs = this.config.worker.lease;
-    const claim = await this.store.claim(workId, this.workerId, leaseMs);
+    const claim = await this.store.claims.claim(workId, this.workerId, leaseMs);
     if (!claim.ok) {
       if (claim.code === 'not_due' && claim.runAfter !== null) {
         // A run job that came before the backoff ended goes back until then.
@@ -152,7 +153,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
           'unknown_workflow',
         );
       }
-      await this.store.syncRetryPolicy(
+      await this.store.claims.syncRetryPolicy(
         handle,
         loaded.work.retryPolicy,
         this.registry.retryPolicy(loaded.work.kind),
@@ -192,7 +193,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
       await ctx.drain(DRAIN_MS);
       ctx.assertReplayComplete();
       assertJson(output);
-      await this.store.complete(handle, output ?? null);
+      await this.store.ends.complete(handle, output ?? null);
       log.info(ctx.currentStep ?? {}, 'work completed');
       return { outcome: 'completed' };
     } catch (err) {
@@ -219,11 +220,11 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     log: Logger,
   ): Promise<RunOutcome> {
     let err = thrown;
-    // The last completed step's checkpoint may still be on its way (RunStore.completeStep).
+    // The last completed step's checkpoint may still be on its way (CheckpointSystem.completeStep).
     // It is written before anything else, and may itself end the run: a pause or cancel
     // that landed at that step's boundary (Suspend), or a lost lease.
     try {
-      await this.store.settle(handle);
+      await this.store.checkpoints.settle(handle);
     } catch (settleErr) {
       if (!(settleErr instanceof Suspend || settleErr instanceof LeaseLostError)) throw settleErr;
       err = settleErr;
@@ -239,12 +240,12 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     if (abort.signal.reason instanceof InterruptRequested) {
       // The `interrupt` busy policy: a message arrived for this busy work. The run
       // stops here and starts again from its last inbox read, which now holds it.
-      const fromSeq = await this.store.restartForInterrupt(handle);
+      const fromSeq = await this.store.ends.restartForInterrupt(handle);
       log.info({ fromSeq }, 'interrupted by a new message; restarting');
       return { outcome: 'released', detail: 'interrupted' };
     }
     if (err instanceof WorkerStopping || abort.signal.reason instanceof WorkerStopping) {
-      await this.store.release(handle);
+      await this.store.ends.release(handle);
       log.info('released the work for another worker (shutdown)');
       return { outcome: 'released' };
     }
@@ -257,7 +258,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
       err instanceof ChildWorkError
     );
     try {
-      const state = await this.store.fail(handle, error, retryable, this.ids.random());
+      const state = await this.store.ends.fail(handle, error, retryable, this.ids.random());
       log.warn(
         { err: error.message, code: error.code, state },
         state === 'QUEUED' ? 'run failed; retry scheduled' : `run failed; work ${state}`,

@@ -11,10 +11,12 @@ import {
   type RetryPolicy,
   stringProblem,
   toJsonbText,
+  unwrapStepOutput,
 } from '@app/core';
 import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
 import { type MetricsPort } from '@app/observability';
-import { type RunHandle, type RunStore, unwrap, type WaitSpec } from '../runner/run-store';
+import { type RunHandle, type WaitSpec } from '../runner/run-resources';
+import { type RunStore } from '../runner/run-store';
 import { messageParts } from './message-parts.util';
 import {
   ChildWorkError,
@@ -231,7 +233,7 @@ export class WorkflowRun implements WorkflowContext {
   /**
    * Before a wait suspends the run: the calls under way side by side with it (the
    * other members of a Promise.all, all started in this same turn) finish and are
-   * recorded first — their checkpoints are written before the wait (RunStore.settle) —
+   * recorded first — their checkpoints are written before the wait (CheckpointSystem.settle) —
    * rather than being cut off by the suspension and run again on the next run.
    */
   private async quiesce(name: string): Promise<void> {
@@ -280,7 +282,7 @@ export class WorkflowRun implements WorkflowContext {
     options: StepOptions,
   ): Promise<T> {
     const { seq, recorded } = this.next(name, 'task');
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as T;
     const policy = options.retry
       ? normalizeRetryPolicy({ maxAttempts: 1, ...options.retry })
       : undefined;
@@ -288,7 +290,7 @@ export class WorkflowRun implements WorkflowContext {
       options.timeout !== undefined
         ? durationMs(options.timeout, `step "${name}" timeout`)
         : undefined;
-    let row = await this.deps.store.startStep(this.run, seq, name, 'task', recorded);
+    let row = await this.deps.store.steps.start(this.run, seq, name, 'task', recorded);
     for (let inline = 1; ; inline++) {
       // `attempt` stays the work's attempt (the run logger's binding); the step's own is stepAttempt.
       const log = this.log.child({ step: name, seq, stepAttempt: row.attempt });
@@ -301,7 +303,7 @@ export class WorkflowRun implements WorkflowContext {
       log.debug('step started');
       try {
         const value = await this.execute(row, fn, name, timeoutMs);
-        await this.deps.store.completeStep(this.run, row, value);
+        await this.deps.store.checkpoints.completeStep(this.run, row, value);
         observe('completed');
         log.debug({ ms: Math.round(performance.now() - started) }, 'step completed');
         return value;
@@ -323,10 +325,10 @@ export class WorkflowRun implements WorkflowContext {
         log.warn({ err: (err as Error).message, retry: decision?.retry ?? false }, 'step failed');
         if (decision?.retry) {
           await this.pause(decision.delayMs);
-          row = await this.deps.store.startStep(this.run, seq, name, 'task', row);
+          row = await this.deps.store.steps.start(this.run, seq, name, 'task', row);
           continue;
         }
-        await this.deps.store.failStep(this.run, row.id, serializeError(err));
+        await this.deps.store.steps.fail(this.run, row.id, serializeError(err));
         throw err;
       }
     }
@@ -351,7 +353,7 @@ export class WorkflowRun implements WorkflowContext {
         signal: controller.signal,
         heartbeat: async () => {
           if (!(await this.deps.renewLease())) throw new LeaseLostError(this.work.id);
-          await this.deps.store.heartbeatStep(row.id);
+          await this.deps.store.steps.heartbeat(row.id);
         },
       };
       const work = Promise.resolve().then(() => fn(context));
@@ -410,7 +412,7 @@ export class WorkflowRun implements WorkflowContext {
   /** The wait's declaration and prompt come from workflow code: checked as step outputs are. */
   private openWait(seq: number, spec: WaitSpec) {
     recordable(spec.stepName, { wait: spec.wait, prompt: spec.prompt });
-    return this.deps.store.openWait(this.run, seq, spec);
+    return this.deps.store.waits.openWait(this.run, seq, spec);
   }
 
   async sleep(duration: Duration | { until: Date | string }): Promise<void> {
@@ -430,7 +432,7 @@ export class WorkflowRun implements WorkflowContext {
       );
     if (at <= this.deps.clock.now() && !recorded) {
       // Already due: nothing to wait for, but the position is still recorded.
-      await this.underwayUntilSettled(this.deps.store.recordSleep(this.run, seq));
+      await this.underwayUntilSettled(this.deps.store.recorded.recordSleep(this.run, seq));
       return;
     }
     await this.quiesce('sleep');
@@ -449,7 +451,7 @@ export class WorkflowRun implements WorkflowContext {
     const { seq, recorded } = this.next(name, 'wait');
     // A wait step that is not completed (its wait timed out and the work was retried,
     // or a rerun cancelled it) opens a fresh wait.
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as T;
     const ladder = toLadder({
       timeout: options.timeout,
       onTimeout: options.onTimeout,
@@ -481,7 +483,7 @@ export class WorkflowRun implements WorkflowContext {
 
   async ask<T = unknown>(options: AskOptions<T>): Promise<T> {
     const { seq, recorded } = this.next('ask', 'wait');
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as T;
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as T;
     const ladder = toLadder(options);
     await this.quiesce('ask');
     // Without `to`, a work opened from a chat asks in that chat.
@@ -529,10 +531,10 @@ export class WorkflowRun implements WorkflowContext {
     const name = options.name ?? 'llm';
     const { seq, recorded } = this.next(name, 'llm');
     // A replay returns the recorded response: the model is never called twice for one step.
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as LlmResponse;
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as LlmResponse;
     const timeoutMs = durationMs(options.timeout ?? '2m', `llm "${name}" timeout`);
     const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
-    let row = await this.deps.store.startStep(this.run, seq, name, 'llm', recorded);
+    let row = await this.deps.store.steps.start(this.run, seq, name, 'llm', recorded);
     let req = request;
     let trimmed = 0;
     for (let attempt = 1; ; attempt++) {
@@ -552,7 +554,7 @@ export class WorkflowRun implements WorkflowContext {
           trimmed,
         };
         recordable(`llm step ${JSON.stringify(name)}: the model's response`, response);
-        await this.deps.store.completeLlmStep(this.run, row, response, {
+        await this.deps.store.recorded.completeLlmStep(this.run, row, response, {
           provider: options.client.provider,
           promptHash: promptFingerprint(req),
         });
@@ -584,12 +586,12 @@ export class WorkflowRun implements WorkflowContext {
               'model call failed; retrying',
             );
             await this.pause(delayMs);
-            row = await this.deps.store.startStep(this.run, seq, name, 'llm', row);
+            row = await this.deps.store.steps.start(this.run, seq, name, 'llm', row);
             continue;
           }
         }
         log.warn({ err: (err as Error).message }, 'model call failed');
-        await this.deps.store.failStep(this.run, row.id, serializeError(err));
+        await this.deps.store.steps.fail(this.run, row.id, serializeError(err));
         if (err instanceof ModelError && (err.kind === 'fatal' || err.kind === 'context_length'))
           throw new NonRetryableError(err.message, err.code);
         throw err;
@@ -604,10 +606,11 @@ export class WorkflowRun implements WorkflowContext {
   private async sendCall(to: Address, message: OutboundMessageBody): Promise<{ outboxId: string }> {
     const name = `send:${to.channel}`;
     const { seq, recorded } = this.next(name, 'send');
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as { outboxId: string };
+    if (recorded?.status === 'completed')
+      return unwrapStepOutput(recorded.output) as { outboxId: string };
     recordable(`${name}: the message`, { to, message });
     const payload = { kind: 'message', ...message };
-    const outboxId = await this.deps.store.send(
+    const outboxId = await this.deps.store.recorded.send(
       this.run,
       seq,
       name,
@@ -622,7 +625,7 @@ export class WorkflowRun implements WorkflowContext {
     const name = `child:${kind}`;
     const { seq, recorded } = this.next(name, 'child');
     if (recorded?.status === 'completed') {
-      const result = unwrap(recorded.output) as {
+      const result = unwrapStepOutput(recorded.output) as {
         workId: string;
         state: string;
         output: unknown;
@@ -634,7 +637,7 @@ export class WorkflowRun implements WorkflowContext {
     }
     recordable(`${name}: the child's input`, input);
     await this.quiesce(name);
-    await this.deps.store.startChild(
+    await this.deps.store.waits.startChild(
       this.run,
       seq,
       name,
@@ -653,9 +656,9 @@ export class WorkflowRun implements WorkflowContext {
 
   private async inboxCall(): Promise<InboxEvent[]> {
     const { seq, recorded } = this.next('$inbox', 'task');
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as InboxEvent[];
-    return (await this.deps.store.recordValue(this.run, seq, '$inbox', (client) =>
-      this.deps.store.takeInbox(client, this.work.id),
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as InboxEvent[];
+    return (await this.deps.store.recorded.recordValue(this.run, seq, '$inbox', (client) =>
+      this.deps.store.inbox.take(client, this.work.id),
     )) as InboxEvent[];
   }
 
@@ -665,9 +668,10 @@ export class WorkflowRun implements WorkflowContext {
 
   private async nowCall(): Promise<Date> {
     const { seq, recorded } = this.next('$now', 'task');
-    if (recorded?.status === 'completed') return new Date(unwrap(recorded.output) as string);
+    if (recorded?.status === 'completed')
+      return new Date(unwrapStepOutput(recorded.output) as string);
     return new Date(
-      (await this.deps.store.recordValue(this.run, seq, '$now', async () =>
+      (await this.deps.store.recorded.recordValue(this.run, seq, '$now', async () =>
         new Date(this.deps.clock.now()).toISOString(),
       )) as string,
     );
@@ -679,8 +683,8 @@ export class WorkflowRun implements WorkflowContext {
 
   private async randomCall(): Promise<number> {
     const { seq, recorded } = this.next('$random', 'task');
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as number;
-    return (await this.deps.store.recordValue(this.run, seq, '$random', async () =>
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as number;
+    return (await this.deps.store.recorded.recordValue(this.run, seq, '$random', async () =>
       this.deps.ids.random(),
     )) as number;
   }
@@ -691,8 +695,8 @@ export class WorkflowRun implements WorkflowContext {
 
   private async uuidCall(): Promise<string> {
     const { seq, recorded } = this.next('$uuid', 'task');
-    if (recorded?.status === 'completed') return unwrap(recorded.output) as string;
-    return (await this.deps.store.recordValue(this.run, seq, '$uuid', async () =>
+    if (recorded?.status === 'completed') return unwrapStepOutput(recorded.output) as string;
+    return (await this.deps.store.recorded.recordValue(this.run, seq, '$uuid', async () =>
       this.deps.ids.uuid(),
     )) as string;
   }
