@@ -65,7 +65,7 @@ export class RunClaimSystem {
     return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
   }
 
-  async load(workId: string): Promise<{ work: WorkRow; steps: StepRow[] } | null> {
+  private async load(workId: string): Promise<{ work: WorkRow; steps: StepRow[] } | null> {
     return this.transactions.read(async (client) => {
       const work = await this.resources.works.find(client, workId);
       if (!work) return null;
