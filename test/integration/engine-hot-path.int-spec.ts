@@ -106,7 +106,7 @@ describe('the run hot path', () => {
     // notice and decide again under the row lock, not write over it.
     betweenLastStepAndReturn.open(async (id) => {
       // After the step's checkpoint, which goes out with the run's next write or at the
-      // end of the event loop's turn (RunStore.completeStep).
+      // end of the event loop's turn (CheckpointSystem.completeStep).
       await until(
         async () => (await h.ledger.steps(id))[0]?.status === 'completed',
         'the step to be checkpointed',

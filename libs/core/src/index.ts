@@ -8,6 +8,7 @@ export * from './waits/wait';
 export * from './work/work-command';
 export * from './work/work-state';
 export * from './work/transition';
+export * from './work/step-output.util';
 export * from './events/inbound-event';
 export * from './ports/clock.port';
 export * from './ports/id-generator.port';

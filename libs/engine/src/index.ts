@@ -11,6 +11,7 @@ export * from './queues/redis-connection';
 export * from './queues/redis-eviction-check';
 export * from './queues/redis.module';
 export * from './reconciler/reconciler.service';
+export * from './runner/run-resources';
 export * from './runner/run-store';
 export * from './runner/wake.service';
 export * from './runner/work-runner.service';

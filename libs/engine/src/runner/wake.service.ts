@@ -162,7 +162,7 @@ export class WakeService {
               escalated: step.action === 'escalate',
               ...(to.thread ? { thread: to.thread } : {}),
             },
-            // Per wait, like the prompt's (RunStore.openWait): a step asked again climbs its ladder again.
+            // Per wait, like the prompt's (WaitSystem.openWait): a step asked again climbs its ladder again.
             idempotencyKey: waitMessageKey(wait.workId, wait.stepSeq, wait.id, `rung${rung + 1}`),
           });
           dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });

@@ -7,34 +7,24 @@ import {
   Optional,
 } from '@nestjs/common';
 import { type Redis } from 'ioredis';
-import {
-  CLOCK,
-  type Clock,
-  ID_GENERATOR,
-  type IdGenerator,
-  parseDurationMs,
-  toJsonbText,
-} from '@app/core';
+import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, toJsonbText } from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
-import { LeaseService, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
+import { LeaseService, WORK_DISPATCHER, type WorkDispatcher, type WorkRow } from '@app/ledger';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import { nudgeChannel, runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
 import { createRedis } from '../queues/redis-connection';
+import { type WorkflowDefinition } from '../workflow/define-workflow';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
 import { WorkflowRun } from '../workflow/workflow-run';
-import {
-  CancelRequested,
-  ChildWorkError,
-  DeterminismError,
-  InterruptRequested,
-  LeaseLostError,
-  NonRetryableError,
-  Suspend,
-  WorkerStopping,
-  serializeError,
-} from '../workflow/workflow.errors';
-import { type RunHandle, RunStore } from './run-store';
+import { LeaseLostError, NonRetryableError, WorkerStopping } from '../workflow/workflow.errors';
+import { finishWithError, type RunOutcome } from './run-ending';
+import { keepLease } from './run-lease';
+import { type RunClaim, type RunHandle } from './run-resources';
+import { RunStore } from './run-store';
+import { withRunTimeout } from './run-timeout.util';
+
+export type { RunOutcome } from './run-ending';
 
 /**
  * How long the end of a run waits for ctx calls still under way (WorkflowRun.drain):
@@ -43,14 +33,12 @@ import { type RunHandle, RunStore } from './run-store';
  */
 const DRAIN_MS = 10_000;
 
-export type RunOutcome =
-  | { outcome: 'skipped'; reason: string }
-  | { outcome: 'completed' | 'suspended' | 'failed' | 'lease_lost' | 'released'; detail?: string };
+type Claimed = Extract<RunClaim, { ok: true }>;
 
 /**
  * Runs one work until it completes, suspends at a wait, fails, or loses its lease:
  * claim → load the record → execute the workflow function against it → finish.
- * The lease is renewed every lease/3 while the run lasts.
+ * The lease is renewed every lease/3 while the run lasts (keepLease).
  */
 @Injectable()
 export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
@@ -100,91 +88,32 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
   async run(workId: string, runSeq?: number): Promise<RunOutcome> {
     if (this.stopping) return { outcome: 'skipped', reason: 'worker stopping' };
     const leaseMs = this.config.worker.lease;
-    const claim = await this.store.claim(workId, this.workerId, leaseMs);
-    if (!claim.ok) {
-      if (claim.code === 'not_due' && claim.runAfter !== null) {
-        // A run job that came before the backoff ended goes back until then.
-        await this.dispatcher.dispatch([
-          { type: 'run', workId, runSeq: runSeq ?? 1, at: claim.runAfter },
-        ]);
-      }
-      this.logger.debug({ workId, runSeq, reason: claim.reason }, 'run skipped');
-      return { outcome: 'skipped', reason: claim.reason };
-    }
+    const claim = await this.store.claims.claim(workId, this.workerId, leaseMs);
+    if (!claim.ok) return this.skip(workId, runSeq, claim);
     const handle: RunHandle = {
       workId,
       token: claim.token,
       workerId: this.workerId,
       known: claim.work,
     };
-    const log = this.logger.child({
-      workId,
-      // The event the work came from (a child's source is its parent work, not an event).
-      eventId: claim.work.sourceType === 'child' ? undefined : (claim.work.sourceId ?? undefined),
-      kind: claim.work.kind,
-      attempt: claim.work.attempt,
-      runSeq: claim.work.runSeq,
-    });
+    const log = this.runLogger(claim.work);
     const abort = new AbortController();
     this.active.set(workId, abort);
-    const beat = () => {
-      this.leases.heartbeat(workId, claim.token, leaseMs).then(
-        ({ held, cancelRequested, interruptRequested }) => {
-          if (!held) abort.abort(new LeaseLostError(workId));
-          else if (cancelRequested && !abort.signal.aborted) abort.abort(new CancelRequested());
-          else if (interruptRequested && !abort.signal.aborted)
-            abort.abort(new InterruptRequested());
-        },
-        (err: Error) =>
-          log.warn({ err: err.message }, 'heartbeat failed; retrying at the next beat'),
-      );
-    };
-    this.beats.set(workId, beat);
-    const heartbeat = setInterval(beat, Math.max(50, Math.floor(leaseMs / 3)));
+    const lease = keepLease({
+      leases: this.leases,
+      workId,
+      token: claim.token,
+      leaseMs,
+      abort,
+      log,
+    });
+    this.beats.set(workId, lease.beat);
     log.info('run started');
     let ctx: WorkflowRun | undefined;
     try {
-      const loaded = claim;
-      const definition = this.registry.get(loaded.work.kind);
-      if (!definition) {
-        throw new NonRetryableError(
-          `no workflow named "${loaded.work.kind}" is registered in this worker (have: ${this.registry.names().join(', ') || 'none'})`,
-          'unknown_workflow',
-        );
-      }
-      await this.store.syncRetryPolicy(
-        handle,
-        loaded.work.retryPolicy,
-        this.registry.retryPolicy(loaded.work.kind),
-      );
-      let input: unknown = loaded.work.input;
-      if (definition.options.input) {
-        const parsed = definition.options.input.safeParse(input);
-        if (!parsed.success)
-          throw new NonRetryableError(
-            `the work's input does not match the workflow's schema: ${parsed.error.message}`,
-            'invalid_input',
-          );
-        input = parsed.data;
-      }
-      ctx = new WorkflowRun(
-        {
-          store: this.store,
-          clock: this.clock,
-          ids: this.ids,
-          logger: log,
-          renewLease: () => this.leases.renew(workId, claim.token, leaseMs),
-          retryPolicyFor: (kind) => this.registry.retryPolicy(kind),
-          metrics: this.metrics,
-        },
-        handle,
-        loaded.work,
-        input,
-        new Map(loaded.steps.map((s) => [s.seq, s])),
-        abort.signal,
-        log,
-      );
-      const output = await this.withRunTimeout(
+      const { definition, input } = await this.prepare(claim, handle);
+      ctx = this.workflowRun(claim, handle, input, abort, log);
+      const output = await withRunTimeout(
         definition.fn(ctx, input),
         definition.options.runTimeout,
         abort,
@@ -192,107 +121,119 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
       await ctx.drain(DRAIN_MS);
       ctx.assertReplayComplete();
       assertJson(output);
-      await this.store.complete(handle, output ?? null);
+      await this.store.ends.complete(handle, output ?? null);
       log.info(ctx.currentStep ?? {}, 'work completed');
       return { outcome: 'completed' };
     } catch (err) {
-      // Steps a rejected Promise.all left running are recorded before the run ends.
-      await ctx?.drain(DRAIN_MS);
-      // A determinism violation the workflow code caught, then threw something else
-      // after (or was cut short by): the violation is what the work fails with.
-      const violation = ctx?.determinismViolation;
-      const cause = violation && !(err instanceof LeaseLostError) ? violation : err;
-      // Where the run stopped (the step that suspended, failed or was cut short) on every line after.
-      const at = ctx?.currentStep;
-      return this.finishWithError(cause, handle, abort, at ? log.child(at) : log);
+      return this.afterError(err, ctx, handle, abort, log);
     } finally {
-      clearInterval(heartbeat);
+      lease.stop();
       this.active.delete(workId);
       this.beats.delete(workId);
     }
   }
 
-  private async finishWithError(
-    thrown: unknown,
+  /** A claim refused: a run job that came before the backoff ended goes back until then. */
+  private async skip(
+    workId: string,
+    runSeq: number | undefined,
+    claim: Extract<RunClaim, { ok: false }>,
+  ): Promise<RunOutcome> {
+    if (claim.code === 'not_due' && claim.runAfter !== null) {
+      await this.dispatcher.dispatch([
+        { type: 'run', workId, runSeq: runSeq ?? 1, at: claim.runAfter },
+      ]);
+    }
+    this.logger.debug({ workId, runSeq, reason: claim.reason }, 'run skipped');
+    return { outcome: 'skipped', reason: claim.reason };
+  }
+
+  private runLogger(work: WorkRow): Logger {
+    return this.logger.child({
+      workId: work.id,
+      // The event the work came from (a child's source is its parent work, not an event).
+      eventId: work.sourceType === 'child' ? undefined : (work.sourceId ?? undefined),
+      kind: work.kind,
+      attempt: work.attempt,
+      runSeq: work.runSeq,
+    });
+  }
+
+  /** The work's workflow and its input, checked; its retry policy written when it changed. */
+  private async prepare(
+    claim: Claimed,
+    handle: RunHandle,
+  ): Promise<{ definition: WorkflowDefinition; input: unknown }> {
+    const definition = this.registry.get(claim.work.kind);
+    if (!definition) {
+      throw new NonRetryableError(
+        `no workflow named "${claim.work.kind}" is registered in this worker (have: ${this.registry.names().join(', ') || 'none'})`,
+        'unknown_workflow',
+      );
+    }
+    await this.store.claims.syncRetryPolicy(
+      handle,
+      claim.work.retryPolicy,
+      this.registry.retryPolicy(claim.work.kind),
+    );
+    if (!definition.options.input) return { definition, input: claim.work.input };
+    const parsed = definition.options.input.safeParse(claim.work.input);
+    if (!parsed.success)
+      throw new NonRetryableError(
+        `the work's input does not match the workflow's schema: ${parsed.error.message}`,
+        'invalid_input',
+      );
+    return { definition, input: parsed.data };
+  }
+
+  private workflowRun(
+    claim: Claimed,
+    handle: RunHandle,
+    input: unknown,
+    abort: AbortController,
+    log: Logger,
+  ): WorkflowRun {
+    return new WorkflowRun(
+      {
+        store: this.store,
+        clock: this.clock,
+        ids: this.ids,
+        logger: log,
+        renewLease: () => this.leases.renew(handle.workId, claim.token, this.config.worker.lease),
+        retryPolicyFor: (kind) => this.registry.retryPolicy(kind),
+        metrics: this.metrics,
+      },
+      handle,
+      claim.work,
+      input,
+      new Map(claim.steps.map((s) => [s.seq, s])),
+      abort.signal,
+      log,
+    );
+  }
+
+  private async afterError(
+    err: unknown,
+    ctx: WorkflowRun | undefined,
     handle: RunHandle,
     abort: AbortController,
     log: Logger,
   ): Promise<RunOutcome> {
-    let err = thrown;
-    // The last completed step's checkpoint may still be on its way (RunStore.completeStep).
-    // It is written before anything else, and may itself end the run: a pause or cancel
-    // that landed at that step's boundary (Suspend), or a lost lease.
-    try {
-      await this.store.settle(handle);
-    } catch (settleErr) {
-      if (!(settleErr instanceof Suspend || settleErr instanceof LeaseLostError)) throw settleErr;
-      err = settleErr;
-    }
-    if (err instanceof Suspend) {
-      log.info({ reason: err.reason }, 'run suspended');
-      return { outcome: 'suspended', detail: err.reason };
-    }
-    if (err instanceof LeaseLostError || abort.signal.reason instanceof LeaseLostError) {
-      log.warn('lease lost; this run stops without writing');
-      return { outcome: 'lease_lost' };
-    }
-    if (abort.signal.reason instanceof InterruptRequested) {
-      // The `interrupt` busy policy: a message arrived for this busy work. The run
-      // stops here and starts again from its last inbox read, which now holds it.
-      const fromSeq = await this.store.restartForInterrupt(handle);
-      log.info({ fromSeq }, 'interrupted by a new message; restarting');
-      return { outcome: 'released', detail: 'interrupted' };
-    }
-    if (err instanceof WorkerStopping || abort.signal.reason instanceof WorkerStopping) {
-      await this.store.release(handle);
-      log.info('released the work for another worker (shutdown)');
-      return { outcome: 'released' };
-    }
-    const error = serializeError(err);
-    // A child's failure is a recorded step result: a retry replays the same ChildWorkError
-    // (the child is not started again), so retrying would only wait out backoffs.
-    const retryable = !(
-      err instanceof NonRetryableError ||
-      err instanceof DeterminismError ||
-      err instanceof ChildWorkError
+    // Steps a rejected Promise.all left running are recorded before the run ends.
+    await ctx?.drain(DRAIN_MS);
+    // A determinism violation the workflow code caught, then threw something else
+    // after (or was cut short by): the violation is what the work fails with.
+    const violation = ctx?.determinismViolation;
+    const cause = violation && !(err instanceof LeaseLostError) ? violation : err;
+    // Where the run stopped (the step that suspended, failed or was cut short) on every line after.
+    const at = ctx?.currentStep;
+    return finishWithError(
+      { store: this.store, ids: this.ids },
+      cause,
+      handle,
+      abort,
+      at ? log.child(at) : log,
     );
-    try {
-      const state = await this.store.fail(handle, error, retryable, this.ids.random());
-      log.warn(
-        { err: error.message, code: error.code, state },
-        state === 'QUEUED' ? 'run failed; retry scheduled' : `run failed; work ${state}`,
-      );
-      return { outcome: 'failed', detail: state };
-    } catch (failErr) {
-      if (failErr instanceof LeaseLostError) return { outcome: 'lease_lost' };
-      throw failErr;
-    }
-  }
-
-  private async withRunTimeout<T>(
-    promise: Promise<T>,
-    runTimeout: string | number | undefined,
-    abort: AbortController,
-  ): Promise<T> {
-    if (runTimeout === undefined) return promise;
-    const ms = parseDurationMs(runTimeout) ?? 0;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const error = Object.assign(new Error(`the run took longer than ${ms} ms`), {
-              code: 'run_timeout',
-            });
-            abort.abort(error);
-            reject(error);
-          }, ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Stops taking runs; running ones stop at their next boundary and give their work back. */
@@ -300,10 +241,6 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     this.nudges?.disconnect();
     this.stopping = true;
     for (const abort of this.active.values()) abort.abort(new WorkerStopping());
-  }
-
-  get activeRuns(): number {
-    return this.active.size;
   }
 }
 

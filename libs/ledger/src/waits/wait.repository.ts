@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type Queryable } from '../database/ledger-database';
-import { type EscalationRung, type WaitStatus, type WaitType } from '@app/core';
+import { type EscalationRung, type WaitStatus, type WaitType, wrapStepOutput } from '@app/core';
 
 export interface WaitRow {
   id: string;
@@ -146,7 +146,7 @@ export class WaitRepository {
     } else if (status !== 'cancelled') {
       await client.query(
         `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
-        [wait.workId, wait.stepSeq, JSON.stringify(result === undefined ? {} : { v: result })],
+        [wait.workId, wait.stepSeq, JSON.stringify(wrapStepOutput(result))],
       );
     }
     return true;

@@ -1,0 +1,93 @@
+import { type RetryPolicy } from '@app/core';
+import { type StepRow, translateDatabaseError, type WorkRow } from '@app/ledger';
+import { type CheckpointSystem } from './checkpoint.system';
+import { type FencedTransactions } from './fenced-transaction';
+import { type RunClaim, type RunHandle, type RunResources } from './run-resources';
+
+/**
+ * How a run begins: the work claimed under a new lease (fencing token) and its record
+ * loaded for the replay, and the workflow's retry policy written onto the work.
+ */
+export class RunClaimSystem {
+  constructor(
+    private readonly resources: RunResources,
+    private readonly checkpoints: CheckpointSystem,
+    private readonly transactions: FencedTransactions,
+  ) {}
+
+  /**
+   * Claims a work and loads its record for a run. The common case, a QUEUED work, is
+   * two round trips and one commit: the work and its steps read side by side (no
+   * lock), then the claim decided on that row and written with its timeline entry in
+   * one statement conditional on the version read (WorkRepository.applyKnown). While
+   * a work is QUEUED no run holds it and nothing writes its steps, so an unchanged
+   * version means the steps read are the ones to replay. Anything else — a lease to
+   * take over, a row that moved on — takes the locked transaction, then loads.
+   */
+  async claim(workId: string, owner: string, leaseMs: number): Promise<RunClaim> {
+    const { work, steps } = await this.resources.steps
+      .withWork(this.resources.db.pool, workId)
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (work?.state === 'QUEUED') {
+      const claimed = await this.claimQueued(work, steps, owner, leaseMs);
+      if (claimed) return claimed;
+    }
+    const claimed = await this.resources.leases.claim(workId, owner, leaseMs);
+    if (!claimed.ok) return claimed;
+    const loaded = await this.load(workId);
+    if (!loaded) return { ok: false, code: 'no_work', reason: 'work vanished', runAfter: null };
+    return { ok: true, token: claimed.token, work: claimed.work, steps: loaded.steps };
+  }
+
+  /** The claim decided on the QUEUED row read; undefined when the row moved on meanwhile. */
+  private async claimQueued(
+    work: WorkRow,
+    steps: StepRow[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<RunClaim | undefined> {
+    const applied = await this.resources.works
+      .applyKnown(
+        this.resources.db.pool,
+        work,
+        { type: 'claim', owner, leaseMs, now: this.resources.clock.now() },
+        { actor: `worker:${owner}`, data: { owner } },
+      )
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (applied === 'stale') return undefined;
+    if (!applied.ok)
+      return {
+        ok: false,
+        code: applied.code,
+        reason: applied.reason,
+        runAfter: applied.row?.runAfter?.getTime() ?? null,
+      };
+    return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
+  }
+
+  private async load(workId: string): Promise<{ work: WorkRow; steps: StepRow[] } | null> {
+    return this.transactions.read(async (client) => {
+      const work = await this.resources.works.find(client, workId);
+      if (!work) return null;
+      return { work, steps: await this.resources.steps.list(client, workId) };
+    });
+  }
+
+  /**
+   * Works opened by the gateway carry the default retry policy (the gateway does not
+   * load workflow code); the first run writes the workflow's own policy, fenced.
+   */
+  async syncRetryPolicy(run: RunHandle, current: RetryPolicy, wanted: RetryPolicy): Promise<void> {
+    // Compared field by field: jsonb does not keep key order.
+    const same = (Object.keys(wanted) as Array<keyof RetryPolicy>).every(
+      (k) => JSON.stringify(current[k]) === JSON.stringify(wanted[k]),
+    );
+    if (same) return;
+    await this.checkpoints.fenced(run, (client) =>
+      client.query('UPDATE "Work" SET "retryPolicy" = $2 WHERE id = $1', [
+        run.workId,
+        JSON.stringify(wanted),
+      ]),
+    );
+  }
+}
