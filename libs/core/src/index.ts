@@ -7,6 +7,7 @@ export * from './time/duration.util';
 export * from './waits/wait';
 export * from './work/work-command';
 export * from './work/work-state';
+export * from './work/step-output.util';
 export * from './work/transition';
 export * from './events/inbound-event';
 export * from './ports/clock.port';

@@ -8,6 +8,7 @@ import {
   type IdGenerator,
   type InboundEventInput,
   type IngestDecision,
+  LIVE_STATES,
   type OutboundPayload,
   type WorkState,
 } from '@app/core';
@@ -31,8 +32,6 @@ export interface ChatApplied {
   dispatches: Dispatch[];
   feedback?: string;
 }
-
-const LIVE: WorkState[] = ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED'];
 
 /**
  * The conversational half of ingest (DESIGN.md "Routing: resume or open", "Waits that
@@ -367,7 +366,7 @@ export class ChatRouting {
       };
     }
     const chosen = await this.works.find(client, button.workId);
-    if (!chosen || !LIVE.includes(chosen.state)) {
+    if (!chosen || !LIVE_STATES.includes(chosen.state)) {
       // The offered work ended since the question: its message would open nothing (a
       // button never opens a work) and be lost, so the question stays open for another pick.
       return {
@@ -532,7 +531,7 @@ export class ChatRouting {
       `SELECT id, kind, state, "waitReason", "createdAt" FROM "Work"
        WHERE state = ANY($1::"WorkState"[]) AND (${ids ? 'id = ANY($2::uuid[])' : '"conversationKey" = $2'})
        ORDER BY "createdAt" LIMIT 20`,
-      [LIVE, ids ?? conversationKey],
+      [LIVE_STATES, ids ?? conversationKey],
     );
     return rows;
   }

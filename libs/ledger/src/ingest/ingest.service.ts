@@ -18,7 +18,9 @@ import {
   jsonbProblem,
   MAX_JSONB_DEPTH,
   isTerminal,
+  LIVE_STATES,
   route,
+  wrapStepOutput,
   WorkgateError,
 } from '@app/core';
 import { LOGGER, type Logger } from '@app/config';
@@ -55,8 +57,6 @@ const DECISION_BY_OUTCOME: Record<RouteOutcome['decision'], IngestDecision> = {
   open: 'opened',
   drop: 'dropped',
 };
-
-const LIVE: WorkState[] = ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED'];
 
 type Applied = {
   decision: IngestDecision;
@@ -446,7 +446,7 @@ export class IngestService {
     const { rows } = await this.db.pool.query<WorkRow & { __waits: WaitJson[] }>({
       name: 'ingest-correlated-works',
       text: CORRELATED_WORKS,
-      values: [input.correlationKey, LIVE],
+      values: [input.correlationKey, LIVE_STATES],
     });
     if (rows.length === 0) return null;
     const waits = new Map<string, WaitRow>();
@@ -495,7 +495,7 @@ export class IngestService {
           eventId,
           wait.id,
           // As WaitRepository.resolve() completes a step: its output wrapped as { v }.
-          JSON.stringify({ v: input.answer ?? null }),
+          JSON.stringify(wrapStepOutput(input.answer ?? null)),
           ...eventValues(input),
           outcome.reason,
         ],
@@ -759,7 +759,7 @@ export class IngestService {
             JSON.stringify(answer),
             eventId,
             // As WaitRepository.resolve() completes a step: its output wrapped as { v }.
-            JSON.stringify({ v: answer }),
+            JSON.stringify(wrapStepOutput(answer)),
             'resumed',
             outcome.reason,
           ],
@@ -980,7 +980,7 @@ export class IngestService {
         text: `SELECT w.*, k.state, k."createdAt" AS "workCreatedAt"
          FROM "Wait" w JOIN "Work" k ON k.id = w."workId"
          WHERE w."correlationKey" = $1 AND k.state = ANY($2::"WorkState"[])`,
-        values: [event.correlationKey, LIVE],
+        values: [event.correlationKey, LIVE_STATES],
       });
       const byWork = new Map<
         string,
@@ -1019,7 +1019,7 @@ export class IngestService {
       const { rows } = await client.query<{ id: string; state: WorkState; createdAt: Date }>({
         name: 'ingest-conversation',
         text: 'SELECT id, state, "createdAt" FROM "Work" WHERE "conversationKey" = $1 AND state = ANY($2::"WorkState"[]) ORDER BY "createdAt" LIMIT 50',
-        values: [event.conversationKey, LIVE],
+        values: [event.conversationKey, LIVE_STATES],
       });
       if (rows.length) {
         const waits = keep(

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type Queryable } from '../database/ledger-database';
-import { type EscalationRung, type WaitStatus, type WaitType } from '@app/core';
+import { type EscalationRung, type WaitStatus, type WaitType, wrapStepOutput } from '@app/core';
 
 export interface WaitRow {
   id: string;
@@ -100,14 +100,6 @@ export class WaitRepository {
     return rows[0] ?? null;
   }
 
-  async findByStep(client: PoolClient, workId: string, stepSeq: number): Promise<WaitRow | null> {
-    const { rows } = await client.query<WaitRow>(
-      'SELECT * FROM "Wait" WHERE "workId" = $1 AND "stepSeq" = $2',
-      [workId, stepSeq],
-    );
-    return rows[0] ?? null;
-  }
-
   async openForWork(client: PoolClient, workId: string): Promise<WaitRow[]> {
     const { rows } = await client.query<WaitRow>(
       `SELECT * FROM "Wait" WHERE "workId" = $1 AND status = 'open' ORDER BY "createdAt"`,
@@ -146,7 +138,7 @@ export class WaitRepository {
     } else if (status !== 'cancelled') {
       await client.query(
         `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
-        [wait.workId, wait.stepSeq, JSON.stringify(result === undefined ? {} : { v: result })],
+        [wait.workId, wait.stepSeq, JSON.stringify(wrapStepOutput(result))],
       );
     }
     return true;
@@ -172,10 +164,6 @@ export class WaitRepository {
       rung,
       nextAt,
     ]);
-  }
-
-  async setPrompt(client: PoolClient, waitId: string, outboxId: string): Promise<void> {
-    await client.query('UPDATE "Wait" SET "promptRef" = $2 WHERE id = $1', [waitId, outboxId]);
   }
 
   /**

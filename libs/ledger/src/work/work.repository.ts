@@ -12,6 +12,7 @@ import {
   type WorkSnapshot,
   isTerminal,
   transition,
+  wrapStepOutput,
 } from '@app/core';
 import { MARK_UNREAD_CTE, markUnreadForReroute, returnReadEvents } from '../ingest/inbox.sql';
 import { type Dispatch } from '../ports/work-dispatcher.port';
@@ -419,7 +420,7 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
     );
     await client.query(
       `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
-      [child.parentId, wait.stepSeq, JSON.stringify({ v: result })],
+      [child.parentId, wait.stepSeq, JSON.stringify(wrapStepOutput(result))],
     );
     const applied = await this.apply(
       client,
