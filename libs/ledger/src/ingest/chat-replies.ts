@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
-import { buttonSecrets, signButtonToken } from '@app/channels/core';
+import { buttonSecrets, signButtonToken } from '@app/security';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import {
   ID_GENERATOR,
