@@ -12,6 +12,7 @@ export * from './work/transition';
 export * from './events/inbound-event';
 export * from './ports/clock.port';
 export * from './ports/id-generator.port';
+export * from './ports/channel-cursor-store.port';
 export * from './json/json-pointer.util';
 export * from './json/jsonb.util';
 export * from './channels/outbound';

@@ -5,7 +5,8 @@ import {
   Module,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { CLOCK, type Clock, ID_GENERATOR } from '@app/core';
+import { CHANNEL_CURSOR_STORE, CLOCK, type Clock, ID_GENERATOR } from '@app/core';
+import { ChannelCursorRepository } from './channel-cursors/channel-cursor.repository';
 import { LedgerDatabase } from './database/ledger-database';
 import { ledgerDatabaseProvider } from './database/ledger-database.provider';
 import { AnswerValidator } from './ingest/answer-validator';
@@ -72,6 +73,8 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorOutboxRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    ChannelCursorRepository,
+    { provide: CHANNEL_CURSOR_STORE, useExisting: ChannelCursorRepository },
   ],
   exports: [
     LedgerDatabase,
@@ -91,6 +94,8 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorOutboxRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    ChannelCursorRepository,
+    CHANNEL_CURSOR_STORE,
   ],
 })
 export class LedgerModule implements OnApplicationShutdown {
