@@ -49,15 +49,22 @@ export function isPersonal(wait: WaitRow): boolean {
 }
 
 /**
+ * A channel may wrap a sender's document in one object of its own before ingesting it:
+ * a webhook's `body.payload`, an API start's `raw` (`{ kind, input }`). The sender's
+ * document was held to MAX_JSONB_DEPTH where it arrived (each channel's edge); the
+ * column that wraps it is one level deeper.
+ */
+const CHANNEL_WRAPPER_LEVELS = 1;
+
+/**
  * What jsonb (or a text column) refuses — a NUL, an unpaired surrogate, nesting too
  * deep — is refused here, before the event reaches a statement: as the sender's
  * mistake (400, like a webhook body), and before the one-statement path's shared
  * statement, where it would fail the events beside it too. Channels check their own
  * bodies already; this covers every caller (the API's start, chat adapters, tools).
+ * Each stored value is checked on its own, as the column it is written to, with the
+ * same check (core's jsonbProblem) the channels run at their edge.
  */
-/** Levels an event adds around a channel's body: the event, `body`, `payload`, one spare. */
-const EVENT_ENVELOPE_DEPTH = 4;
-
 export function assertStorableEvent(event: InboundEventInput): void {
   const {
     route: _route,
@@ -66,13 +73,12 @@ export function assertStorableEvent(event: InboundEventInput): void {
     command: _command,
     ...stored
   } = event;
-  // The channels refuse a body nesting past MAX_JSONB_DEPTH at their edge; here the
-  // body sits inside the event and its normalized envelope (`body.payload`), so the
-  // check leaves room for those levels and is a last defence for what jsonb refuses.
-  const problem = jsonbProblem(stored, MAX_JSONB_DEPTH + EVENT_ENVELOPE_DEPTH);
-  if (problem)
-    throw new WorkgateError(
-      ErrorCode.MalformedBody,
-      `The event holds ${problem}, which cannot be stored.`,
-    );
+  for (const [column, value] of Object.entries(stored)) {
+    const problem = jsonbProblem(value, MAX_JSONB_DEPTH + CHANNEL_WRAPPER_LEVELS);
+    if (problem)
+      throw new WorkgateError(
+        ErrorCode.MalformedBody,
+        `The event's ${column} holds ${problem}, which cannot be stored.`,
+      );
+  }
 }
