@@ -18,7 +18,7 @@ function webhookEvent(doc: unknown): InboundEventInput {
     reference: null,
     command: null,
     route: { openKind: 'deploy', busyPolicy: 'inbox', collectWindowMs: 0 },
-  } as InboundEventInput;
+  };
 }
 
 describe(assertStorableEvent.name, () => {
