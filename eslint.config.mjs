@@ -120,6 +120,41 @@ export default tseslint.config(
     },
   },
   {
+    // Button tokens and the ledger sit below the channels (docs/decisions.md, issue 17).
+    files: ['libs/ledger/**/*.ts', 'libs/security/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@app/channels/*', '@app/engine', '@app/agent', '@app/sdk'],
+              message: 'The ledger and libs/security sit below the channels and the engine.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Channels never touch the database: they ingest through the ledger and keep
+    // cursors through core's ChannelCursorStore port.
+    files: ['libs/channels/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['pg', '@prisma/*'],
+              message: 'Channels do not touch the database: use a ledger port.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

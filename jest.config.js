@@ -24,6 +24,7 @@ const moduleNameMapper = {
   '^@app/ledger$': '<rootDir>/libs/ledger/src',
   '^@app/engine$': '<rootDir>/libs/engine/src',
   '^@app/observability$': '<rootDir>/libs/observability/src',
+  '^@app/security$': '<rootDir>/libs/security/src',
   '^@app/channels/core$': '<rootDir>/libs/channels/core/src',
   '^@app/channels/webhook$': '<rootDir>/libs/channels/webhook/src',
   '^@app/channels/slack$': '<rootDir>/libs/channels/slack/src',

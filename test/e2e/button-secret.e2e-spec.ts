@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
 import { post } from '@test/http';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { verifyButtonToken } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import { defineWorkflow } from '@app/engine';
 import { FIXTURES as SHARED_FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';

@@ -1,4 +1,4 @@
-import { verifyButtonToken } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import { createSlackSender } from '@app/channels/slack';
 import {
   type OutboundDelivery,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import { FIXTURES as SHARED_FIXTURES } from '@test/paths';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';

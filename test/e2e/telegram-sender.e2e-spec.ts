@@ -1,4 +1,4 @@
-import { verifyButtonToken } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import { type TelegramSender, createTelegramSender } from '@app/channels/telegram';
 import { type OutboundDelivery, OutboundError, type OutboundPayload } from '@app/core';
 import { testConfig } from '@test/gateway';

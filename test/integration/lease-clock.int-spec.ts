@@ -1,5 +1,5 @@
 import { type Clock, DEFAULT_RETRY_POLICY, type RetryPolicy } from '@app/core';
-import { LeaseService, LedgerDatabase, type WorkDispatcher, WorkRepository } from '@app/ledger';
+import { LeaseService, LedgerDatabase, WorkRepository } from '@app/ledger';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { TEST_DATABASE_URL } from '@test/env';
 
@@ -15,7 +15,6 @@ const POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
 describe(`${LeaseService.name}: one clock for leases`, () => {
   let db: TestSchema;
   let ledger: LedgerDatabase;
-  const dispatcher: WorkDispatcher = { dispatch: async () => undefined };
 
   beforeAll(async () => {
     db = await createTestSchema('leaseclock');
@@ -34,7 +33,7 @@ describe(`${LeaseService.name}: one clock for leases`, () => {
   function leasesOn(skewMs: number) {
     const clock: Clock = { now: () => Date.now() + skewMs };
     const works = new WorkRepository(clock);
-    return { works, leases: new LeaseService(ledger, works, clock, dispatcher) };
+    return { works, leases: new LeaseService(ledger, works, clock) };
   }
 
   async function queuedWork(works: WorkRepository): Promise<string> {

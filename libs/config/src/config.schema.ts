@@ -527,7 +527,7 @@ export const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
   WORKGATE_WORKFLOWS: z.string().optional(),
-  /** Signs chat buttons when chat.buttonSecrets is empty (see libs/channels/core/src/button-secrets.ts). */
+  /** Signs chat buttons when chat.buttonSecrets is empty (see libs/security/src/button-secrets.ts). */
   WORKGATE_BUTTON_SECRET: z.string().min(16).optional(),
   /** Where the CLI finds a running gateway. */
   WORKGATE_URL: z.string().url().default('http://127.0.0.1:3000'),

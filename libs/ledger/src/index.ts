@@ -1,3 +1,4 @@
+export * from './channel-cursors/channel-cursor.repository';
 export * from './database/database-errors';
 export * from './database/ledger-database';
 export * from './database/statement-batcher';

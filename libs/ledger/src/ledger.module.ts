@@ -5,11 +5,22 @@ import {
   Module,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { CLOCK, type Clock, ID_GENERATOR } from '@app/core';
+import { CHANNEL_CURSOR_STORE, CLOCK, type Clock, ID_GENERATOR } from '@app/core';
+import { ChannelCursorRepository } from './channel-cursors/channel-cursor.repository';
 import { LedgerDatabase } from './database/ledger-database';
 import { ledgerDatabaseProvider } from './database/ledger-database.provider';
 import { AnswerValidator } from './ingest/answer-validator';
+import { ChatCommands } from './ingest/chat-commands';
+import { ChatReplies } from './ingest/chat-replies';
+import { ChatResponders } from './ingest/chat-responders';
 import { ChatRouting } from './ingest/chat-routing';
+import { CorrelatedResume } from './ingest/correlated-resume';
+import { DecisionApplier } from './ingest/decision-applier';
+import { InboxWriter } from './ingest/inbox-writer';
+import { LockedIngest } from './ingest/locked-ingest';
+import { LockedResume } from './ingest/locked-resume';
+import { RouteCandidateReader } from './ingest/route-candidates';
+import { UnkeyedIngest } from './ingest/unkeyed-ingest';
 import { IngestService } from './ingest/ingest.service';
 import { InboxRerouter } from './ingest/inbox-rerouter';
 import { LeaseService } from './lease/lease.service';
@@ -39,7 +50,17 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     { provide: ID_GENERATOR, useClass: CryptoIdGenerator },
     WorkRepository,
     AnswerValidator,
+    ChatResponders,
+    ChatReplies,
+    ChatCommands,
     ChatRouting,
+    RouteCandidateReader,
+    InboxWriter,
+    LockedResume,
+    DecisionApplier,
+    LockedIngest,
+    UnkeyedIngest,
+    CorrelatedResume,
     IngestService,
     InboxRerouter,
     LeaseService,
@@ -52,6 +73,8 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorOutboxRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    ChannelCursorRepository,
+    { provide: CHANNEL_CURSOR_STORE, useExisting: ChannelCursorRepository },
   ],
   exports: [
     LedgerDatabase,
@@ -71,6 +94,8 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorOutboxRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    ChannelCursorRepository,
+    CHANNEL_CURSOR_STORE,
   ],
 })
 export class LedgerModule implements OnApplicationShutdown {

@@ -1,38 +1,15 @@
-import { ErrorCode, WorkgateError } from '@app/core';
-
-export const MAX_JSON_DEPTH = 128;
+import { ErrorCode, jsonbProblem, nestingProblem, WorkgateError } from '@app/core';
 
 /**
  * JSON that JavaScript parses happily but PostgreSQL's jsonb refuses would otherwise
  * surface as a 500 at insert time: `\u0000` anywhere, unpaired UTF-16 surrogates
- * (`"\ud800"`), and nesting deep enough to exhaust the server's stack. They are the
+ * (`"\ud800"`), and nesting past the 128 levels a body may have (core's jsonbProblem,
+ * the one check and depth convention the ledger and the engine use too). They are the
  * sender's mistake, so they get a precise 400 before anything is written.
  */
 export function assertStorableJson(doc: unknown): void {
-  // `depth` counts the containers around a value; a container is one level more. The
-  // limit is on containers (an empty `[]` at level 129 is as deep as one holding `1`).
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [
-    { value: doc, depth: 0, path: '' },
-  ];
-  while (stack.length) {
-    const { value, depth, path } = stack.pop()!;
-    if (value !== null && typeof value === 'object' && depth + 1 > MAX_JSON_DEPTH) {
-      throw new WorkgateError(
-        ErrorCode.MalformedBody,
-        `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`,
-      );
-    }
-    if (typeof value === 'string') {
-      checkString(value, path || '/');
-    } else if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push({ value: v, depth: depth + 1, path: `${path}/${i}` }));
-    } else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        checkString(k, `${path}/${k} (a key)`);
-        stack.push({ value: v, depth: depth + 1, path: `${path}/${k}` });
-      }
-    }
-  }
+  const problem = jsonbProblem(doc);
+  if (problem) throw malformed(problem);
 }
 
 /**
@@ -41,31 +18,13 @@ export function assertStorableJson(doc: unknown): void {
  * over them overflows the stack and would answer 500).
  */
 export function assertJsonDepth(doc: unknown): void {
-  const stack: Array<{ value: unknown; depth: number }> = [{ value: doc, depth: 0 }];
-  while (stack.length) {
-    const { value, depth } = stack.pop()!;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth + 1 > MAX_JSON_DEPTH) {
-      throw new WorkgateError(
-        ErrorCode.MalformedBody,
-        `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`,
-      );
-    }
-    for (const v of Object.values(value)) stack.push({ value: v, depth: depth + 1 });
-  }
+  const problem = nestingProblem(doc);
+  if (problem) throw malformed(problem);
 }
 
-function checkString(s: string, path: string): void {
-  if (s.includes('\u0000')) {
-    throw new WorkgateError(
-      ErrorCode.MalformedBody,
-      `The JSON body contains a NUL character (\\u0000) at ${path}, which cannot be stored.`,
-    );
-  }
-  if (!s.isWellFormed()) {
-    throw new WorkgateError(
-      ErrorCode.MalformedBody,
-      `The JSON body contains an unpaired UTF-16 surrogate at ${path}.`,
-    );
-  }
+function malformed(problem: string): WorkgateError {
+  return new WorkgateError(
+    ErrorCode.MalformedBody,
+    `The JSON body holds ${problem}, which cannot be stored.`,
+  );
 }

@@ -1,4 +1,4 @@
-import { verifyButtonToken } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import { type OutboundAskPayload } from '@app/core';
 import { renderAnswered, renderAsk, renderMessage, renderNotice } from './slack-blocks';
 

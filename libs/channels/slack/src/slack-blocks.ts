@@ -1,5 +1,5 @@
 import { type types } from '@slack/bolt';
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import {
   type OutboundAnsweredPayload,
   type OutboundAskPayload,

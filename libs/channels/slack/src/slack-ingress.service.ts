@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type FastifyRequest } from 'fastify';
-import { type BodyPolicy, buttonSecrets, firstHeader } from '@app/channels/core';
+import { type BodyPolicy, firstHeader } from '@app/channels/core';
+import { buttonSecrets } from '@app/security';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import {
   CLOCK,

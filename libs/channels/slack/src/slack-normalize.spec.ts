@@ -1,4 +1,4 @@
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import { slackFixture } from './slack-fixtures.testing';
 import {
   type SlackWorkspaceRef,

@@ -1,4 +1,4 @@
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import { loadConfig } from '@app/config';
 import { ErrorCode, WorkgateError } from '@app/core';
 import { slackFixture, slackSignatures } from './slack-fixtures.testing';

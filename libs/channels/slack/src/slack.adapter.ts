@@ -1,4 +1,5 @@
-import { type ChannelAdapter, type InboundRequest, verifyButtonToken } from '@app/channels/core';
+import { type ChannelAdapter, type InboundRequest } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import {
   ErrorCode,
   type InboundEventInput,

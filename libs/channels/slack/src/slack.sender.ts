@@ -8,7 +8,7 @@ import {
   type OutboundSender,
   type RateLimit,
 } from '@app/core';
-import { buttonSecrets } from '@app/channels/core';
+import { buttonSecrets } from '@app/security';
 import {
   type SlackCall,
   renderAnswered,

@@ -1,4 +1,3 @@
-export * from './poller-lease';
 export * from './telegram-bots';
 export * from './telegram-normalize';
 export * from './telegram-payloads';

@@ -1,4 +1,4 @@
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import { FIXTURE_BOT_ID, telegramFixture } from './telegram-fixtures.testing';
 import {
   FORGED_BUTTON_FEEDBACK,

@@ -1,4 +1,4 @@
-import { verifyButtonToken } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import {
   type ChatCommand,
   type InboundEventInput,

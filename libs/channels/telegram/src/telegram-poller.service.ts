@@ -5,9 +5,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
-import { CLOCK, type Clock } from '@app/core';
-import { LedgerDatabase } from '@app/ledger';
-import { PgPollerLease } from './poller-lease';
+import { CHANNEL_CURSOR_STORE, type ChannelCursorStore, CLOCK, type Clock } from '@app/core';
 import { TELEGRAM_ALLOWED_UPDATES } from './telegram-payloads';
 import { TelegramPoller } from './telegram-poller';
 import { TelegramIngressService } from './telegram-ingress.service';
@@ -21,7 +19,7 @@ const LONG_POLL_GRACE_MS = 15_000;
  * Runs in the gateway, next to the webhook path it shares (TelegramIngressService), so
  * polled and pushed updates take the same classify → ingest → answer route. Any number
  * of gateway replicas may run it: each bot is polled by the one replica holding its
- * PostgreSQL advisory lock (see PgPollerLease); the others stand by.
+ * cursor lease (ChannelCursorStore, kept by the ledger); the others stand by.
  *
  * Stopped in onModuleDestroy, which Nest runs before any onApplicationShutdown — before
  * the ledger closes its pool under an ingest in flight.
@@ -33,7 +31,7 @@ export class TelegramPollerService implements OnApplicationBootstrap, OnModuleDe
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly ingress: TelegramIngressService,
-    private readonly db: LedgerDatabase,
+    @Inject(CHANNEL_CURSOR_STORE) private readonly cursors: ChannelCursorStore,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -46,12 +44,7 @@ export class TelegramPollerService implements OnApplicationBootstrap, OnModuleDe
         bot: bot.name,
         timeoutSeconds,
         retryMs: this.config.telegram.pollRetry,
-        acquire: () =>
-          PgPollerLease.tryAcquire({
-            connectionString: this.config.env.DATABASE_URL,
-            schema: this.db.schema,
-            name: `telegram-poller:${bot.name}`,
-          }),
+        acquire: () => this.cursors.tryAcquire(`telegram-poller:${bot.name}`),
         getUpdates: async (offset, timeout, signal) => {
           const client = this.ingress.sender.client(bot.name);
           const hung = AbortSignal.timeout(timeout * 1000 + LONG_POLL_GRACE_MS);

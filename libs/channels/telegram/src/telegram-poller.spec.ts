@@ -1,14 +1,14 @@
 import { createLogger, loadConfig } from '@app/config';
-import { type CursorRow, type PollerLease } from './poller-lease';
+import { type CursorLease, type StoredCursor } from '@app/core';
 import { type TelegramUpdate } from './telegram-payloads';
 import { TelegramPoller, type TelegramPollerDeps } from './telegram-poller';
 
 /** The cursor table and the lock as plain memory: the poller's own port, not a mocked library. */
-class MemoryLease implements PollerLease {
+class MemoryLease implements CursorLease {
   lost = false;
   private markLost!: () => void;
   readonly whenLost = new Promise<void>((r) => (this.markLost = r));
-  constructor(private readonly rows: Map<string, CursorRow>) {}
+  constructor(private readonly rows: Map<string, StoredCursor>) {}
   async readCursor(key: string) {
     return this.rows.get(key) ?? null;
   }
@@ -41,11 +41,11 @@ async function eventually(probe: () => boolean, what: string) {
 
 function harness(opts: {
   batches: unknown[][];
-  rows?: Map<string, CursorRow>;
+  rows?: Map<string, StoredCursor>;
   failOn?: Set<number>;
   now?: number;
 }) {
-  const rows = opts.rows ?? new Map<string, CursorRow>();
+  const rows = opts.rows ?? new Map<string, StoredCursor>();
   const offsets: Array<number | undefined> = [];
   const handled: number[] = [];
   const failOn = opts.failOn ?? new Set<number>();

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TelegramError } from 'telegraf';
 import { type Logger } from '@app/config';
-import { type PollerLease } from './poller-lease';
+import { type CursorLease } from '@app/core';
 import { type TelegramUpdate, toTelegramUpdate } from './telegram-payloads';
 
 /** What one bot's poller needs; the service wires the real ones, tests may too. */
@@ -11,7 +11,7 @@ export interface TelegramPollerDeps {
   timeoutSeconds: number;
   /** Pause between tries to take the lock, and after a failed getUpdates. */
   retryMs: number;
-  acquire(): Promise<PollerLease | null>;
+  acquire(): Promise<CursorLease | null>;
   /** getUpdates(offset, timeout); the signal cuts the long poll short on stop. */
   getUpdates(
     offset: number | undefined,
@@ -37,9 +37,10 @@ const OFFSET_STALE_MS = 6 * 24 * 3_600_000;
  * Long polling for one bot, on whichever replica holds the bot's lock (the others stand
  * by and retry every `retryMs`).
  *
- * The offset lives in PostgreSQL (`ChannelCursor`, `telegram:<bot>:offset`): read when
- * the lock is taken, advanced after a batch's updates were ingested. It is not written in
- * the ingest transaction — ingest owns that — and it need not be: a crash between the
+ * The offset lives in the ledger (`ChannelCursor`, `telegram:<bot>:offset`, through the
+ * ChannelCursorStore port): read when the lock is taken, advanced after a batch's updates
+ * were ingested. It is not written in the ingest transaction — ingest owns that — and it
+ * need not be: a crash between the
  * ingest commit and the offset write re-fetches those updates, and the dedupe on
  * (channel, `<bot>:<update_id>`) applies each once. The other way round cannot happen:
  * the offset only moves past updates already committed, so a restart loses nothing.
@@ -69,7 +70,7 @@ export class TelegramPoller {
   private async run(): Promise<void> {
     const { logger } = this.deps;
     while (!this.stopped) {
-      let lease: PollerLease | null = null;
+      let lease: CursorLease | null = null;
       try {
         lease = await this.deps.acquire();
       } catch (err) {
@@ -90,7 +91,7 @@ export class TelegramPoller {
     }
   }
 
-  private async pollWhileHolding(lease: PollerLease): Promise<void> {
+  private async pollWhileHolding(lease: CursorLease): Promise<void> {
     const { logger } = this.deps;
     const stored = await lease.readCursor(this.cursorKey);
     let offset = stored ? Number(stored.value) : undefined;

@@ -1,6 +1,6 @@
 import { TelegramError } from 'telegraf';
 import { type InlineKeyboardButton } from 'telegraf/types';
-import { verifyButtonToken } from '@app/channels/core';
+import { verifyButtonToken } from '@app/security';
 import { type OutboundDelivery, type OutboundPayload, OutboundError } from '@app/core';
 import { telegramFixture } from './telegram-fixtures.testing';
 import { TELEGRAM_TEXT_LIMIT, fitText, renderTelegramCall } from './telegram-render';

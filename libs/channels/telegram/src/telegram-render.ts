@@ -1,5 +1,5 @@
 import { type InlineKeyboardButton, type Opts } from 'telegraf/types';
-import { signButtonToken } from '@app/channels/core';
+import { signButtonToken } from '@app/security';
 import {
   type OutboundAnsweredPayload,
   type OutboundAskPayload,

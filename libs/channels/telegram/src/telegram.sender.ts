@@ -1,6 +1,6 @@
 import { Telegram, TelegramError } from 'telegraf';
 import { type Opts } from 'telegraf/types';
-import { buttonSecrets } from '@app/channels/core';
+import { buttonSecrets } from '@app/security';
 import { type AppConfig, type Logger } from '@app/config';
 import {
   type OutboundDelivery,

@@ -66,7 +66,7 @@ export interface OutboundNoticePayload {
   thread?: string;
   /** Visible only to this user where the channel can (Slack chat.postEphemeral); a channel user id. */
   ephemeralTo?: string;
-  /** Buttons whose callback data is a signed button token (libs/channels/core). */
+  /** Buttons whose callback data is a signed button token (libs/security). */
   buttons?: Array<{ label: string; token: string }>;
 }
 

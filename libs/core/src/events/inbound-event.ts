@@ -45,7 +45,7 @@ export interface InboundEventInput {
 export type ChatCommand = 'new' | 'cancel' | 'status';
 
 /**
- * What a verified button carries (libs/channels/core signs and verifies it): the wait
+ * What a verified button carries (libs/security signs and verifies it): the wait
  * it answers and the index of the choice (see askChoices), or the work a
  * "which one did you mean?" question offered.
  */

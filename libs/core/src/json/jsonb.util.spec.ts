@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { jsonbProblem, storableCopy, toJsonbText } from './jsonb.util';
+import { jsonbProblem, nestingProblem, storableCopy, toJsonbText } from './jsonb.util';
 
 describe('toJsonbText', () => {
   it.each<[string, unknown, RegExp]>([
@@ -48,5 +48,33 @@ describe('storableCopy', () => {
     const copy = storableCopy({ 'k\u0000': ['a\u0000b', '\ud800', '😀', 1, null, 2n] });
     expect(copy).toEqual({ 'k\ufffd': ['a\ufffdb', '\ufffd', '😀', 1, null, '2'] });
     expect(jsonbProblem(copy)).toBeNull();
+  });
+});
+
+describe('nesting: one convention (a container is a level; a scalar adds none)', () => {
+  const nested = (levels: number, inner: string) =>
+    JSON.parse('['.repeat(levels) + inner + ']'.repeat(levels)) as unknown;
+
+  it.each<[string, number, string, boolean]>([
+    ['128 levels, empty', 128, '', true],
+    ['128 levels, a scalar inside', 128, '1', true],
+    ['129 levels, empty', 129, '', false],
+    ['129 levels, a scalar inside', 129, '1', false],
+  ])('%s', (_label, levels, inner, ok) => {
+    const doc = nested(levels, inner);
+    expect(jsonbProblem(doc) === null).toBe(ok);
+    expect(nestingProblem(doc) === null).toBe(ok);
+    expect(toJsonbText(doc).ok).toBe(ok);
+  });
+
+  it('storableCopy cuts at the same level', () => {
+    expect(jsonbProblem(storableCopy(nested(300, '1')))).toBeNull();
+    expect(storableCopy(nested(128, '1'))).toEqual(nested(128, '1'));
+  });
+
+  it('10 000 levels are refused without overflowing the stack', () => {
+    const doc = nested(10_000, '');
+    expect(nestingProblem(doc)).toMatch(/deeper than 128/);
+    expect(jsonbProblem(doc)).toMatch(/deeper than 128/);
   });
 });

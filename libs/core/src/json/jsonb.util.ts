@@ -1,26 +1,32 @@
 /**
  * What PostgreSQL's jsonb refuses although JavaScript writes it happily: `\u0000`
  * anywhere (jsonb, like text, cannot hold NUL: 22P05), an unpaired UTF-16 surrogate
- * (`"\ud800"`: JSON.stringify escapes it, jsonb refuses the escape), and nesting deep
- * enough to exhaust the server's stack (54001). The same check as the webhook bodies'
- * (libs/channels/core), here so the engine and the ledger can use it without a channel.
+ * (`"\ud800"`: JSON.stringify escapes it, jsonb refuses the escape), and nesting deeper
+ * than a document may (a policy far below what exhausts the server's stack, 54001). One
+ * check for every caller: the channels' edges (a sender's body), the ledger's ingest
+ * and the engine's step outputs.
+ *
+ * Depth counts containers: an array or object is one level, a scalar adds none, so
+ * 128 nested arrays pass and 129 are refused whatever the innermost one holds.
  */
 export const MAX_JSONB_DEPTH = 128;
 
 /** Where `doc` (a parsed JSON value) holds something jsonb refuses, as a sentence; null when nothing. */
 export function jsonbProblem(doc: unknown, maxDepth = MAX_JSONB_DEPTH): string | null {
+  // `depth`: the containers around a value. Iterative, so 10 000 levels cannot overflow.
   const stack: Array<{ value: unknown; depth: number; path: string }> = [
     { value: doc, depth: 0, path: '' },
   ];
   while (stack.length) {
     const { value, depth, path } = stack.pop()!;
-    if (depth > maxDepth) return `nests deeper than ${maxDepth} levels (at ${shown(path)})`;
+    if (isContainer(value) && depth + 1 > maxDepth)
+      return `nesting deeper than ${maxDepth} levels (at ${shown(path || '/')})`;
     if (typeof value === 'string') {
       const problem = stringProblem(value);
       if (problem) return `${problem} at ${shown(path || '/')}`;
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => stack.push({ value: v, depth: depth + 1, path: `${path}/${i}` }));
-    } else if (value !== null && typeof value === 'object') {
+    } else if (isContainer(value)) {
       for (const [k, v] of Object.entries(value)) {
         const problem = stringProblem(k);
         if (problem) return `${problem} in a key at ${shown(`${path}/${k}`)}`;
@@ -29,6 +35,27 @@ export function jsonbProblem(doc: unknown, maxDepth = MAX_JSONB_DEPTH): string |
     }
   }
   return null;
+}
+
+/**
+ * Only jsonbProblem's nesting limit (same counting), without paths: for a body that is
+ * still to be repaired (Telegram's unpaired surrogates become U+FFFD) and must not be
+ * walked recursively first (JSON.parse takes 10 000 levels; a recursive walk over them
+ * overflows the stack and would answer 500).
+ */
+export function nestingProblem(doc: unknown, maxDepth = MAX_JSONB_DEPTH): string | null {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value: doc, depth: 0 }];
+  while (stack.length) {
+    const { value, depth } = stack.pop()!;
+    if (!isContainer(value)) continue;
+    if (depth + 1 > maxDepth) return `nesting deeper than ${maxDepth} levels`;
+    for (const v of Object.values(value)) stack.push({ value: v, depth: depth + 1 });
+  }
+  return null;
+}
+
+function isContainer(value: unknown): value is object {
+  return value !== null && typeof value === 'object';
 }
 
 /** The problem with one string jsonb (or a text column) would refuse, if any. */

@@ -5,7 +5,8 @@ import { LedgerDatabase } from '../database/ledger-database';
 import { translateDatabaseError } from '../database/database-errors';
 import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
 import { WorkRepository } from '../work/work.repository';
-import { conversationLocks, IngestService } from './ingest.service';
+import { conversationLocks } from './ingest-event.util';
+import { LockedIngest } from './locked-ingest';
 
 interface StoredEvent {
   id: string;
@@ -38,7 +39,7 @@ interface StoredEvent {
 export class InboxRerouter {
   constructor(
     private readonly db: LedgerDatabase,
-    private readonly ingest: IngestService,
+    private readonly ingest: LockedIngest,
     private readonly works: WorkRepository,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(LOGGER) private readonly logger: Logger,

@@ -3,7 +3,6 @@ import { type PoolClient } from 'pg';
 import { CLOCK, type Clock, type RejectionCode } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
 import { translateDatabaseError } from '../database/database-errors';
-import { type Dispatch, WORK_DISPATCHER, type WorkDispatcher } from '../ports/work-dispatcher.port';
 import { type WorkRow } from '../work/work-row';
 import { WorkRepository } from '../work/work.repository';
 
@@ -22,7 +21,6 @@ export class LeaseService {
     private readonly db: LedgerDatabase,
     private readonly works: WorkRepository,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
   ) {}
 
   async claim(workId: string, owner: string, leaseMs: number): Promise<ClaimResult> {
@@ -75,23 +73,6 @@ export class LeaseService {
     } catch (err) {
       translateDatabaseError(err);
     }
-  }
-
-  /** Gives the work back (a graceful shutdown): QUEUED again, no attempt used up. */
-  async release(workId: string, token: bigint, owner: string): Promise<boolean> {
-    let dispatches: Dispatch[] = [];
-    const outcome = await this.tx(async (client) => {
-      const applied = await this.works.apply(
-        client,
-        workId,
-        { type: 'release', token },
-        { actor: `worker:${owner}` },
-      );
-      if (applied.ok) dispatches = applied.dispatches;
-      return applied;
-    });
-    if (dispatches.length) await this.dispatcher.dispatch(dispatches).catch(() => undefined); // the reconciler covers a failure
-    return outcome.ok;
   }
 
   private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {

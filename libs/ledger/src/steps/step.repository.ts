@@ -130,33 +130,10 @@ export class StepRepository {
     );
   }
 
-  async completeBySeq(
-    client: PoolClient,
-    workId: string,
-    seq: number,
-    output: unknown,
-  ): Promise<void> {
-    await client.query(
-      `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
-      [workId, seq, json(output)],
-    );
-  }
-
   async fail(client: PoolClient, stepId: string, error: unknown): Promise<void> {
     await client.query(
       `UPDATE "Step" SET status = 'failed', error = $2, "finishedAt" = now() WHERE id = $1`,
       [stepId, json(error)],
     );
-  }
-
-  async failBySeq(client: PoolClient, workId: string, seq: number, error: unknown): Promise<void> {
-    await client.query(
-      `UPDATE "Step" SET status = 'failed', error = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
-      [workId, seq, json(error)],
-    );
-  }
-
-  async heartbeat(client: PoolClient, stepId: string): Promise<void> {
-    await client.query('UPDATE "Step" SET "heartbeatAt" = now() WHERE id = $1', [stepId]);
   }
 }

@@ -100,14 +100,6 @@ export class WaitRepository {
     return rows[0] ?? null;
   }
 
-  async findByStep(client: PoolClient, workId: string, stepSeq: number): Promise<WaitRow | null> {
-    const { rows } = await client.query<WaitRow>(
-      'SELECT * FROM "Wait" WHERE "workId" = $1 AND "stepSeq" = $2',
-      [workId, stepSeq],
-    );
-    return rows[0] ?? null;
-  }
-
   async openForWork(client: PoolClient, workId: string): Promise<WaitRow[]> {
     const { rows } = await client.query<WaitRow>(
       `SELECT * FROM "Wait" WHERE "workId" = $1 AND status = 'open' ORDER BY "createdAt"`,
@@ -172,10 +164,6 @@ export class WaitRepository {
       rung,
       nextAt,
     ]);
-  }
-
-  async setPrompt(client: PoolClient, waitId: string, outboxId: string): Promise<void> {
-    await client.query('UPDATE "Wait" SET "promptRef" = $2 WHERE id = $1', [waitId, outboxId]);
   }
 
   /**

@@ -1,31 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { Client } from 'pg';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { type ChannelCursorStore, type CursorLease, type StoredCursor } from '@app/core';
+import { LedgerDatabase } from '../database/ledger-database';
 
-/** A stored cursor value and when it last moved. */
-export interface CursorRow {
-  value: string;
-  updatedAt: Date;
-}
+/**
+ * Channels' cursors (`ChannelCursor`: the Telegram poller's offsets) behind the lease
+ * that makes one replica their writer (see PgCursorLease). The port is core's
+ * ChannelCursorStore, so a channel keeps its place without touching the database.
+ */
+@Injectable()
+export class ChannelCursorRepository implements ChannelCursorStore {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: LedgerDatabase,
+  ) {}
 
-/** Holding a poller's lock: the one place that reads and moves its cursor. */
-export interface PollerLease {
-  /** True once the lock's connection is gone (PostgreSQL restarted, network cut). */
-  readonly lost: boolean;
-  /** Resolves when the lease is lost, so a long poll can be cut short. */
-  readonly whenLost: Promise<void>;
-  readCursor(key: string): Promise<CursorRow | null>;
-  writeCursor(key: string, value: string): Promise<void>;
-  release(): Promise<void>;
-}
-
-export interface PgPollerLeaseOptions {
-  connectionString: string;
-  schema: string;
-  /** Identifies what is being held, e.g. `telegram-poller:<bot>`. */
-  name: string;
+  tryAcquire(name: string): Promise<CursorLease | null> {
+    return PgCursorLease.tryAcquire({
+      connectionString: this.config.env.DATABASE_URL,
+      schema: this.db.schema,
+      name,
+    });
+  }
 }
 
 /**
- * "Exactly one poller per bot across replicas" as a session-level PostgreSQL advisory
+ * "Exactly one holder per lease across replicas" (one poller per bot) as a session-level PostgreSQL advisory
  * lock, held on a dedicated connection (not a pooled one: a pooled connection goes back
  * to the pool and with it the lock). If the holder dies, PostgreSQL ends its session and
  * frees the lock; a standby's next try takes it over.
@@ -35,7 +36,7 @@ export interface PgPollerLeaseOptions {
  * still believes. Advisory locks are per database, so the key includes the schema:
  * deployments (and test files) sharing a database do not block each other.
  */
-export class PgPollerLease implements PollerLease {
+class PgCursorLease implements CursorLease {
   private isLost = false;
   private signalLost!: () => void;
   readonly whenLost = new Promise<void>((resolve) => (this.signalLost = resolve));
@@ -54,7 +55,11 @@ export class PgPollerLease implements PollerLease {
   }
 
   /** The lease, or null while another session holds it. Throws when PostgreSQL is unreachable. */
-  static async tryAcquire(options: PgPollerLeaseOptions): Promise<PgPollerLease | null> {
+  static async tryAcquire(options: {
+    connectionString: string;
+    schema: string;
+    name: string;
+  }): Promise<PgCursorLease | null> {
     const client = new Client({
       connectionString: options.connectionString,
       options: `-c search_path="${options.schema}"`,
@@ -69,7 +74,7 @@ export class PgPollerLease implements PollerLease {
         'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
         [`workgate:${options.schema}:${options.name}`],
       );
-      if (rows[0]?.ok) return new PgPollerLease(client);
+      if (rows[0]?.ok) return new PgCursorLease(client);
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
@@ -78,8 +83,8 @@ export class PgPollerLease implements PollerLease {
     return null;
   }
 
-  async readCursor(key: string): Promise<CursorRow | null> {
-    const { rows } = await this.client.query<CursorRow>(
+  async readCursor(key: string): Promise<StoredCursor | null> {
+    const { rows } = await this.client.query<StoredCursor>(
       'SELECT value, "updatedAt" FROM "ChannelCursor" WHERE key = $1',
       [key],
     );
@@ -87,7 +92,7 @@ export class PgPollerLease implements PollerLease {
   }
 
   async writeCursor(key: string, value: string): Promise<void> {
-    if (this.isLost) throw new Error('the poller lease was lost; the cursor stays where it is');
+    if (this.isLost) throw new Error('the cursor lease was lost; the cursor stays where it is');
     await this.client.query(
       `INSERT INTO "ChannelCursor" (key, value, "updatedAt") VALUES ($1, $2, now())
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "updatedAt" = now()`,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { signButtonToken, verifyButtonToken } from './wait-token';
+import { signButtonToken, verifyButtonToken } from './button-token';
 
 describe('button tokens', () => {
   const secret = 'test-secret';

@@ -1,0 +1,2 @@
+export * from './button-token';
+export * from './button-secrets';
