@@ -208,6 +208,11 @@ export class WorkRepository {
       step?: { id: string; output: string };
     },
   ): Promise<ApplyOutcome | 'stale'> {
+    // The step's checkpoint rides along only in step_completed's plain case, as the
+    // checkpoint CTE's (no pause or cancel pending): otherwise that checkpoint is where
+    // the pause or cancel lands, and a completion written over it would skip it. Found
+    // by the differential test (state-machine-differential.int-spec.ts).
+    if (opts.step && (known.pauseRequested || known.cancelRequested)) return 'stale';
     const plan = this.planKnown(known, command, opts);
     if (plan === 'stale' || !plan.ok) return plan;
     const { outcome, ctes, values } = plan;
