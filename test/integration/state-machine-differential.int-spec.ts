@@ -3,7 +3,7 @@ import { type INestApplicationContext } from '@nestjs/common';
 import fc from 'fast-check';
 import { normalizeRetryPolicy, transition, type WorkSnapshot } from '@app/core';
 import { LeaseLostError, type RunHandle, RunStore, Suspend } from '@app/engine';
-import { LeaseService, toSnapshot } from '@app/ledger';
+import { LeaseService, LedgerDatabase, toSnapshot } from '@app/ledger';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { testConfig } from '@test/gateway';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
@@ -55,6 +55,7 @@ describe('state machine differential: the run paths', () => {
   let ctx: INestApplicationContext;
   let store: RunStore;
   let leases: LeaseService;
+  let transactions: jest.SpyInstance;
 
   beforeAll(async () => {
     db = await createTestSchema('diffrun');
@@ -62,9 +63,12 @@ describe('state machine differential: the run paths', () => {
     ctx = await createRunStoreContext(testConfig({ schema: db.schema, prefix }));
     store = ctx.get(RunStore);
     leases = ctx.get(LeaseService);
+    // Counted, not replaced: which path a write took.
+    transactions = jest.spyOn(ctx.get(LedgerDatabase), 'transaction');
   });
 
   afterAll(async () => {
+    transactions?.mockRestore();
     await ctx?.close();
     await deleteKeys(prefix);
     await db?.drop();
@@ -189,6 +193,7 @@ describe('state machine differential: the run paths', () => {
           const owner = `worker-${randomUUID().slice(0, 8)}`;
           // RunStore.claim takes the lock-free statement for a QUEUED row, the lease
           // service the locked transaction.
+          const before = transactions.mock.calls.length;
           const claimed =
             via === 'run-store'
               ? await store.claim(workId, owner, leaseMs)
@@ -203,6 +208,8 @@ describe('state machine differential: the run paths', () => {
             return;
           }
           expect(claimed).toMatchObject({ ok: true, token: expected.next.leaseToken });
+          // The run store's claim of a QUEUED row is the lock-free statement (then its load).
+          expect(transactions.mock.calls.length - before).toBe(via === 'run-store' ? 0 : 1);
           expect(toSnapshot(row)).toEqual(leaseOnDatabaseClock(expected.next, row, leaseMs));
           expect(timeline.map((e) => [e.type, e.data, e.actor])).toEqual([
             ['claimed', { from: 'QUEUED', to: 'RUNNING', owner }, `worker:${owner}`],
