@@ -38,6 +38,7 @@ import {
 import { AnswerValidator } from './answer-validator';
 import { ChatRouting } from './chat-routing';
 import { claimRawBody } from './raw-body-claim';
+import { completeStepSet } from '../steps/step-completion.sql';
 
 /** Where new works get their retry policy (the engine's workflow registry provides it). */
 export interface WorkflowDefaults {
@@ -119,7 +120,7 @@ const RESUME = `
     FROM work WHERE w.id = $1 AND w.status = 'open' AND w."workId" = work.id
     RETURNING w."workId", w."stepSeq"
   ), step AS (
-    UPDATE "Step" s SET status = 'completed', output = $4, "finishedAt" = now()
+    UPDATE "Step" s SET ${completeStepSet('$4')}
     FROM wait WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
   ), event AS (
     UPDATE "InboundEvent" e SET decision = $5, reason = $6, "workId" = wait."workId", "waitId" = $1
@@ -170,7 +171,7 @@ const RESUME_KNOWN = (ctes: string) => `
     FROM held WHERE w.id = $30 AND w.status = 'open' AND w."workId" = held.id
     RETURNING w."workId", w."stepSeq"
   ), ${ctes}, step AS (
-    UPDATE "Step" s SET status = 'completed', output = $31, "finishedAt" = now()
+    UPDATE "Step" s SET ${completeStepSet('$31')}
     FROM wait JOIN upd ON upd.id = wait."workId" WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
   ), event AS (
     INSERT INTO "InboundEvent" (id, channel, source, "externalId", "conversationKey", "correlationKey", actor, raw, body, answer, decision, reason, "workId", "waitId")

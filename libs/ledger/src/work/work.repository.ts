@@ -15,6 +15,7 @@ import {
 } from '@app/core';
 import { MARK_UNREAD_CTE, markUnreadForReroute, returnReadEvents } from '../ingest/inbox.sql';
 import { type Dispatch } from '../ports/work-dispatcher.port';
+import { completeStepSet } from '../steps/step-completion.sql';
 import { toSnapshot, type WorkRow } from './work-row';
 
 export interface NewWork {
@@ -232,7 +233,7 @@ export class WorkRepository {
           opts.step
             ? `,
          st AS (
-           UPDATE "Step" SET status = 'completed', output = $${values.length + 2}::jsonb, "finishedAt" = now()
+           UPDATE "Step" SET ${completeStepSet(`$${values.length + 2}::jsonb`)}
            FROM upd WHERE "Step".id = $${values.length + 1} AND "Step"."workId" = upd.id)`
             : ''
         }
@@ -423,7 +424,7 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
       [wait.id, JSON.stringify(result)],
     );
     await client.query(
-      `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
+      `UPDATE "Step" SET ${completeStepSet('$3')} WHERE "workId" = $1 AND seq = $2`,
       [child.parentId, wait.stepSeq, JSON.stringify({ v: result })],
     );
     const applied = await this.apply(
