@@ -17,6 +17,7 @@ export * from './work/work-row';
 export * from './work/work.repository';
 export * from './outbox/outbox.repository';
 export * from './steps/step.repository';
+export { completeStepSet } from './steps/step-completion.sql';
 export * from './waits/wait.repository';
 export * from './schedules/schedule.repository';
 export * from './operator/keyset-cursor.util';

@@ -1,5 +1,5 @@
 import { stepIdempotencyKey } from '@app/core';
-import { type StepType } from '@app/ledger';
+import { completeStepSet, type StepType } from '@app/ledger';
 import { type PendingCheckpoint, type RunHandle } from './run-resources';
 
 /**
@@ -74,7 +74,7 @@ const CHECKPOINT_CTES = `mark AS (
            AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
          RETURNING "Work".id, "Work".version, "Work"."checkpointSeq", "Work"."leaseToken"),
        done AS (
-         UPDATE "Step" SET status = 'completed', output = input.output, "finishedAt" = now()
+         UPDATE "Step" SET ${completeStepSet('input.output')}
          FROM input JOIN w ON w.id = input."workId" AND w."leaseToken" = input.token
          WHERE "Step".id = input."doneId" AND "Step"."workId" = input."workId")`;
 

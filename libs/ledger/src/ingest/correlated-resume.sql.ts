@@ -1,3 +1,4 @@
+import { completeStepSet } from '../steps/step-completion.sql';
 /**
  * The live works waiting on a correlation key, whole, with their waits on that key (as
  * JSON): what route() decides on, and the row the transition is decided on, in one
@@ -41,7 +42,7 @@ export const RESUME_KNOWN = (ctes: string) => `
     FROM held WHERE w.id = $30 AND w.status = 'open' AND w."workId" = held.id
     RETURNING w."workId", w."stepSeq"
   ), ${ctes}, step AS (
-    UPDATE "Step" s SET status = 'completed', output = $31, "finishedAt" = now()
+    UPDATE "Step" s SET ${completeStepSet('$31')}
     FROM wait JOIN upd ON upd.id = wait."workId" WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
   ), event AS (
     INSERT INTO "InboundEvent" (id, channel, source, "externalId", "conversationKey", "correlationKey", actor, raw, body, answer, decision, reason, "workId", "waitId")

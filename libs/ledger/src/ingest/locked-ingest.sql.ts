@@ -1,3 +1,4 @@
+import { completeStepSet } from '../steps/step-completion.sql';
 /**
  * The conversation's advisory locks, then the event's dedupe insert, as ONE statement.
  * The locks are taken one by one in the array's order (the ordered subquery feeding
@@ -35,7 +36,7 @@ export const RESUME = `
     FROM work WHERE w.id = $1 AND w.status = 'open' AND w."workId" = work.id
     RETURNING w."workId", w."stepSeq"
   ), step AS (
-    UPDATE "Step" s SET status = 'completed', output = $4, "finishedAt" = now()
+    UPDATE "Step" s SET ${completeStepSet('$4')}
     FROM wait WHERE s."workId" = wait."workId" AND s.seq = wait."stepSeq"
   ), event AS (
     UPDATE "InboundEvent" e SET decision = $5, reason = $6, "workId" = wait."workId", "waitId" = $1

@@ -3,6 +3,7 @@ import { type PoolClient } from 'pg';
 import { stepIdempotencyKey } from '@app/core';
 import { type Queryable } from '../database/ledger-database';
 import { type WorkRow } from '../work/work-row';
+import { completeStepSet } from './step-completion.sql';
 
 export type StepType = 'task' | 'llm' | 'send' | 'sleep' | 'wait' | 'child';
 export type StepStatus = 'running' | 'completed' | 'failed';
@@ -116,18 +117,18 @@ export class StepRepository {
   }
 
   async complete(client: PoolClient, stepId: string, output: unknown): Promise<void> {
-    await client.query(
-      `UPDATE "Step" SET status = 'completed', output = $2, "finishedAt" = now() WHERE id = $1`,
-      [stepId, json(output)],
-    );
+    await client.query(`UPDATE "Step" SET ${completeStepSet('$2')} WHERE id = $1`, [
+      stepId,
+      json(output),
+    ]);
   }
 
   /** complete() with the output already as the JSON text jsonb takes (checked by the caller). */
   async completeJson(client: PoolClient, stepId: string, output: string): Promise<void> {
-    await client.query(
-      `UPDATE "Step" SET status = 'completed', output = $2::jsonb, "finishedAt" = now() WHERE id = $1`,
-      [stepId, output],
-    );
+    await client.query(`UPDATE "Step" SET ${completeStepSet('$2::jsonb')} WHERE id = $1`, [
+      stepId,
+      output,
+    ]);
   }
 
   async fail(client: PoolClient, stepId: string, error: unknown): Promise<void> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type Queryable } from '../database/ledger-database';
+import { completeStepSet } from '../steps/step-completion.sql';
 import { type EscalationRung, type WaitStatus, type WaitType, wrapStepOutput } from '@app/core';
 
 export interface WaitRow {
@@ -137,7 +138,7 @@ export class WaitRepository {
       );
     } else if (status !== 'cancelled') {
       await client.query(
-        `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
+        `UPDATE "Step" SET ${completeStepSet('$3')} WHERE "workId" = $1 AND seq = $2`,
         [wait.workId, wait.stepSeq, JSON.stringify(wrapStepOutput(result))],
       );
     }

@@ -16,6 +16,7 @@ import {
 } from '@app/core';
 import { MARK_UNREAD_CTE, markUnreadForReroute, returnReadEvents } from '../ingest/inbox.sql';
 import { type Dispatch } from '../ports/work-dispatcher.port';
+import { completeStepSet } from '../steps/step-completion.sql';
 import { toSnapshot, type WorkRow } from './work-row';
 
 export interface NewWork {
@@ -209,6 +210,11 @@ export class WorkRepository {
       step?: { id: string; output: string };
     },
   ): Promise<ApplyOutcome | 'stale'> {
+    // The step's checkpoint rides along only in step_completed's plain case, as the
+    // checkpoint CTE's (no pause or cancel pending): otherwise that checkpoint is where
+    // the pause or cancel lands, and a completion written over it would skip it. Found
+    // by the differential test (state-machine-differential.int-spec.ts).
+    if (opts.step && (known.pauseRequested || known.cancelRequested)) return 'stale';
     const plan = this.planKnown(known, command, opts);
     if (plan === 'stale' || !plan.ok) return plan;
     const { outcome, ctes, values } = plan;
@@ -228,7 +234,7 @@ export class WorkRepository {
           opts.step
             ? `,
          st AS (
-           UPDATE "Step" SET status = 'completed', output = $${values.length + 2}::jsonb, "finishedAt" = now()
+           UPDATE "Step" SET ${completeStepSet(`$${values.length + 2}::jsonb`)}
            FROM upd WHERE "Step".id = $${values.length + 1} AND "Step"."workId" = upd.id)`
             : ''
         }
@@ -419,7 +425,7 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
       [wait.id, JSON.stringify(result)],
     );
     await client.query(
-      `UPDATE "Step" SET status = 'completed', output = $3, "finishedAt" = now() WHERE "workId" = $1 AND seq = $2`,
+      `UPDATE "Step" SET ${completeStepSet('$3')} WHERE "workId" = $1 AND seq = $2`,
       [child.parentId, wait.stepSeq, JSON.stringify(wrapStepOutput(result))],
     );
     const applied = await this.apply(
