@@ -68,7 +68,12 @@ export async function startRedisCluster(masters = 3): Promise<DisposableRedisClu
 
   async function nodes(): Promise<ClusterNodeInfo[]> {
     const port = ports.find((p) => !killed.has(p))!;
-    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     try {
       await redis.connect();
       const text = String(await redis.call('CLUSTER', 'NODES'));
@@ -108,7 +113,9 @@ export async function startRedisCluster(masters = 3): Promise<DisposableRedisClu
       await until(
         async () => {
           const all = await nodes().catch(() => []);
-          const serving = all.filter((n) => n.role === 'master' && !n.failed && !killed.has(n.port));
+          const serving = all.filter(
+            (n) => n.role === 'master' && !n.failed && !killed.has(n.port),
+          );
           const slots = serving.reduce((s, n) => s + n.slots, 0);
           if (slots !== 16_384) return false;
           // Every live node agrees the cluster is usable.
