@@ -151,6 +151,13 @@ class Deployment {
 
   /** The ledger audit every topology must pass; returns when the last work completed. */
   async audit(acked: Acked[], timeoutMs = 120_000): Promise<number> {
+    // Losing a Redis master is an outage to ride out, not a reason for a process to exit:
+    // only the worker killed on purpose may be gone.
+    for (const proc of this.processes.filter((p) => p !== this.workers[0]))
+      expect({ pid: proc.child.pid, exit: proc.child.exitCode ?? proc.child.signalCode }).toEqual({
+        pid: proc.child.pid,
+        exit: null,
+      });
     const db = new Client({
       connectionString: databaseUrl,
       options: `-c search_path=${this.schema}`,
