@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { Client } from 'pg';
 import { StandardWebhooksScheme } from '../../libs/channels/webhook/src/schemes/standard-webhooks.scheme';
+import { createLogger, loadConfig, redisTargetOf } from '../../libs/config/src';
+import { checkRedisEvictionPolicy } from '../../libs/engine/src';
 import { runMigrations } from '../../libs/ledger/src/migrations/migration-runner';
 import {
   type DisposablePostgres,
@@ -274,6 +277,36 @@ describe('on a Redis Cluster (3 masters, 3 replicas), 3 shards, 3 workers', () =
       expect(holders.size).toBeGreaterThan(1);
     } finally {
       live.disconnect();
+    }
+  });
+
+  it("refuses to start when any one master's maxmemory-policy evicts", async () => {
+    const target = redisTargetOf(loadConfig({ env: { REDIS_URL: cluster.url }, path: null }));
+    const logger = createLogger(loadConfig({ env: { LOG_LEVEL: 'silent' }, path: null }), 'test');
+    await expect(checkRedisEvictionPolicy(target, false, logger)).resolves.toBeUndefined();
+    const masters = (await cluster.nodes()).filter((n) => n.role === 'master' && !n.failed);
+    const last = masters[masters.length - 1]!;
+    execFileSync('redis-cli', [
+      '-p',
+      String(last.port),
+      'config',
+      'set',
+      'maxmemory-policy',
+      'allkeys-lru',
+    ]);
+    try {
+      await expect(checkRedisEvictionPolicy(target, false, logger)).rejects.toThrow(
+        new RegExp(`${last.port}: allkeys-lru`),
+      );
+    } finally {
+      execFileSync('redis-cli', [
+        '-p',
+        String(last.port),
+        'config',
+        'set',
+        'maxmemory-policy',
+        'noeviction',
+      ]);
     }
   });
 });
