@@ -67,5 +67,13 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/faults-global-setup.ts',
       globalTeardown: '<rootDir>/test/support/faults-global-teardown.ts',
     },
+    {
+      ...common,
+      displayName: 'cluster',
+      setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
+      // A Redis Cluster, a Sentinel set and a PostgreSQL of its own (test/support/services),
+      // with the apps from dist/ (npm run test:cluster builds first).
+      testMatch: ['<rootDir>/test/cluster/**/*.cluster-spec.ts'],
+    },
   ],
 };

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,4 +204,48 @@ function isListening(port: number): boolean {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * A daemonized redis-server of a harness's own (cluster nodes, sentinel sets) on `port`,
+ * its pidfile and log in `dir`; `args` add to the settings every test instance has.
+ * Returns once it answers PING.
+ */
+export function spawnRedisServer(dir: string, port: number, args: string[] = []): void {
+  execFileSync(
+    'redis-server',
+    [
+      ...args,
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--daemonize',
+      'yes',
+      '--dir',
+      dir,
+      '--pidfile',
+      join(dir, `redis-${port}.pid`),
+      '--logfile',
+      join(dir, `redis-${port}.log`),
+    ],
+    { stdio: 'pipe' },
+  );
+  for (let i = 0; i < 100 && !isListening(port); i++) sleepSync(50);
+}
+
+/** SIGKILLs a server spawnRedisServer started (a crash: no shutdown, no failover handshake). */
+export function killRedisServer(dir: string, port: number): void {
+  try {
+    const pid = Number(readFileSync(join(dir, `redis-${port}.pid`), 'utf8').trim());
+    if (pid > 0) process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }

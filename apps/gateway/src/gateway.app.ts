@@ -5,7 +5,7 @@ import { BodyPolicies } from '@app/channels/core';
 import { WebhookService } from '@app/channels/webhook';
 import { SlackIngressService } from '@app/channels/slack';
 import { TelegramIngressService } from '@app/channels/telegram';
-import { type AppConfig, type Logger, NestPinoLogger } from '@app/config';
+import { type AppConfig, type Logger, NestPinoLogger, redisTargetOf } from '@app/config';
 import { provisionButtonSecret } from '@app/ledger';
 import { checkRedisEvictionPolicy } from '@app/engine';
 import { ApiModule } from './api/api.module';
@@ -24,7 +24,7 @@ export async function createGateway(
   logger: Logger,
 ): Promise<NestFastifyApplication> {
   await checkRedisEvictionPolicy(
-    configured.env.REDIS_URL,
+    redisTargetOf(configured),
     configured.env.WORKGATE_ALLOW_REDIS_EVICTION,
     logger,
   );

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { type z } from 'zod';
 import { envSchema, fileConfigSchema, type EnvConfig, type FileConfig } from './config.schema';
 import { interpolateEnv } from './interpolate.util';
+import { redisTargetOf } from './redis-target';
 
 /** Everything a process needs, parsed and validated once at boot, then injected. */
 export interface AppConfig extends FileConfig {
@@ -75,6 +76,11 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     );
   }
   const config = parsed.data;
+  try {
+    redisTargetOf({ env, redis: config.redis });
+  } catch (err) {
+    throw new ConfigError(`Invalid Redis settings: ${(err as Error).message}`);
+  }
   if (env.PORT !== undefined) config.server.port = env.PORT;
   if (env.HOST !== undefined) config.server.host = env.HOST;
   if (env.WORKER_CONCURRENCY !== undefined) config.worker.concurrency = env.WORKER_CONCURRENCY;

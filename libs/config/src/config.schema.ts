@@ -2,6 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { BUSY_POLICIES, MISSED_FIRE_POLICIES, parseDurationMs, parsePointer } from '@app/core';
 import { parseByteSize } from './byte-size.util';
+import { parseRedisUrl, redisConfigSchema } from './redis-target';
 
 const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const bytes = parseByteSize(v);
@@ -352,6 +353,19 @@ export const fileConfigSchema = z.strictObject({
       metricsHost: z.string().default('0.0.0.0'),
     })
     .prefault({}),
+  /** Redis Cluster or Sentinel (docs/scaling.md); without it REDIS_URL says where Redis is. */
+  redis: redisConfigSchema.prefault({}),
+  /** BullMQ queues (docs/scaling.md). */
+  queues: z
+    .strictObject({
+      /**
+       * The work, wake and outbox queues each split into this many BullMQ queues by a
+       * stable hash of the id a job is about; on a Redis Cluster each shard is its own
+       * hash slot, so shards spread over the masters. Every worker consumes every shard.
+       */
+      shards: z.number().int().min(1).max(256).default(1),
+    })
+    .prefault({}),
   /** How the ledger's connections treat locks (see LedgerDatabase). */
   database: z
     .strictObject({
@@ -509,7 +523,14 @@ export const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('public'),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** redis://, rediss://, redis-cluster://h1:p1,h2:p2 or redis-sentinel://s1:p1,s2:p2/<name> (see redis-target.ts). */
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((url, ctx) => {
+      const target = parseRedisUrl(url);
+      if (typeof target === 'string') ctx.addIssue({ code: 'custom', message: target });
+    }),
   /**
    * Start although Redis's maxmemory-policy is not noeviction (BullMQ's keys could be
    * evicted: jobs, delayed wakes, locks). Worker and gateway refuse otherwise.

@@ -5,3 +5,4 @@ export * from './interpolate.util';
 export * from './byte-size.util';
 export * from './logger';
 export * from './graceful-shutdown';
+export * from './redis-target';

@@ -1,6 +1,7 @@
 export * from './errors/workgate.error';
 export * from './ids/uuidv7.util';
 export * from './ids/keys.util';
+export * from './ids/shard.util';
 export * from './retry/retry-policy';
 export * from './routing/route';
 export * from './time/duration.util';

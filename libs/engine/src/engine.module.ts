@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EngineControl } from './control/engine-control.service';
 import { JobRouter } from './jobs/job-router.service';
-import { OutboxProcessor, WakeProcessor, WorkProcessor } from './jobs/processors';
+import { QueueProcessors } from './jobs/processors';
 import { OUTBOUND_SENDERS, type OutboundSender } from './outbox/outbound-sender.port';
 import { OutboxService } from './outbox/outbox.service';
 import { QueuesModule } from './queues/queues.module';
@@ -60,9 +60,7 @@ export class EngineModule {
         LeaseSweeper,
         ReconcilerService,
         JobRouter,
-        WorkProcessor,
-        WakeProcessor,
-        OutboxProcessor,
+        QueueProcessors,
         WorkflowCatalogPublisher,
       ],
       exports: [

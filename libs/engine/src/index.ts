@@ -10,6 +10,8 @@ export * from './queues/queues.module';
 export * from './queues/redis-connection';
 export * from './queues/redis-eviction-check';
 export * from './queues/redis.module';
+export * from './queues/sharded-queues';
+export * from './jobs/processors';
 export * from './reconciler/reconciler.service';
 export * from './runner/run-resources';
 export * from './runner/run-store';

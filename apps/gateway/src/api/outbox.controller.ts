@@ -1,11 +1,9 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Queue } from 'bullmq';
 import { z } from 'zod';
 import { LOGGER, type Logger } from '@app/config';
 import { jobIds } from '@app/core';
-import { QUEUE_NAMES } from '@app/engine';
+import { deliverJob, QUEUE_NAMES, ShardedQueues } from '@app/engine';
 import { OperatorOutboxRepository, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
 import { Actor, OperatorApi } from '../auth/api-auth.decorators';
 import {
@@ -25,7 +23,7 @@ export class OutboxController {
   constructor(
     private readonly outbox: OperatorOutboxRepository,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
-    @InjectQueue(QUEUE_NAMES.outbox) private readonly queue: Queue,
+    private readonly queues: ShardedQueues,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -63,7 +61,9 @@ export class OutboxController {
     try {
       // Attempts restart at 1, so the job id of the first attempt comes round again; a
       // failed job kept under it (BullMQ keeps failed jobs a day) would swallow the add.
-      const stale = await this.queue.getJob(jobIds.outbox(id, 1));
+      const stale = await this.queues
+        .for(QUEUE_NAMES.outbox, deliverJob.shardKey({ outboxId: id }))
+        .getJob(jobIds.outbox(id, 1));
       if (stale && ((await stale.isFailed()) || (await stale.isCompleted()))) await stale.remove();
       await this.dispatcher.dispatch([{ type: 'deliver', outboxId: id, attempt: 1 }]);
     } catch (err) {

@@ -1,8 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { type FastifyReply } from 'fastify';
 import { LedgerDatabase } from '@app/ledger';
-import { REDIS } from '@app/engine';
+import { REDIS, type RedisClient } from '@app/engine';
 
 async function probe(
   fn: () => Promise<unknown>,
@@ -33,7 +32,7 @@ async function probe(
 export class HealthController {
   constructor(
     private readonly db: LedgerDatabase,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {}
 
   /** Liveness: the process answers. Never checks dependencies (a restart would not fix them). */

@@ -1,8 +1,6 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { type Queue } from 'bullmq';
 import { WORK_STATES } from '@app/core';
-import { QUEUE_NAMES } from '@app/engine';
+import { QUEUE_NAMES, ShardedQueues } from '@app/engine';
 import { LedgerDatabase } from '@app/ledger';
 import { PromMetrics } from '@app/observability';
 import { QUEUE_STATES } from '../api/api.schemas';
@@ -17,9 +15,7 @@ export class MetricsSources implements OnModuleInit {
   constructor(
     private readonly metrics: PromMetrics,
     private readonly db: LedgerDatabase,
-    @InjectQueue(QUEUE_NAMES.work) private readonly work: Queue,
-    @InjectQueue(QUEUE_NAMES.wake) private readonly wake: Queue,
-    @InjectQueue(QUEUE_NAMES.outbox) private readonly outbox: Queue,
+    private readonly queues: ShardedQueues,
   ) {}
 
   onModuleInit(): void {
@@ -38,12 +34,17 @@ export class MetricsSources implements OnModuleInit {
   }
 
   async queueDepths(): Promise<Array<{ queue: string; counts: Record<string, number> }>> {
+    // A sharded queue is reported as one: the sum over its shards.
     return Promise.all(
-      [this.work, this.wake, this.outbox].map(async (queue) => {
-        const counts = await queue.getJobCounts(...QUEUE_STATES);
+      Object.values(QUEUE_NAMES).map(async (queue) => {
+        const shards = await Promise.all(
+          this.queues.all(queue).map((q) => q.getJobCounts(...QUEUE_STATES)),
+        );
         return {
-          queue: queue.name,
-          counts: Object.fromEntries(QUEUE_STATES.map((s) => [s, counts[s] ?? 0])),
+          queue,
+          counts: Object.fromEntries(
+            QUEUE_STATES.map((s) => [s, shards.reduce((sum, c) => sum + (c[s] ?? 0), 0)]),
+          ),
         };
       }),
     );

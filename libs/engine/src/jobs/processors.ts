@@ -1,77 +1,80 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
-import { type Job } from 'bullmq';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Worker } from 'bullmq';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
-import { QUEUE_NAMES } from '../queues/job-catalog';
+import { QUEUE_NAMES, type QueueName } from '../queues/job-catalog';
+import { ShardedQueues } from '../queues/sharded-queues';
 import { JobRouter } from './job-router.service';
 
 /**
- * One BullMQ worker per queue; each job goes to its @OnJob handler through the router.
- * Workers start after the application has booted (autorun off), with the configured
- * concurrency, so no job runs against a half-initialised process.
+ * Slots per process for each queue. Wake gets twice the work concurrency: a wake job
+ * runs no workflow code, only one short ledger transaction and an enqueue, so it waits
+ * on round trips, not CPU. Timers fall due in bursts; at half the work concurrency a
+ * burst of 1 000 queued behind four slots and that queue was most of the timers'
+ * lateness (docs/performance.md, "Timer lateness").
  */
-abstract class RoutedProcessor extends WorkerHost implements OnApplicationBootstrap {
-  constructor(
-    protected readonly router: JobRouter,
-    private readonly concurrency: number,
-    private readonly logger: Logger,
-  ) {
-    super();
-  }
-
-  process(job: Job, token?: string): Promise<unknown> {
-    return this.router.handle(job, token);
-  }
-
-  onApplicationBootstrap(): void {
-    // Redis going away surfaces as 'error' events; BullMQ reconnects by itself, and an
-    // unhandled 'error' event would take the process down with it.
-    this.worker.on('error', (err) =>
-      this.logger.warn({ queue: this.worker.name, err: err.message }, 'queue worker error'),
-    );
-    this.worker.on('failed', (job, err) =>
-      this.logger.warn({ queue: this.worker.name, jobId: job?.id, err: err.message }, 'job failed'),
-    );
-    this.worker.concurrency = this.concurrency;
-    void this.worker.run();
-  }
-}
-
-@Processor(QUEUE_NAMES.work, { autorun: false })
-export class WorkProcessor extends RoutedProcessor {
-  constructor(
-    router: JobRouter,
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(LOGGER) logger: Logger,
-  ) {
-    super(router, config.worker.concurrency, logger);
+export function queueConcurrency(queue: QueueName, concurrency: number): number {
+  switch (queue) {
+    case 'work':
+      return concurrency;
+    case 'wake':
+      return concurrency * 2;
+    case 'outbox':
+      return Math.max(2, Math.ceil(concurrency / 2));
   }
 }
 
 /**
- * Twice the work concurrency: a wake job runs no workflow code, only one short ledger
- * transaction and an enqueue, so it waits on round trips, not CPU. Timers fall due in
- * bursts; at half the work concurrency a burst of 1 000 queued behind four slots and
- * that queue was most of the timers' lateness (docs/performance.md, "Timer lateness").
+ * One BullMQ worker per shard of every queue; each job goes to its @OnJob handler
+ * through the router. A queue's slots are divided among its shards (at least one
+ * each), so `worker.concurrency` stays what one process runs at once whatever the
+ * shard count. Workers start after the application has booted, so no job runs against
+ * a half-initialised process, and close (letting active jobs end) at shutdown.
  */
-@Processor(QUEUE_NAMES.wake, { autorun: false })
-export class WakeProcessor extends RoutedProcessor {
-  constructor(
-    router: JobRouter,
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(LOGGER) logger: Logger,
-  ) {
-    super(router, config.worker.concurrency * 2, logger);
-  }
-}
+@Injectable()
+export class QueueProcessors implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly workers: Worker[] = [];
 
-@Processor(QUEUE_NAMES.outbox, { autorun: false })
-export class OutboxProcessor extends RoutedProcessor {
   constructor(
-    router: JobRouter,
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(LOGGER) logger: Logger,
-  ) {
-    super(router, Math.max(2, Math.ceil(config.worker.concurrency / 2)), logger);
+    private readonly router: JobRouter,
+    private readonly queues: ShardedQueues,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const queue of Object.values(QUEUE_NAMES)) {
+      const names = this.queues.names(queue);
+      const perShard = Math.max(
+        1,
+        Math.ceil(queueConcurrency(queue, this.config.worker.concurrency) / names.length),
+      );
+      for (const name of names) {
+        const worker = new Worker(name, (job, token) => this.router.handle(job, token), {
+          connection: this.queues.connection,
+          prefix: this.queues.prefix,
+          concurrency: perShard,
+          autorun: false,
+        });
+        // Redis going away surfaces as 'error' events; BullMQ reconnects by itself, and
+        // an unhandled 'error' event would take the process down with it.
+        worker.on('error', (err) =>
+          this.logger.warn({ queue: name, err: err.message }, 'queue worker error'),
+        );
+        worker.on('failed', (job, err) =>
+          this.logger.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'),
+        );
+        this.workers.push(worker);
+        void worker.run();
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
   }
 }

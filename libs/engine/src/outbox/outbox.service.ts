@@ -1,6 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
-import { type Redis } from 'ioredis';
 import { type PoolClient } from 'pg';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
@@ -27,6 +26,7 @@ import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import { deliverJob, type DeliverPayload } from '../queues/job-catalog';
 import { REDIS } from '../queues/redis.module';
+import { type RedisClient } from '../queues/redis-connection';
 import {
   type OutboundDelivery,
   OutboundError,
@@ -65,7 +65,7 @@ export class OutboxService {
     private readonly works: WorkRepository,
     @Inject(OUTBOUND_SENDERS) senders: OutboundSender[],
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,

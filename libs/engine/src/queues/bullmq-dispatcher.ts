@@ -1,7 +1,5 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
-import { type JobsOptions, Queue } from 'bullmq';
-import { type Redis } from 'ioredis';
+import { type JobsOptions, type Queue } from 'bullmq';
 import { CLOCK, type Clock } from '@app/core';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { type Dispatch, type WorkDispatcher } from '@app/ledger';
@@ -15,6 +13,8 @@ import {
   waitTimerJob,
 } from './job-catalog';
 import { REDIS } from './redis.module';
+import { type RedisClient } from './redis-connection';
+import { ShardedQueues } from './sharded-queues';
 
 interface Planned {
   queue: Queue;
@@ -27,11 +27,9 @@ interface Planned {
 @Injectable()
 export class BullmqDispatcher implements WorkDispatcher {
   constructor(
-    @InjectQueue(QUEUE_NAMES.work) private readonly workQueue: Queue,
-    @InjectQueue(QUEUE_NAMES.wake) private readonly wakeQueue: Queue,
-    @InjectQueue(QUEUE_NAMES.outbox) private readonly outboxQueue: Queue,
+    private readonly queues: ShardedQueues,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -50,42 +48,36 @@ export class BullmqDispatcher implements WorkDispatcher {
     const planned: Dispatch[] = [];
     const rescues: Array<{ workId: string; runSeq: number }> = [];
     for (const item of items) {
+      // The shard this work's jobs go to under the current shard count. A job left in
+      // another shard by a different count is not seen here: the work gets a job in its
+      // shard now, and the old one, if it ever runs, finds the work moved on and skips.
+      const queue = this.queues.for(QUEUE_NAMES.work, runWorkJob.shardKey(item));
       const id = runWorkJob.jobId(item);
-      const state = await this.workQueue.getJobState(id);
+      const state = await queue.getJobState(id);
       if (
         state === 'unknown' ||
-        ((state === 'failed' || state === 'completed') && (await this.removeFinished(id)))
+        ((state === 'failed' || state === 'completed') && (await removeFinished(queue, id)))
       )
         planned.push({ type: 'run', ...item });
       else if (state === 'active') {
         const rescueId = runWorkJob.rescueJobId(item);
-        const rescueState = await this.workQueue.getJobState(rescueId);
+        const rescueState = await queue.getJobState(rescueId);
         if (
           rescueState === 'unknown' ||
           ((rescueState === 'failed' || rescueState === 'completed') &&
-            (await this.removeFinished(rescueId)))
+            (await removeFinished(queue, rescueId)))
         )
           rescues.push({ workId: item.workId, runSeq: item.runSeq });
       }
     }
     await this.dispatch(planned);
-    if (rescues.length)
-      await this.workQueue.addBulk(
-        rescues.map((r) => {
-          const data = runWorkJob.payload.parse(r);
-          return {
-            name: runWorkJob.name,
-            data,
-            opts: { ...runWorkJob.options, jobId: runWorkJob.rescueJobId(data) },
-          };
-        }),
-      );
+    for (const r of rescues) {
+      const data = runWorkJob.payload.parse(r);
+      await this.queues
+        .for(QUEUE_NAMES.work, runWorkJob.shardKey(data))
+        .add(runWorkJob.name, data, { ...runWorkJob.options, jobId: runWorkJob.rescueJobId(data) });
+    }
     return planned.length + rescues.length;
-  }
-
-  /** Frees a finished job's id; false when it could not be removed (taken again meanwhile). */
-  private async removeFinished(jobId: string): Promise<boolean> {
-    return (await this.workQueue.remove(jobId)) === 1;
   }
 
   async dispatch(items: Dispatch[]): Promise<void> {
@@ -105,9 +97,9 @@ export class BullmqDispatcher implements WorkDispatcher {
         rest.push(item);
         continue;
       }
-      const existing = await this.wakeQueue.getJob(
-        waitTimerJob.jobId({ waitId: item.waitId, rung: item.rung }),
-      );
+      const existing = await this.queues
+        .for(QUEUE_NAMES.wake, waitTimerJob.shardKey(item))
+        .getJob(waitTimerJob.jobId({ waitId: item.waitId, rung: item.rung }));
       if (existing && (await existing.isDelayed()))
         await existing.changeDelay(Math.max(0, item.at - now));
       else rest.push(item);
@@ -118,7 +110,7 @@ export class BullmqDispatcher implements WorkDispatcher {
         case 'run': {
           const data = runWorkJob.payload.parse({ workId: item.workId, runSeq: item.runSeq });
           return {
-            queue: this.workQueue,
+            queue: this.queues.for(QUEUE_NAMES.work, runWorkJob.shardKey(data)),
             name: runWorkJob.name,
             data,
             opts: { ...runWorkJob.options, jobId: runWorkJob.jobId(data), delay: delay(item.at) },
@@ -131,7 +123,7 @@ export class BullmqDispatcher implements WorkDispatcher {
             runSeq: item.runSeq,
           });
           return {
-            queue: this.wakeQueue,
+            queue: this.queues.for(QUEUE_NAMES.wake, retryDueJob.shardKey(data)),
             name: retryDueJob.name,
             data,
             opts: { ...retryDueJob.options, jobId: retryDueJob.jobId(data), delay: delay(item.at) },
@@ -140,7 +132,7 @@ export class BullmqDispatcher implements WorkDispatcher {
         case 'wait-timer': {
           const data = waitTimerJob.payload.parse({ waitId: item.waitId, rung: item.rung });
           return {
-            queue: this.wakeQueue,
+            queue: this.queues.for(QUEUE_NAMES.wake, waitTimerJob.shardKey(data)),
             name: waitTimerJob.name,
             data,
             opts: {
@@ -153,7 +145,7 @@ export class BullmqDispatcher implements WorkDispatcher {
         case 'reroute': {
           const data = rerouteInboxJob.payload.parse({ workId: item.workId, runSeq: item.runSeq });
           return {
-            queue: this.wakeQueue,
+            queue: this.queues.for(QUEUE_NAMES.wake, rerouteInboxJob.shardKey(data)),
             name: rerouteInboxJob.name,
             data,
             opts: { ...rerouteInboxJob.options, jobId: rerouteInboxJob.jobId(data) },
@@ -162,7 +154,7 @@ export class BullmqDispatcher implements WorkDispatcher {
         case 'deliver': {
           const data = deliverJob.payload.parse({ outboxId: item.outboxId });
           return {
-            queue: this.outboxQueue,
+            queue: this.queues.for(QUEUE_NAMES.outbox, deliverJob.shardKey(data)),
             name: deliverJob.name,
             data,
             opts: {
@@ -174,12 +166,18 @@ export class BullmqDispatcher implements WorkDispatcher {
         }
       }
     });
-    // One round trip per queue: addBulk is a single MULTI.
-    for (const queue of [this.workQueue, this.wakeQueue, this.outboxQueue]) {
-      const jobs = planned.filter((p) => p.queue === queue);
+    // One round trip per queue shard: addBulk is a single MULTI, whose keys all share the
+    // shard's hash tag on a cluster.
+    const byQueue = new Map<Queue, Planned[]>();
+    for (const p of planned) byQueue.set(p.queue, [...(byQueue.get(p.queue) ?? []), p]);
+    for (const [queue, jobs] of byQueue) {
       if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
-      else if (jobs.length > 1)
-        await queue.addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts })));
+      else await queue.addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts })));
     }
   }
+}
+
+/** Frees a finished job's id; false when it could not be removed (taken again meanwhile). */
+async function removeFinished(queue: Queue, jobId: string): Promise<boolean> {
+  return (await queue.remove(jobId)) === 1;
 }

@@ -12,6 +12,19 @@ export const QUEUE_NAMES = { work: 'work', wake: 'wake', outbox: 'outbox' } as c
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
+ * The BullMQ queue name of one shard of a queue. Shard 0 keeps the plain name, so a
+ * single-shard deployment's keys are what they always were and a worker of any shard
+ * count consumes the queue every other generation writes first. On a Redis Cluster each
+ * shard's name is a hash tag (`{work-2}`): BullMQ's scripts touch several keys of one
+ * queue at once, which a cluster allows only within one slot, and a tag per shard puts
+ * shards in different slots, so they spread over the masters.
+ */
+export function shardQueueName(queue: QueueName, shard: number, hashTag: boolean): string {
+  const name = shard === 0 ? queue : `${queue}-${shard}`;
+  return hashTag ? `{${name}}` : name;
+}
+
+/**
  * Not a job: the Redis pub/sub channel a `nudge` dispatch is published on (the id of a
  * work whose cancel or interrupt was requested); every worker subscribes and the one
  * running that work reads its row at once instead of at its next heartbeat. Lost
@@ -34,6 +47,7 @@ export const runWorkJob = {
   queue: QUEUE_NAMES.work,
   payload: z.object({ workId: z.uuid(), runSeq: z.number().int().positive() }),
   jobId: (p: { workId: string; runSeq: number }) => jobIds.work(p.workId, p.runSeq),
+  shardKey: (p: { workId: string }) => p.workId,
   /**
    * A second job for the same run, when the first is stuck with a dead worker
    * (BullmqDispatcher.rescueRuns). BullMQ takes ids with colons only in three parts.
@@ -49,6 +63,7 @@ export const waitTimerJob = {
   queue: QUEUE_NAMES.wake,
   payload: z.object({ waitId: z.uuid(), rung: z.number().int().nonnegative() }),
   jobId: (p: { waitId: string; rung: number }) => jobIds.wait(p.waitId, p.rung),
+  shardKey: (p: { waitId: string }) => p.waitId,
   options: defaults,
 } as const;
 
@@ -62,6 +77,7 @@ export const retryDueJob = {
     runSeq: z.number().int().positive(),
   }),
   jobId: (p: { workId: string; attempt: number }) => jobIds.retry(p.workId, p.attempt),
+  shardKey: (p: { workId: string }) => p.workId,
   options: defaults,
 } as const;
 
@@ -72,6 +88,9 @@ export const scheduleFireJob = {
   payload: z.object({ scheduleId: z.uuid(), fireAt: z.number().int().optional() }),
   jobId: (p: { scheduleId: string; fireAt?: number }) =>
     jobIds.schedule(p.scheduleId, p.fireAt ?? 0),
+  // Schedules and their BullMQ job schedulers all live on the first wake shard: there
+  // are as many as the config names, not one per work, and ScheduleService lists them.
+  shardKey: (_p: { scheduleId: string }) => null,
   options: defaults,
 } as const;
 
@@ -81,6 +100,7 @@ export const deliverJob = {
   queue: QUEUE_NAMES.outbox,
   payload: z.object({ outboxId: z.uuid() }),
   jobId: (p: { outboxId: string }, attempt: number) => jobIds.outbox(p.outboxId, attempt),
+  shardKey: (p: { outboxId: string }) => p.outboxId,
   // A delivery that threw (the ledger was unreachable) must not keep its id in the
   // failed set: the reconciler re-enqueues the still-pending row under that same id.
   options: { ...defaults, removeOnFail: true },
@@ -92,6 +112,7 @@ export const rerouteInboxJob = {
   queue: QUEUE_NAMES.wake,
   payload: z.object({ workId: z.uuid(), runSeq: z.number().int().nonnegative() }),
   jobId: (p: { workId: string; runSeq: number }) => jobIds.reroute(p.workId, p.runSeq),
+  shardKey: (p: { workId: string }) => p.workId,
   options: defaults,
 } as const;
 

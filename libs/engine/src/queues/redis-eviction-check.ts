@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
-import { type Logger } from '@app/config';
+import { Cluster } from 'ioredis';
+import { type Logger, type RedisTarget } from '@app/config';
+import { createRedis, masters, type RedisClient } from './redis-connection';
 
 /** How long start-up waits for Redis to answer before giving up on the check. */
 const CHECK_TIMEOUT_MS = 3_000;
@@ -21,22 +22,21 @@ export function evictionPolicyOf(info: string): string | null {
  * and reports it in /health — and the warning says so.
  */
 export async function checkRedisEvictionPolicy(
-  url: string,
+  target: RedisTarget,
   allowEviction: boolean,
   logger: Logger,
 ): Promise<void> {
-  const redis = new Redis(url, {
+  const redis = createRedis(target, 'producer', {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     connectTimeout: CHECK_TIMEOUT_MS,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    ...(target.kind === 'sentinel' ? { sentinelRetryStrategy: () => null } : {}),
   });
-  redis.on('error', () => undefined);
-  let policy: string | null;
+  let policies: Array<{ node: string; policy: string | null }>;
   try {
-    await redis.connect();
-    policy = evictionPolicyOf(await redis.info('memory'));
+    policies = await withTimeout(readPolicies(redis), CHECK_TIMEOUT_MS * 2);
   } catch (err) {
     logger.warn(
       { err: (err as Error).message },
@@ -46,11 +46,46 @@ export async function checkRedisEvictionPolicy(
   } finally {
     redis.disconnect();
   }
-  if (policy === null || policy === 'noeviction') return;
-  const message = `Redis maxmemory-policy is ${policy}, not noeviction: BullMQ's jobs, delayed wakes and locks could be evicted`;
+  const evicting = policies.filter((p) => p.policy !== null && p.policy !== 'noeviction');
+  if (!evicting.length) return;
+  const where = evicting.map((p) => `${p.node}: ${p.policy}`).join(', ');
+  const message = `Redis maxmemory-policy is not noeviction (${where}): BullMQ's jobs, delayed wakes and locks could be evicted`;
   if (!allowEviction)
     throw new Error(
       `${message}. Set maxmemory-policy noeviction, or WORKGATE_ALLOW_REDIS_EVICTION=true to start anyway`,
     );
-  logger.error({ policy }, `${message} (starting anyway: WORKGATE_ALLOW_REDIS_EVICTION)`);
+  logger.error(
+    { policies: evicting },
+    `${message} (starting anyway: WORKGATE_ALLOW_REDIS_EVICTION)`,
+  );
+}
+
+/**
+ * Every master's policy: on a Cluster each master holds its own slots and has its own
+ * setting, so one evicting master is enough to lose the jobs of the shards it holds.
+ */
+async function readPolicies(
+  redis: RedisClient,
+): Promise<Array<{ node: string; policy: string | null }>> {
+  if (redis instanceof Cluster) {
+    await redis.connect();
+    return Promise.all(
+      masters(redis).map(async (node) => ({
+        node: `${node.options.host}:${node.options.port}`,
+        policy: evictionPolicyOf(await node.info('memory')),
+      })),
+    );
+  }
+  await redis.connect();
+  return [{ node: 'redis', policy: evictionPolicyOf(await redis.info('memory')) }];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

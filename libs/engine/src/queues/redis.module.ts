@@ -5,17 +5,16 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Redis } from 'ioredis';
-import { APP_CONFIG, type AppConfig } from '@app/config';
-import { createRedis } from './redis-connection';
+import { APP_CONFIG, type AppConfig, redisTargetOf } from '@app/config';
+import { createRedis, type RedisClient } from './redis-connection';
 
-/** The ioredis connection the queues of this process share (health checks ping it). */
+/** The ioredis connection (or cluster client) the queues of this process share; health checks ping it. */
 export const REDIS = Symbol('REDIS');
 
 @Global()
 @Module({})
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   static forRoot(role: 'producer' | 'worker'): DynamicModule {
     return {
@@ -24,7 +23,7 @@ export class RedisModule implements OnApplicationShutdown {
         {
           provide: REDIS,
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => createRedis(config.env.REDIS_URL, role),
+          useFactory: (config: AppConfig) => createRedis(redisTargetOf(config), role),
         },
       ],
       exports: [REDIS],

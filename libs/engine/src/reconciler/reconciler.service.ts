@@ -5,7 +5,6 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
-import { type Redis } from 'ioredis';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator } from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import {
@@ -17,6 +16,7 @@ import {
 } from '@app/ledger';
 import { BullmqDispatcher } from '../queues/bullmq-dispatcher';
 import { REDIS } from '../queues/redis.module';
+import { type RedisClient } from '../queues/redis-connection';
 import { WakeService } from '../runner/wake.service';
 import { LeaseSweeper } from './lease-sweeper.service';
 
@@ -75,7 +75,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly leases: LeaseSweeper,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     private readonly runs: BullmqDispatcher,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,

@@ -6,14 +6,13 @@ import {
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { type Redis } from 'ioredis';
 import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, toJsonbText } from '@app/core';
-import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
+import { APP_CONFIG, type AppConfig, LOGGER, type Logger, redisTargetOf } from '@app/config';
 import { LeaseService, WORK_DISPATCHER, type WorkDispatcher, type WorkRow } from '@app/ledger';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import { nudgeChannel, runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
-import { createRedis } from '../queues/redis-connection';
+import { createRedis, type RedisClient } from '../queues/redis-connection';
 import { type WorkflowDefinition } from '../workflow/define-workflow';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
 import { WorkflowRun } from '../workflow/workflow-run';
@@ -46,7 +45,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
   private readonly active = new Map<string, AbortController>();
   /** Each active run's heartbeat, to run at once when its work is nudged. */
   private readonly beats = new Map<string, () => void>();
-  private nudges?: Redis;
+  private nudges?: RedisClient;
   private stopping = false;
 
   constructor(
@@ -69,7 +68,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
    * than up to lease/3 later. A subscriber needs a connection of its own.
    */
   onModuleInit(): void {
-    this.nudges = createRedis(this.config.env.REDIS_URL, 'worker');
+    this.nudges = createRedis(redisTargetOf(this.config), 'worker');
     this.nudges.on('message', (_channel: string, workId: string) => this.beats.get(workId)?.());
     // Not awaited: with Redis down the worker still starts (its queues wait for Redis
     // anyway), and ioredis subscribes again after every reconnect.

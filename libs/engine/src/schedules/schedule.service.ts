@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DelayedError, type Job, Queue } from 'bullmq';
 import {
@@ -24,6 +23,7 @@ import {
 import { IngestService, ScheduleRepository, type ScheduleRow } from '@app/ledger';
 import { OnJob } from '../jobs/on-job.decorator';
 import { QUEUE_NAMES, scheduleFireJob, type ScheduleFirePayload } from '../queues/job-catalog';
+import { ShardedQueues } from '../queues/sharded-queues';
 import { type ReconcileContributor } from '../reconciler/reconciler.service';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
 import {
@@ -81,12 +81,17 @@ export class ScheduleService implements ReconcileContributor, OnModuleInit {
     private readonly schedules: ScheduleRepository,
     private readonly ingest: IngestService,
     private readonly registry: WorkflowRegistry,
-    @InjectQueue(QUEUE_NAMES.wake) private readonly wakeQueue: Queue,
+    private readonly queues: ShardedQueues,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /** Schedules' job schedulers and fires all live on the first wake shard (see scheduleFireJob). */
+  private get wakeQueue(): Queue {
+    return this.queues.for(QUEUE_NAMES.wake, null);
+  }
 
   /** Config schedules are upserted at start; if the ledger is unreachable, the reconciler retries. */
   async onModuleInit(): Promise<void> {

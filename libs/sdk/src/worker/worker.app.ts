@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestPinoLogger } from '@app/config';
+import { NestPinoLogger, redisTargetOf } from '@app/config';
 import { checkRedisEvictionPolicy, WorkflowRegistry } from '@app/engine';
 import { provisionButtonSecret } from '@app/ledger';
 import { WorkerModule, type WorkerModuleOptions } from './worker.module';
@@ -12,7 +12,7 @@ export async function startWorkerApp(
 ): Promise<INestApplicationContext> {
   // Redis that may evict keys would lose jobs; refused unless explicitly allowed.
   await checkRedisEvictionPolicy(
-    options.config.env.REDIS_URL,
+    redisTargetOf(options.config),
     options.config.env.WORKGATE_ALLOW_REDIS_EVICTION,
     options.logger,
   );
