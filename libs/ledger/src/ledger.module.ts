@@ -13,6 +13,7 @@ import { ChatRouting } from './ingest/chat-routing';
 import { IngestService } from './ingest/ingest.service';
 import { InboxRerouter } from './ingest/inbox-rerouter';
 import { LeaseService } from './lease/lease.service';
+import { OperatorConversationRepository } from './operator/operator-conversation.repository';
 import { OperatorEventsRepository } from './operator/operator-events.repository';
 import { OperatorOutboxRepository } from './operator/operator-outbox.repository';
 import { OperatorWorksRepository } from './operator/operator-works.repository';
@@ -50,6 +51,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorWorksRepository,
     OperatorEventsRepository,
     OperatorOutboxRepository,
+    OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
   ],
@@ -69,6 +71,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorWorksRepository,
     OperatorEventsRepository,
     OperatorOutboxRepository,
+    OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
   ],
