@@ -28,16 +28,20 @@ const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts');
  * fires, answering what the page put on the clipboard (reading the real clipboard
  * needs a permission headless Chromium does not grant).
  */
-const COPY_ELEMENT_TEXT = `(el) => {
-  const range = document.createRange();
+function copyElementText(el: any): string {
+  // Runs in the browser (Playwright sends its source): the page's globals, untyped here.
+  const page = globalThis as any;
+  const range = page.document.createRange();
   range.selectNodeContents(el);
-  const selection = document.getSelection();
+  const selection = page.document.getSelection();
   selection.removeAllRanges();
   selection.addRange(range);
-  const data = new DataTransfer();
-  el.dispatchEvent(new ClipboardEvent('copy', { clipboardData: data, bubbles: true, cancelable: true }));
+  const data = new page.DataTransfer();
+  el.dispatchEvent(
+    new page.ClipboardEvent('copy', { clipboardData: data, bubbles: true, cancelable: true }),
+  );
   return data.getData('text/plain');
-}`;
+}
 
 const approval = defineWorkflow('dash-approval', async (ctx, input: { ref: string }) => {
   await ctx.step('prepare', () => ({ ref: input.ref }));
@@ -122,7 +126,7 @@ describeInBrowser('dashboard in headless Chromium', () => {
     expect(workId.replaceAll('-', '').endsWith(shortWorkId(workId))).toBe(true);
     expect(await idLink.getAttribute('title')).toBe(workId);
     expect(await idLink.getAttribute('href')).toBe(`#/works/${workId}`);
-    expect(await idLink.evaluate(COPY_ELEMENT_TEXT)).toBe(workId);
+    expect(await idLink.evaluate(copyElementText)).toBe(workId);
 
     // `/` focuses the search; Enter filters by text in the input.
     await page.locator('h1').click();

@@ -128,7 +128,8 @@ describe(OperatorConversationRepository.name, () => {
     );
     const unread = await inbound(id, 4, 'inbox', { text: 'and v3?' });
     const read = await inbound(id, 5, 'collected', { text: 'please' }, { consumed: true });
-    // Not the work's conversation: answered by the gateway itself.
+    // Not the work's conversation: answered by the gateway itself, or data, not a message.
+    await inbound(id, 5, 'resumed', { ref: 'deploy-1' });
     await inbound(id, 6, 'rejected', { text: 'hello?' });
     await inbound(id, 7, 'command', { text: '/status' });
 
@@ -191,7 +192,9 @@ describe(OperatorConversationRepository.name, () => {
   });
 
   it('is empty for a work that never chatted, and null for no work', async () => {
-    expect(await repo.conversation(await work(), 10)).toEqual({ items: [], truncated: false });
+    const started = await work();
+    await inbound(started, 0, 'opened', { ref: 'from the API' });
+    expect(await repo.conversation(started, 10)).toEqual({ items: [], truncated: false });
     expect(await repo.conversation(randomUUID(), 10)).toBeNull();
   });
 });

@@ -30,7 +30,7 @@ const inboundChatMessageSchema = z
     channel: z.string(),
     from: z.string().nullable().describe('the sender’s name, else their channel-scoped id'),
     actorId: z.string().nullable().describe('channel-scoped sender id, e.g. telegram:111'),
-    text: z.string().nullable().describe('the message text, or the label of the button pressed'),
+    text: z.string().describe('the message text, or the label of the button pressed'),
     decision: z
       .enum(CONVERSATION_DECISIONS)
       .describe('how it reached the work: opened it, answered its wait, its inbox…'),

@@ -127,7 +127,7 @@ export class WorksController {
   @ApiOperation({
     summary: 'A work’s conversation, as a chat transcript',
     description:
-      'What people said to the work (the inbound events that opened it, answered its waits, reached its inbox or interrupted it) and what it sent (its outbox messages, with their delivery status), oldest first. Empty for a work that never chatted. The newest `limit` messages; `truncated` says whether older ones were left out.',
+      'What people said to the work (the inbound messages, events with text, that opened it, answered its waits, reached its inbox or interrupted it) and what it sent (its outbox messages, with their delivery status), oldest first. Empty for a work that never chatted. The newest `limit` messages; `truncated` says whether older ones were left out.',
   })
   @ApiOkResponse({ description: 'The transcript', standardSchema: conversationSchema })
   @ApiProblems(400, 401, 404, 503)

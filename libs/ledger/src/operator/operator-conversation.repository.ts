@@ -8,7 +8,9 @@ import { type Prisma } from '../generated/prisma/client';
  * The router decisions by which an inbound event became part of a work's conversation:
  * it opened the work, answered its wait, reached its inbox (read or not yet), or
  * interrupted its step. Refusals, "which one?" questions, drops and commands were
- * answered by the gateway, not by the work, and stay in the events list.
+ * answered by the gateway, not by the work, and stay in the events list. Of those
+ * events, only messages count: a body with text (a chat message, a button's label).
+ * An API start or a webhook delivery carries data, not something a person said.
  */
 export const CONVERSATION_DECISIONS = [
   'opened',
@@ -29,8 +31,8 @@ export interface InboundChatMessage {
   /** The actor's display name, else its channel-scoped id (`telegram:111`). */
   from: string | null;
   actorId: string | null;
-  /** The message text, or a pressed button's label; null when the body has none. */
-  text: string | null;
+  /** The message text, or a pressed button's label. */
+  text: string;
   decision: ConversationDecision;
   /** False only for an inbox event the work has not taken yet (ctx.inbox()). */
   read: boolean;
@@ -98,6 +100,8 @@ const asRecord = (value: unknown): Record<string, unknown> =>
 const stringOr = (value: unknown): string | null =>
   typeof value === 'string' && value !== '' ? value : null;
 
+const textOf = (row: InboundRow) => stringOr(asRecord(row.body).text);
+
 function inboundMessage(row: InboundRow): InboundChatMessage {
   const actor = asRecord(row.actor);
   const decision = row.decision as ConversationDecision;
@@ -108,7 +112,7 @@ function inboundMessage(row: InboundRow): InboundChatMessage {
     channel: row.channel,
     from: stringOr(actor.name) ?? stringOr(actor.id),
     actorId: stringOr(actor.id),
-    text: stringOr(asRecord(row.body).text),
+    text: textOf(row) ?? '',
     decision,
     read: !(decision === 'inbox' || decision === 'collected') || row.consumedAt !== null,
   };
@@ -152,7 +156,8 @@ function byTime(a: ConversationMessage, b: ConversationMessage): number {
  * A work's conversation for the dashboard's transcript: the inbound events that became
  * part of it and the outbox messages it sent, merged in time order. Two indexed reads
  * through Prisma Client (InboundEvent by `workId`, Outbox by `workId`), each the newest
- * `limit + 1` rows, so a long chat costs a page, not the whole history.
+ * `limit + 1` rows, so a long chat costs a page, not the whole history. Events without
+ * text are dropped after the read, so a page may hold fewer than `limit` messages.
  */
 @Injectable()
 export class OperatorConversationRepository {
@@ -178,9 +183,8 @@ export class OperatorConversationRepository {
         }),
       ]);
       if (!work) return null;
-      const merged = [...inbound.map(inboundMessage), ...outbound.map(outboundMessage)].sort(
-        byTime,
-      );
+      const said = inbound.filter((row) => textOf(row) !== null).map(inboundMessage);
+      const merged = [...said, ...outbound.map(outboundMessage)].sort(byTime);
       return {
         items: merged.slice(Math.max(0, merged.length - limit)),
         truncated: merged.length > limit,

@@ -55,7 +55,7 @@ export interface paths {
     };
     /**
      * A work’s conversation, as a chat transcript
-     * @description What people said to the work (the inbound events that opened it, answered its waits, reached its inbox or interrupted it) and what it sent (its outbox messages, with their delivery status), oldest first. Empty for a work that never chatted. The newest `limit` messages; `truncated` says whether older ones were left out.
+     * @description What people said to the work (the inbound messages, events with text, that opened it, answered its waits, reached its inbox or interrupted it) and what it sent (its outbox messages, with their delivery status), oldest first. Empty for a work that never chatted. The newest `limit` messages; `truncated` says whether older ones were left out.
      */
     get: operations['works_conversation'];
     put?: never;
@@ -674,7 +674,7 @@ export interface components {
       /** @description channel-scoped sender id, e.g. telegram:111 */
       actorId: string | null;
       /** @description the message text, or the label of the button pressed */
-      text: string | null;
+      text: string;
       /**
        * @description how it reached the work: opened it, answered its wait, its inbox…
        * @enum {string}
