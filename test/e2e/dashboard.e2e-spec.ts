@@ -1,10 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { z } from 'zod';
+import { shortWorkId } from '@app/core';
 import { defineWorkflow } from '@app/engine';
 import { ApiTokenRepository } from '@app/ledger';
+import {
+  type DashboardBrowser,
+  describeInBrowser,
+  launchDashboardBrowser,
+  textOf,
+} from '@test/dashboard-browser';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '@test/env';
 import { startGateway, testConfig, type TestGateway } from '@test/gateway';
@@ -14,17 +21,26 @@ import { deleteKeys, testQueuePrefix } from '@test/redis';
 import { until } from '@test/until';
 import { startWorker, type TestWorker } from '@test/worker';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts');
-const haveChromium = existsSync(CHROMIUM);
-// CI sets this: there a missing browser is a failure, not a skip.
-const chromiumRequired = process.env.WORKGATE_NEEDS_CHROMIUM === '1';
-const describeInBrowser = haveChromium || chromiumRequired ? describe : describe.skip;
-if (!haveChromium && !chromiumRequired) {
-  console.warn(
-    `dashboard e2e SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium). ` +
-      'Set WORKGATE_NEEDS_CHROMIUM=1 to make a missing browser fail the run.',
+
+/**
+ * Run in the page on an element: selects its text and fires the copy event Ctrl+C
+ * fires, answering what the page put on the clipboard (reading the real clipboard
+ * needs a permission headless Chromium does not grant).
+ */
+function copyElementText(el: any): string {
+  // Runs in the browser (Playwright sends its source): the page's globals, untyped here.
+  const page = globalThis as any;
+  const range = page.document.createRange();
+  range.selectNodeContents(el);
+  const selection = page.document.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  const data = new page.DataTransfer();
+  el.dispatchEvent(
+    new page.ClipboardEvent('copy', { clipboardData: data, bubbles: true, cancelable: true }),
   );
+  return data.getData('text/plain');
 }
 
 const approval = defineWorkflow('dash-approval', async (ctx, input: { ref: string }) => {
@@ -50,38 +66,10 @@ describeInBrowser('dashboard in headless Chromium', () => {
   let worker: TestWorker;
   let operator: string;
   let viewer: string;
-  let browser: BrowserContext;
-  let profile: string;
-
-  /** A fresh page that records console errors, page errors and every request's URL. */
-  async function openPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
-    // A new tab: sessionStorage (where the page keeps the token) starts empty.
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page: ${err.message}`));
-    page.on('request', (req) => requests.push(req.url()));
-    return { page, errors, requests };
-  }
-
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${gw.url}/dashboard`);
-    // /dashboard redirects to /dashboard/ so the page's relative URLs resolve.
-    expect(new URL(page.url()).pathname).toBe('/dashboard/');
-    await page.locator('#token').fill(token);
-    await page.keyboard.press('Enter');
-    await page.locator('#nav').waitFor({ state: 'visible' });
-  }
-
-  const text = (page: Page, selector: string) =>
-    page
-      .locator(selector)
-      .first()
-      .textContent({ timeout: 1_000 })
-      .catch(() => null);
+  let browser: DashboardBrowser;
+  const openPage = () => browser.openPage();
+  const signIn = (page: Page, token: string) => browser.signIn(page, token);
+  const text = textOf;
 
   beforeAll(async () => {
     db = await createTestSchema('dashboard');
@@ -95,28 +83,11 @@ describeInBrowser('dashboard in headless Chromium', () => {
     worker = await startWorker(config, [approval, greet]);
     operator = (await gw.app.get(ApiTokenRepository).create('ana', 'operator')).token;
     viewer = (await gw.app.get(ApiTokenRepository).create('vic', 'viewer')).token;
-    profile = mkdtempSync(join(tmpdir(), 'wg-chromium-'));
-    // A persistent context is how Playwright takes a user data dir (a fresh one per run).
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      viewport: { width: 1400, height: 1000 },
-      // The flags that work on these machines (ENVIRONMENT.md, "Browsers").
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchDashboardBrowser(gw.url);
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     await worker?.close();
     await gw?.close();
     await deleteKeys(prefix);
@@ -148,6 +119,15 @@ describeInBrowser('dashboard in headless Chromium', () => {
     await row.waitFor({ state: 'visible' });
     expect(await row.locator('.badge').textContent()).toBe('WAITING');
 
+    // The short id is the random tail of the UUIDv7 (the rule in libs/core), not the time
+    // prefix every row shares; the full id is its tooltip, its link and what a copy takes.
+    const idLink = row.locator('a.short-id');
+    expect(await idLink.textContent()).toBe(shortWorkId(workId));
+    expect(workId.replaceAll('-', '').endsWith(shortWorkId(workId))).toBe(true);
+    expect(await idLink.getAttribute('title')).toBe(workId);
+    expect(await idLink.getAttribute('href')).toBe(`#/works/${workId}`);
+    expect(await idLink.evaluate(copyElementText)).toBe(workId);
+
     // `/` focuses the search; Enter filters by text in the input.
     await page.locator('h1').click();
     await page.keyboard.press('/');
@@ -169,6 +149,10 @@ describeInBrowser('dashboard in headless Chromium', () => {
       'the work page to show WAITING',
     );
     expect(await text(page, '#work-waits')).toContain('one of: "yes", "no"');
+    expect(await text(page, '#work-id')).toBe(workId);
+    expect(await page.title()).toBe(`dash-approval ${shortWorkId(workId)} · workgate`);
+    // Started by the API, it never chatted: no conversation beside its steps.
+    expect(await page.locator('#conversation-section').isHidden()).toBe(true);
     expect(await page.locator('button[data-action="resume"]').isDisabled()).toBe(true);
 
     // Answer it: the dialog asks for confirmation; Cancel sends nothing.
@@ -325,10 +309,29 @@ describe('dashboard files', () => {
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);
       expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(await page.text()).toContain('<script type="module" src="app.js"></script>');
-      const script = await fetch(`${url}/dashboard/app.js`);
-      expect(script.headers.get('content-type')).toMatch(/javascript/);
-      // Copied as written, not compiled to CommonJS by the build.
-      expect(await script.text()).toContain("const TOKEN_KEY = 'workgate.token';");
+      // Every module the page imports, followed from app.js: served as JavaScript (a
+      // module script refuses any other type), under the same CSP, copied as written
+      // (ES modules, not compiled to CommonJS by the build).
+      const seen = new Set<string>();
+      const pending = ['app.js'];
+      for (let path = pending.pop(); path; path = pending.pop()) {
+        if (seen.has(path)) continue;
+        seen.add(path);
+        const script = await fetch(`${url}/dashboard/${path}`);
+        expect({ path, status: script.status }).toEqual({ path, status: 200 });
+        expect(script.headers.get('content-type')).toMatch(
+          /^text\/javascript|^application\/javascript/,
+        );
+        expect(script.headers.get('content-security-policy')).toContain("script-src 'self'");
+        const source = await script.text();
+        expect(source).not.toMatch(/\brequire\(|exports\./);
+        for (const [, spec] of source.matchAll(/^import [^;]*? from '(\.[^']+)';$/gms))
+          pending.push(new URL(spec!, `http://x/${path}`).pathname.slice(1));
+      }
+      expect([...seen].sort()).toEqual(
+        expect.arrayContaining(['app.js', 'lib/api.js', 'views/work.js', 'views/conversation.js']),
+      );
+      expect(seen.size).toBeGreaterThanOrEqual(10);
       expect((await fetch(`${url}/dashboard/app.css`)).status).toBe(200);
       expect((await fetch(`${url}/dashboard/nope.js`)).status).toBe(404);
     } finally {

@@ -1,5 +1,6 @@
 export * from './errors/workgate.error';
 export * from './ids/uuidv7.util';
+export * from './ids/short-id.util';
 export * from './ids/keys.util';
 export * from './ids/shard.util';
 export * from './retry/retry-policy';

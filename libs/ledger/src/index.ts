@@ -25,5 +25,6 @@ export * from './operator/operator.types';
 export * from './operator/operator-works.repository';
 export * from './operator/operator-events.repository';
 export * from './operator/operator-outbox.repository';
+export * from './operator/operator-conversation.repository';
 export * from './tokens/api-token.repository';
 export * from './workflows/workflow-kind.repository';

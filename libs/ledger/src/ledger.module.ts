@@ -24,6 +24,7 @@ import { UnkeyedIngest } from './ingest/unkeyed-ingest';
 import { IngestService } from './ingest/ingest.service';
 import { InboxRerouter } from './ingest/inbox-rerouter';
 import { LeaseService } from './lease/lease.service';
+import { OperatorConversationRepository } from './operator/operator-conversation.repository';
 import { OperatorEventsRepository } from './operator/operator-events.repository';
 import { OperatorOutboxRepository } from './operator/operator-outbox.repository';
 import { OperatorWorksRepository } from './operator/operator-works.repository';
@@ -71,6 +72,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorWorksRepository,
     OperatorEventsRepository,
     OperatorOutboxRepository,
+    OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
     ChannelCursorRepository,
@@ -92,6 +94,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorWorksRepository,
     OperatorEventsRepository,
     OperatorOutboxRepository,
+    OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
     ChannelCursorRepository,

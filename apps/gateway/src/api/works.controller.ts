@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { type FastifyReply } from 'fastify';
 import { ErrorCode, isTerminal, WorkgateError } from '@app/core';
-import { OperatorWorksRepository } from '@app/ledger';
+import { OperatorConversationRepository, OperatorWorksRepository } from '@app/ledger';
 import { Actor, OperatorApi } from '../auth/api-auth.decorators';
 import {
   type ActionBody,
@@ -25,6 +25,11 @@ import {
   workId,
   workPageSchema,
 } from './api.schemas';
+import {
+  type ConversationQuery,
+  conversationQuery,
+  conversationSchema,
+} from './conversation.schemas';
 import { ApiProblems } from './openapi';
 import { type SimpleAction, WorkActionsService } from './work-actions.service';
 import { ZodValidationPipe } from './zod-validation.pipe';
@@ -55,6 +60,7 @@ export class WorksController {
     private readonly works: OperatorWorksRepository,
     private readonly actions: WorkActionsService,
     private readonly starts: WorkStartService,
+    private readonly conversations: OperatorConversationRepository,
   ) {}
 
   @Post()
@@ -115,6 +121,23 @@ export class WorksController {
     const detail = await this.works.detail(id);
     if (!detail) throw new WorkgateError(ErrorCode.NotFound, `no work ${id}`);
     return detail;
+  }
+
+  @Get(':id/conversation')
+  @ApiOperation({
+    summary: 'A work’s conversation, as a chat transcript',
+    description:
+      'What people said to the work (the inbound messages, events with text, that opened it, answered its waits, reached its inbox or interrupted it) and what it sent (its outbox messages, with their delivery status), oldest first. Empty for a work that never chatted. The newest `limit` messages; `truncated` says whether older ones were left out.',
+  })
+  @ApiOkResponse({ description: 'The transcript', standardSchema: conversationSchema })
+  @ApiProblems(400, 401, 404, 503)
+  async conversation(
+    @Param('id', { schema: workId }) id: string,
+    @Query({ schema: conversationQuery }) query: ConversationQuery,
+  ) {
+    const conversation = await this.conversations.conversation(id, query.limit);
+    if (!conversation) throw new WorkgateError(ErrorCode.NotFound, `no work ${id}`);
+    return conversation;
   }
 
   @Get(':id/result')

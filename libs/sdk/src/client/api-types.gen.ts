@@ -46,6 +46,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/works/{id}/conversation': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A work’s conversation, as a chat transcript
+     * @description What people said to the work (the inbound messages, events with text, that opened it, answered its waits, reached its inbox or interrupted it) and what it sent (its outbox messages, with their delivery status), oldest first. Empty for a work that never chatted. The newest `limit` messages; `truncated` says whether older ones were left out.
+     */
+    get: operations['works_conversation'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/works/{id}/result': {
     parameters: {
       query?: never;
@@ -627,6 +647,77 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
     };
+    Conversation: {
+      /** @description oldest first: the newest `limit` messages */
+      items: (
+        components['schemas']['InboundChatMessage'] | components['schemas']['OutboundChatMessage']
+      )[];
+      /** @description true when older messages were left out */
+      truncated: boolean;
+    };
+    InboundChatMessage: {
+      /** @enum {string} */
+      direction: 'inbound';
+      /**
+       * Format: uuid
+       * @description the inbound event id
+       */
+      id: string;
+      /**
+       * Format: date-time
+       * @description when the gateway received it
+       */
+      at: string;
+      channel: string;
+      /** @description the sender’s name, else their channel-scoped id */
+      from: string | null;
+      /** @description channel-scoped sender id, e.g. telegram:111 */
+      actorId: string | null;
+      /** @description the message text, or the label of the button pressed */
+      text: string;
+      /**
+       * @description how it reached the work: opened it, answered its wait, its inbox…
+       * @enum {string}
+       */
+      decision: 'opened' | 'resumed' | 'inbox' | 'collected' | 'interrupted';
+      /** @description false only for an inbox message the work has not read yet */
+      read: boolean;
+    };
+    OutboundChatMessage: {
+      /** @enum {string} */
+      direction: 'outbound';
+      /**
+       * Format: uuid
+       * @description the outbox message id
+       */
+      id: string;
+      /**
+       * Format: date-time
+       * @description when the work wrote it
+       */
+      at: string;
+      channel: string;
+      /** @description the channel address it goes to */
+      target: string;
+      /** @description message (ctx.send), ask (a wait’s prompt), notice (the gateway’s reply), answered (the prompt edited to say who answered) */
+      kind: string;
+      text: string | null;
+      /** @description the buttons of an ask, by label */
+      choices: string[];
+      /** @description on an `answered` edit: who answered */
+      answeredBy: string | null;
+      /** @description on an `answered` edit: the answer; else null */
+      answer: unknown;
+      /**
+       * @description delivery: pending, sent, failed, cancelled
+       * @enum {string}
+       */
+      status: 'pending' | 'sent' | 'failed' | 'cancelled';
+      attempts: number;
+      sentAt: string | null;
+      /** @description why the last delivery attempt failed */
+      lastError: string | null;
+    };
     WorkResult: {
       /** Format: uuid */
       id: string;
@@ -976,6 +1067,68 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['WorkDetail'];
+        };
+      };
+      /** @description Invalid query, parameters or body (`validation_failed`, with `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing, unknown or revoked token (with `WWW-Authenticate`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such item */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description PostgreSQL or Redis unreachable (with `Retry-After`) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  works_conversation: {
+    parameters: {
+      query?: {
+        /** @description how many of the newest messages (1-1000) */
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        /** @description work id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The transcript */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Conversation'];
         };
       };
       /** @description Invalid query, parameters or body (`validation_failed`, with `errors`) */
