@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { BUSY_POLICIES, MISSED_FIRE_POLICIES, parseDurationMs, parsePointer } from '@app/core';
 import { parseByteSize } from './byte-size.util';
 
-const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
+/** A size: `256kb`, `1mb`, or a number of bytes. */
+export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const bytes = parseByteSize(v);
   if (bytes === undefined) {
     ctx.addIssue({ code: 'custom', message: `not a size: ${String(v)} (use e.g. 256kb, 1mb)` });
@@ -12,6 +13,7 @@ const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return bytes;
 });
 
+/** A duration: `500ms`, `30s`, `5m`, `2h`, `1d`, compounds such as `1h30m`, or milliseconds. */
 export const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDurationMs(v);
   if (ms === undefined) {
@@ -49,19 +51,48 @@ export type ValueLocator = z.infer<typeof valueLocator>;
 
 const webhookSource = z
   .strictObject({
-    scheme: z.enum(WEBHOOK_SCHEMES),
-    /** Several secrets are accepted at once so a secret can be rotated without downtime. */
-    secrets: z.array(z.string().min(1)).default([]),
-    /** Allows `scheme: none`. Only for local experiments: anyone can post. */
-    allowUnsigned: z.boolean().default(false),
-    /** Defaults to the scheme's own id (webhook-id, X-GitHub-Delivery, the Stripe event id). */
-    idempotency: valueLocator.optional(),
-    correlation: valueLocator.optional(),
-    /** Workflow kind opened when the event resumes nothing; absent = buffer or drop. */
-    workflow: z.string().min(1).optional(),
-    bodyLimit: byteSize.default(1024 * 1024),
-    toleranceSeconds: z.number().int().positive().default(300),
-    busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
+    scheme: z.enum(WEBHOOK_SCHEMES).describe('How deliveries are signed (see the Webhooks guide).'),
+    // Several secrets are accepted at once so a secret can be rotated without downtime.
+    secrets: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'One or more; any of them verifies (rotate by adding the new one first). Required unless `scheme: none`.',
+      ),
+    allowUnsigned: z
+      .boolean()
+      .default(false)
+      .describe('Must be `true` for `scheme: none` (local experiments only: anyone can post).'),
+    idempotency: valueLocator
+      .optional()
+      .describe(
+        "Where the delivery's idempotency key is. Default: the scheme's own id (`webhook-id`, `X-GitHub-Delivery`, the Stripe event's `id`); required for `scheme: none`.",
+      ),
+    correlation: valueLocator
+      .optional()
+      .describe(
+        'The key a waiting work matches: `ctx.waitFor({ match })` names it as `<source>:<value>`. None by default.',
+      ),
+    workflow: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The workflow kind to open when the event resumes nothing; absent: the event is kept for the wait that will name its key, or dropped.',
+      ),
+    bodyLimit: byteSize
+      .default(1024 * 1024)
+      .describe('Larger bodies are refused while streaming (413).'),
+    toleranceSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(300)
+      .describe('Timestamp window in seconds, both directions.'),
+    busyPolicy: z
+      .enum(BUSY_POLICIES)
+      .default('inbox')
+      .describe('What happens when the correlated work is busy (see the Conversations guide).'),
   })
   .superRefine((src, ctx) => {
     if (src.scheme === 'none' && !src.allowUnsigned) {
@@ -95,28 +126,52 @@ export const CHAT_FORMATS = ['markdown', 'plain'] as const;
 /** One Slack workspace (a team where the app is installed): `slack.workspaces.<name>`. */
 const slackWorkspace = z
   .strictObject({
-    /** The team id (`T…`); events are routed to the workspace by the body's team_id. */
-    teamId: z.string().regex(/^[TE][A-Z0-9]+$/, 'a Slack team id such as T0123ABCD'),
-    /** Bot token (`xoxb-…`) for the Web API. */
-    botToken: z.string().min(1),
-    /** The app's signing secret: verifies /slack/events and /slack/interactivity. */
-    signingSecret: z.string().min(1).optional(),
-    /** Receive events over a Socket Mode WebSocket instead of HTTP. */
-    socketMode: z.boolean().default(false),
-    /** App-level token (`xapp-…`, scope connections:write), for Socket Mode. */
-    appToken: z.string().min(1).optional(),
-    /** The bot's user id (`U…`); read from each event's authorizations when absent. */
-    botUserId: z.string().min(1).optional(),
-    /** Workflow kind a mention or DM opens when it resumes nothing; absent = never open. */
-    workflow: z.string().min(1).optional(),
-    busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
-    /** Debounce window of the `collect` busy policy. */
-    collectWindow: durationMs.default(3_000),
-    /**
-     * How the model's text is sent: `markdown` renders its Markdown (Telegram HTML, Slack
-     * mrkdwn); `plain` sends it as typed.
-     */
-    format: z.enum(CHAT_FORMATS).default('markdown'),
+    teamId: z
+      .string()
+      .regex(/^[TE][A-Z0-9]+$/, 'a Slack team id such as T0123ABCD')
+      .describe("The workspace's team id (`T…`); events are routed to it by the body's team id."),
+    botToken: z.string().min(1).describe('The Bot User OAuth Token (`xoxb-…`) for the Web API.'),
+    signingSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The app's Signing Secret: verifies /slack/events and /slack/interactivity. Required unless `socketMode`.",
+      ),
+    socketMode: z
+      .boolean()
+      .default(false)
+      .describe('Receive events over a Socket Mode WebSocket instead of HTTP (no public URL).'),
+    appToken: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('App-level token (`xapp-…`, scope `connections:write`); required for Socket Mode.'),
+    botUserId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The bot's user id (`U…`); read from each event's authorizations when absent."),
+    workflow: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The workflow kind a mention or DM opens when it resumes nothing; absent: never opens works (events only answer or resume existing ones).',
+      ),
+    busyPolicy: z
+      .enum(BUSY_POLICIES)
+      .default('inbox')
+      .describe(
+        "What a message does while the conversation's work is busy (see the Conversations guide).",
+      ),
+    collectWindow: durationMs
+      .default(3_000)
+      .describe('The debounce window of the `collect` busy policy.'),
+    format: z
+      .enum(CHAT_FORMATS)
+      .default('markdown')
+      .describe("`markdown`: messages' Markdown is sent as Slack mrkdwn; `plain`: as typed."),
   })
   .superRefine((ws, ctx) => {
     if (ws.socketMode && !ws.appToken) {
@@ -141,33 +196,58 @@ export const TELEGRAM_MODES = ['webhook', 'polling'] as const;
 /** One Telegram bot: `telegram.bots.<name>` (libs/channels/telegram). */
 const telegramBot = z
   .strictObject({
-    /** The BotFather token, `<bot id>:<secret>` (from the environment: `${TELEGRAM_BOT_TOKEN}`). */
-    token: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token such as 123456789:AAE…'),
-    /** webhook: Telegram POSTs to /telegram/<name>; polling: the gateway calls getUpdates. */
-    mode: z.enum(TELEGRAM_MODES).default('webhook'),
-    /** setWebhook's secret_token, echoed in X-Telegram-Bot-Api-Secret-Token (webhook mode). */
+    token: z
+      .string()
+      .regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token such as 123456789:AAE…')
+      .describe(
+        'The BotFather token, `<bot id>:<secret>` (from the environment: `${TELEGRAM_BOT_TOKEN}`).',
+      ),
+    mode: z
+      .enum(TELEGRAM_MODES)
+      .default('webhook')
+      .describe(
+        '`webhook`: Telegram POSTs updates to /telegram/<bot>; `polling`: the gateway calls getUpdates itself (no public URL).',
+      ),
     secretToken: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 characters: A-Z a-z 0-9 _ -')
-      .optional(),
-    /** The bot's @username (without @): `/status@otherbot` in a group is then ignored. */
-    username: z.string().min(1).optional(),
-    /** Workflow kind a new message opens when it resumes nothing; absent = never open. */
-    workflow: z.string().min(1).optional(),
-    busyPolicy: z.enum(BUSY_POLICIES).default('inbox'),
-    /** Debounce window of the `collect` busy policy. */
-    collectWindow: durationMs.default(3_000),
-    /**
-     * How the model's text is sent: `markdown` renders its Markdown (Telegram HTML, Slack
-     * mrkdwn); `plain` sends it as typed.
-     */
-    format: z.enum(CHAT_FORMATS).default('markdown'),
-    /** getUpdates long-poll timeout (polling mode), whole seconds, 1s-50s. */
+      .optional()
+      .describe(
+        "setWebhook's secret token, sent back in `X-Telegram-Bot-Api-Secret-Token` with every delivery: 1-256 of A-Z a-z 0-9 _ - (e.g. `openssl rand -hex 32`). Required in webhook mode.",
+      ),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The bot's @username without the @: `/status@other_bot` in a group is then ignored.",
+      ),
+    workflow: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The workflow kind a new message opens when it resumes nothing; absent: never opens works (messages only answer or resume existing ones).',
+      ),
+    busyPolicy: z
+      .enum(BUSY_POLICIES)
+      .default('inbox')
+      .describe(
+        "What a message does while the conversation's work is busy (see the Conversations guide).",
+      ),
+    collectWindow: durationMs
+      .default(3_000)
+      .describe('The debounce window of the `collect` busy policy.'),
+    format: z
+      .enum(CHAT_FORMATS)
+      .default('markdown')
+      .describe("`markdown`: messages' Markdown is sent as Telegram HTML; `plain`: as typed."),
     pollTimeout: durationMs
       .default(30_000)
       .refine((ms) => ms >= 1_000 && ms <= 50_000 && ms % 1_000 === 0, {
         message: 'pollTimeout must be whole seconds between 1s and 50s',
-      }),
+      })
+      .describe('The getUpdates long-poll timeout in polling mode: whole seconds, 1s-50s.'),
   })
   .superRefine((bot, ctx) => {
     if (bot.mode === 'webhook' && !bot.secretToken) {
@@ -209,24 +289,49 @@ export const scheduleSpecSchema = z
     name: z
       .string()
       .max(200)
-      .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'schedule names: lowercase letters, digits, ., - and _'),
-    workflow: z.string().min(1),
-    /** Five fields, or six with seconds first (cron-parser, as BullMQ reads it). */
-    cron: z.string().min(1).optional(),
-    /** The cron's time zone (default UTC). */
-    timezone: timeZone.optional(),
-    every: durationMs.optional(),
-    /** A one-shot: an ISO 8601 time with Z or an offset. */
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'schedule names: lowercase letters, digits, ., - and _')
+      .describe('Unique; lowercase letters, digits, ., - and _.'),
+    workflow: z
+      .string()
+      .min(1)
+      .describe(
+        'The workflow kind each fire starts; must be registered, or the worker refuses to start.',
+      ),
+    // cron-parser reads it, as BullMQ does.
+    cron: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A cron expression: five fields, or six with seconds first.'),
+    timezone: timeZone
+      .optional()
+      .describe("The cron's IANA time zone (e.g. Europe/Berlin); default UTC, DST handled."),
+    every: durationMs
+      .optional()
+      .describe(
+        'A fixed interval, 100ms…24d, aligned to the Unix epoch (15m fires at :00, :15, :30, :45 UTC).',
+      ),
     at: z
       .union([z.iso.datetime({ offset: true }), z.date()])
       .transform((v) => new Date(v))
-      .optional(),
-    /** Merged into each fire's work input (with `schedule` and `fireAt`). */
-    input: z.record(z.string(), z.unknown()).default({}),
-    /** Fires that fell due while no worker ran: `fire_once` (the latest of them) or `skip`. */
-    missed: z.enum(MISSED_FIRE_POLICIES).default('fire_once'),
-    /** Absent: a new schedule is enabled, an existing one keeps its state. */
-    enabled: z.boolean().optional(),
+      .optional()
+      .describe('A one-shot: an ISO 8601 time with Z or an offset; fires once.'),
+    input: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe(
+        "Merged into each fire's work input, with `schedule` (the name) and `fireAt` (the slot, ISO 8601).",
+      ),
+    missed: z
+      .enum(MISSED_FIRE_POLICIES)
+      .default('fire_once')
+      .describe(
+        'Slots more than 60 s late (the workers were down) collapse into the latest: `fire_once` fires it once, `skip` waits for the next slot.',
+      ),
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('Absent: a new schedule is enabled, an existing one keeps its state.'),
   })
   .superRefine((s, ctx) => {
     const timings = (['cron', 'every', 'at'] as const).filter((k) => s[k] !== undefined);
@@ -264,9 +369,13 @@ export type ScheduleConfig = z.output<typeof scheduleSpecSchema>;
 
 /** Price per 1M tokens, USD (ModelCall.costUsd). `cached` defaults to `input`. */
 const modelPrice = z.strictObject({
-  input: z.number().nonnegative(),
-  output: z.number().nonnegative(),
-  cached: z.number().nonnegative().optional(),
+  input: z.number().nonnegative().describe('USD per 1M input tokens.'),
+  output: z.number().nonnegative().describe('USD per 1M output tokens.'),
+  cached: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('USD per 1M cached input tokens; defaults to `input`.'),
 });
 
 /** The model behind the `assistant` workflow (libs/agent, README "Agent"). */
