@@ -384,14 +384,30 @@ export const agentConfigSchema = z.strictObject({
    * Which OpenAI API the SDK calls: `chat` (Chat Completions, what OpenAI-compatible
    * servers speak) or `responses` (the Responses API, stateless: `store: false`).
    */
-  api: z.enum(['chat', 'responses']).default('chat'),
+  api: z
+    .enum(['chat', 'responses'])
+    .default('chat')
+    .describe(
+      '`chat`: Chat Completions, which every OpenAI-compatible server speaks; `responses`: the Responses API, stateless (`store: false`).',
+    ),
   /** Any OpenAI-compatible server: OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio. */
-  baseURL: z.string().url().optional(),
+  baseURL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Any OpenAI-compatible server: OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio.'),
   /** `${OPENAI_API_KEY}`; local servers accept any non-empty string. */
-  apiKey: z.string().min(1, 'agent.apiKey is empty (set OPENAI_API_KEY)'),
-  model: z.string().min(1),
+  apiKey: z
+    .string()
+    .min(1, 'agent.apiKey is empty (set OPENAI_API_KEY)')
+    .describe('`${OPENAI_API_KEY}`; local servers accept any non-empty string.'),
+  model: z.string().min(1).describe('The model, e.g. gpt-4o-mini (llama3.1 on Ollama).'),
   /** Recorded on each ModelCall (`openai`, `ollama`, …). */
-  provider: z.string().min(1).default('openai'),
+  provider: z
+    .string()
+    .min(1)
+    .default('openai')
+    .describe('Recorded on each ModelCall (`openai`, `ollama`, …).'),
   system: z
     .string()
     .default(
@@ -437,28 +453,68 @@ export const agentConfigSchema = z.strictObject({
    * After an answer in a chat, the work waits this long for the next message in that
    * conversation and carries on with the whole conversation; `0` ends it after the answer.
    */
-  followUpWindow: durationMs.default(30 * 60_000),
+  followUpWindow: durationMs
+    .default(30 * 60_000)
+    .describe(
+      'After an answer in a chat, how long the work waits for a follow-up message in that conversation; `0` ends it after the answer.',
+    ),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
 export const fileConfigSchema = z.strictObject({
   server: z
     .strictObject({
-      host: z.string().default('0.0.0.0'),
-      port: z.number().int().min(0).max(65535).default(3000),
+      host: z.string().default('0.0.0.0').describe('Gateway listen address (HOST overrides it).'),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(3000)
+        .describe('Gateway listen port (PORT overrides it).'),
       /** Limit for every JSON body that is not a webhook (webhooks have their own). */
-      bodyLimit: byteSize.default(256 * 1024),
-      shutdownGrace: durationMs.default(10_000),
+      bodyLimit: byteSize
+        .default(256 * 1024)
+        .describe('Limit for every JSON body that is not a webhook (webhooks have their own).'),
+      shutdownGrace: durationMs
+        .default(10_000)
+        .describe(
+          'SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, exit 0; exit 1 if it takes longer than this.',
+        ),
     })
     .prefault({}),
   worker: z
     .strictObject({
-      concurrency: z.number().int().positive().default(8),
-      lease: durationMs.default(30_000),
-      reconcileEvery: durationMs.default(5_000),
+      concurrency: z
+        .number()
+        .int()
+        .positive()
+        .default(8)
+        .describe('Works run at once per worker (WORKER_CONCURRENCY overrides it).'),
+      lease: durationMs
+        .default(30_000)
+        .describe(
+          'A run holds a lease with a fencing token; heartbeats renew it every lease/3, and a worker that lost it cannot land a write.',
+        ),
+      reconcileEvery: durationMs
+        .default(5_000)
+        .describe(
+          'How often the reconciler runs: expired leases back to the queue, QUEUED works without a job enqueued, due timers fired, pending outbox rows enqueued.',
+        ),
       /** Prometheus /metrics of the worker on its own small HTTP listener; 0 = off. */
-      metricsPort: z.number().int().min(0).max(65535).default(9464),
-      metricsHost: z.string().default('0.0.0.0'),
+      metricsPort: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(9464)
+        .describe(
+          "The worker's Prometheus /metrics port on its own small listener; 0 = off (WORKER_METRICS_PORT overrides it).",
+        ),
+      metricsHost: z
+        .string()
+        .default('0.0.0.0')
+        .describe("Listen address of the worker's /metrics."),
     })
     .prefault({}),
   /** How the ledger's connections treat locks (see LedgerDatabase). */
@@ -589,7 +645,11 @@ export const fileConfigSchema = z.strictObject({
     })
     .prefault({}),
   /** The model for the `assistant` workflow kind; absent = no model (routes to `assistant` are refused at start). */
-  agent: agentConfigSchema.optional(),
+  agent: agentConfigSchema
+    .optional()
+    .describe(
+      'The model for the `assistant` workflow kind; absent: no model (routes to `assistant` are refused at start).',
+    ),
   /** Schedules the worker upserts by name at start (config wins for the fields it sets). */
   schedules: z
     .array(scheduleSpecSchema)
@@ -610,38 +670,110 @@ export const fileConfigSchema = z.strictObject({
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 
 export const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/workgate'),
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'])
+    .default('development')
+    .describe('The usual Node.js environment name.'),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .default('postgresql://postgres@127.0.0.1:5432/workgate')
+    .describe('The ledger (PostgreSQL).'),
   /** A PostgreSQL schema other than public (tests give each file its own). */
   WORKGATE_DB_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('public'),
-  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  DATABASE_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe('Connections per process.'),
+  REDIS_URL: z
+    .string()
+    .url()
+    .default('redis://127.0.0.1:6379')
+    .describe('BullMQ transport (Redis ≥ 7 with maxmemory-policy noeviction).'),
   /**
    * Start although Redis's maxmemory-policy is not noeviction (BullMQ's keys could be
    * evicted: jobs, delayed wakes, locks). Worker and gateway refuse otherwise.
    */
-  WORKGATE_ALLOW_REDIS_EVICTION: z.stringbool().default(false),
+  WORKGATE_ALLOW_REDIS_EVICTION: z
+    .stringbool()
+    .default(false)
+    .describe(
+      "Start although Redis's maxmemory-policy is not noeviction (then an error is logged; BullMQ loses jobs under eviction).",
+    ),
   /** BullMQ key prefix; tests give each file its own so files run in parallel. */
-  WORKGATE_QUEUE_PREFIX: z.string().min(1).default('workgate'),
-  WORKGATE_CONFIG: z.string().optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  HOST: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
-  WORKER_ID: z.string().optional(),
+  WORKGATE_QUEUE_PREFIX: z
+    .string()
+    .min(1)
+    .default('workgate')
+    .describe('Redis key prefix of the queues (and of the nudge channel).'),
+  WORKGATE_CONFIG: z
+    .string()
+    .optional()
+    .describe(
+      'The config file; default ./workgate.config.yaml when it exists (the file is optional).',
+    ),
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe('Gateway listen port (default from the file: 3000).'),
+  HOST: z.string().optional().describe('Gateway listen address (default from the file: 0.0.0.0).'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Log level of the JSON log lines (pino): fatal…trace, silent.'),
+  WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Works run at once per worker (default from the file: 8).'),
+  WORKER_ID: z
+    .string()
+    .optional()
+    .describe(
+      "This worker's name in leases and PostgreSQL's application_name (default: host and pid).",
+    ),
   /** Overrides worker.metricsPort (one per replica on a shared host; 0 = off). */
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe(
+      "The worker's Prometheus port, one per replica on a shared host; 0 = off (default from the file: 9464).",
+    ),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
-  WORKGATE_WORKFLOWS: z.string().optional(),
+  WORKGATE_WORKFLOWS: z
+    .string()
+    .optional()
+    .describe('Comma-separated extra workflow modules (added to workflows.modules).'),
   /** Signs chat buttons when chat.buttonSecrets is empty (see libs/channels/core/src/button-secrets.ts). */
-  WORKGATE_BUTTON_SECRET: z.string().min(16).optional(),
+  WORKGATE_BUTTON_SECRET: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Signs chat buttons when chat.buttonSecrets is empty.'),
   /** Where the CLI finds a running gateway. */
-  WORKGATE_URL: z.string().url().default('http://127.0.0.1:3000'),
+  WORKGATE_URL: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:3000')
+    .describe('Where the CLI finds the gateway.'),
   /** The CLI's bearer token for the operator API (`workgate tokens create`). */
-  WORKGATE_TOKEN: z.string().min(1).optional(),
+  WORKGATE_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The CLI's operator API token (workgate tokens create)."),
   /**
    * A bootstrap operator token the gateway accepts besides the stored ones (acts as
    * `token:bootstrap`). For first setup and automation; prefer stored tokens.
@@ -649,6 +781,9 @@ export const envSchema = z.object({
   WORKGATE_API_TOKEN: z
     .string()
     .min(32, 'WORKGATE_API_TOKEN needs 32+ characters (e.g. `openssl rand -base64 32`)')
-    .optional(),
+    .optional()
+    .describe(
+      'A bootstrap operator token the gateway accepts besides the stored ones (32+ characters; acts as token:bootstrap). For first setup and automation; prefer stored tokens.',
+    ),
 });
 export type EnvConfig = z.infer<typeof envSchema>;
