@@ -158,7 +158,14 @@ function codeKey(text: string): string {
   return note.length ? `\`${key}\` (${note.join(' (')}` : `\`${key}\``;
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+// Outside code spans, `<bot>` would be read as an HTML tag by the site (Vue templates).
+const cell = (text: string) =>
+  text
+    .split('`')
+    .map((part, i) => (i % 2 === 0 ? part.replace(/</g, '&lt;') : part))
+    .join('`')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 const esc = (text: string) => text.replace(/\\\|/g, '|');
 
 function table(header: string[], body: string[][]): string {
