@@ -412,30 +412,61 @@ export const agentConfigSchema = z.strictObject({
     .string()
     .default(
       'You are a helpful assistant working through a chat. Use the tools when they help; answer briefly.',
-    ),
-  temperature: z.number().min(0).max(2).optional(),
+    )
+    .describe('The system prompt.'),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .optional()
+    .describe("Sampling temperature, 0-2; the server's default when absent."),
   /** One model request's time limit; 429/5xx are retried inside the step up to maxAttempts. */
-  timeout: durationMs.default(120_000),
-  maxAttempts: z.number().int().positive().default(6),
-  prices: z.record(z.string().min(1), modelPrice).default({}),
+  timeout: durationMs.default(120_000).describe("One model request's time limit."),
+  maxAttempts: z
+    .number()
+    .int()
+    .positive()
+    .default(6)
+    .describe(
+      "429, 5xx and connection errors are retried inside the step up to this many attempts; then the work's own retry policy.",
+    ),
+  prices: z
+    .record(z.string().min(1), modelPrice)
+    .default({})
+    .describe(
+      'USD per 1M tokens by model name, for ModelCall.costUsd; a model missing here costs 0.',
+    ),
   /** Per-work limits; passing one opens a `budget` wait an operator approves (raising it) or denies. */
   budget: z
     .strictObject({
-      tokens: z.number().int().positive().optional(),
-      costUsd: z.number().positive().optional(),
-      turns: z.number().int().positive().default(20),
+      tokens: z.number().int().positive().optional().describe('Tokens per work.'),
+      costUsd: z.number().positive().optional().describe('Model cost per work, USD.'),
+      turns: z.number().int().positive().default(20).describe('Model calls per work.'),
     })
     .prefault({}),
   /** Who may answer tool approvals and budget asks (channel user ids, e.g. `telegram:42`); anyone if empty. */
-  approvers: z.array(z.string().min(1)).default([]),
+  approvers: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'Who may answer tool approvals and budget asks (channel user ids, e.g. telegram:42); anyone if empty.',
+    ),
   /** Built-in tools that need an approver's yes before they run (e.g. [http_request]). */
-  requireApproval: z.array(z.string().min(1)).default([]),
+  requireApproval: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("Built-in tools that need an approver's yes before they run (e.g. [http_request])."),
   /** The `http_request` tool: only these hosts (`api.example.com`, `*.example.com`, `127.0.0.1:8080`). */
   http: z
     .strictObject({
-      allowHosts: z.array(z.string().min(1)).default([]),
-      maxBytes: byteSize.default(256 * 1024),
-      timeout: durationMs.default(10_000),
+      allowHosts: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'The http_request tool may call only these hosts (api.example.com, *.example.com, 127.0.0.1:8080); offered only when set.',
+        ),
+      maxBytes: byteSize.default(256 * 1024).describe('Larger answers are errors.'),
+      timeout: durationMs.default(10_000).describe('Slower answers are errors.'),
     })
     .prefault({}),
   /** The `send_message` tool's destinations by name (the model picks a name, never an address). */
@@ -443,9 +474,9 @@ export const agentConfigSchema = z.strictObject({
     .record(
       z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'target names: lowercase letters, digits, - and _'),
       z.strictObject({
-        channel: z.string().min(1),
-        target: z.string().min(1),
-        thread: z.string().optional(),
+        channel: z.string().min(1).describe('The channel: telegram, slack or http.'),
+        target: z.string().min(1).describe("The channel's target, e.g. main:-1001234567890."),
+        thread: z.string().optional().describe('The thread to post in.'),
       }),
     )
     .default({}),
@@ -521,15 +552,26 @@ export const fileConfigSchema = z.strictObject({
   database: z
     .strictObject({
       /** The longest a statement waits for a lock before failing (55P03) to be retried. */
-      lockTimeout: durationMs.default(5_000),
+      lockTimeout: durationMs
+        .default(5_000)
+        .describe('The longest a statement waits for a lock before failing (55P03) to be retried.'),
       /** PostgreSQL ends a session idle inside a transaction this long (a frozen process). */
-      idleInTransactionTimeout: durationMs.default(10_000),
+      idleInTransactionTimeout: durationMs
+        .default(10_000)
+        .describe(
+          'PostgreSQL ends a session idle inside a transaction this long (a frozen process).',
+        ),
     })
     .prefault({}),
   workflows: z
     .strictObject({
       /** Extra modules (compiled JS) exporting workflow definitions, resolved from the config file's folder. */
-      modules: z.array(z.string().min(1)).default([]),
+      modules: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          "Extra modules (compiled JavaScript) exporting workflow definitions, resolved from the config file's folder; WORKGATE_WORKFLOWS adds more.",
+        ),
     })
     .prefault({}),
   webhooks: z
@@ -552,9 +594,10 @@ export const fileConfigSchema = z.strictObject({
         .string()
         .url()
         .default('https://slack.com/api/')
-        .transform((u) => (u.endsWith('/') ? u : `${u}/`)),
+        .transform((u) => (u.endsWith('/') ? u : `${u}/`))
+        .describe('Where the Slack Web API is called (tests point it at a loopback server).'),
       /** Limit for /slack/* request bodies. */
-      bodyLimit: byteSize.default(1024 * 1024),
+      bodyLimit: byteSize.default(1024 * 1024).describe('Limit for /slack/* request bodies.'),
       workspaces: z
         .record(
           z
@@ -574,17 +617,37 @@ export const fileConfigSchema = z.strictObject({
         .url()
         .default('https://api.telegram.org/')
         // Telegraf resolves `./bot<token>/<method>` against it: a path prefix needs the slash.
-        .transform((u) => (u.endsWith('/') ? u : `${u}/`)),
+        .transform((u) => (u.endsWith('/') ? u : `${u}/`))
+        .describe('Where the Bot API is called (a local Bot API server works too).'),
       /** Limit for /telegram/* request bodies. */
-      bodyLimit: byteSize.default(1024 * 1024),
+      bodyLimit: byteSize.default(1024 * 1024).describe('Limit for /telegram/* request bodies.'),
       /** Polling: how often a standby replica tries to take a bot over, and the pause after a failed getUpdates. */
-      pollRetry: durationMs.default(5_000),
+      pollRetry: durationMs
+        .default(5_000)
+        .describe(
+          'Polling: how often a standby replica tries to take a bot over, and the pause after a failed getUpdates.',
+        ),
       /** Outbound rate limits per bot (Bot API FAQ); raise them only for paid broadcasts. */
       limits: z
         .strictObject({
-          perChatPerSecond: z.number().int().positive().default(1),
-          perBotPerSecond: z.number().int().positive().default(30),
-          perGroupPerMinute: z.number().int().positive().default(20),
+          perChatPerSecond: z
+            .number()
+            .int()
+            .positive()
+            .default(1)
+            .describe('Messages a second per chat.'),
+          perBotPerSecond: z
+            .number()
+            .int()
+            .positive()
+            .default(30)
+            .describe('Messages a second per bot.'),
+          perGroupPerMinute: z
+            .number()
+            .int()
+            .positive()
+            .default(20)
+            .describe('Messages a minute per group.'),
         })
         .prefault({}),
       bots: z
@@ -605,40 +668,76 @@ export const fileConfigSchema = z.strictObject({
        * Empty: WORKGATE_BUTTON_SECRET, else a random secret the first gateway or worker
        * generates and keeps in the ledger (InstallationSecret `buttons`), shared by all.
        */
-      buttonSecrets: z.array(z.string().min(16, 'button secrets need 16+ characters')).default([]),
+      buttonSecrets: z
+        .array(z.string().min(16, 'button secrets need 16+ characters'))
+        .default([])
+        .describe(
+          'HMAC secrets for button tokens: the first signs, every one verifies (rotation). Empty: WORKGATE_BUTTON_SECRET, else a random secret the first gateway or worker generates and keeps in the ledger, shared by all.',
+        ),
       /**
        * One person, several channel identities: a wait that names any of them may be
        * answered by all of them (e.g. `ana: [telegram:111, slack:T1:U1]`).
        */
-      identities: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+      identities: z
+        .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+        .default({})
+        .describe(
+          'One person, several channel identities (`ana: [telegram:111, slack:T1:U1]`): a wait that names any of them may be answered by all of them.',
+        ),
     })
     .prefault({}),
   /** Outbound HTTP targets for `ctx.send({ channel: 'http', target: <name> }, …)`. */
   outbound: z
     .strictObject({
       /** Delivery attempts per outbox row before it is marked failed (operators can retry it). */
-      maxAttempts: z.number().int().positive().default(10),
+      maxAttempts: z
+        .number()
+        .int()
+        .positive()
+        .default(10)
+        .describe(
+          'Delivery attempts per outbox row before it is marked failed (operators can retry it).',
+        ),
       /** First retry delay; doubles per attempt (with jitter) up to maxRetryDelay. */
-      retryDelay: durationMs.default(1_000),
-      maxRetryDelay: durationMs.default(10 * 60_000),
+      retryDelay: durationMs
+        .default(1_000)
+        .describe(
+          "First retry delay; doubles per attempt (with jitter) up to maxRetryDelay, never sooner than the provider's Retry-After.",
+        ),
+      maxRetryDelay: durationMs.default(10 * 60_000).describe('The longest retry delay.'),
       /**
        * How long one delivery attempt may take before the row counts as abandoned (the
        * worker died mid-send) and is delivered again with the same idempotency key.
        */
-      attemptDeadline: durationMs.default(60_000),
+      attemptDeadline: durationMs
+        .default(60_000)
+        .describe(
+          'How long one delivery attempt may take before the row counts as abandoned (the worker died mid-send) and is delivered again with the same idempotency key.',
+        ),
       http: z
         .record(
           z
             .string()
             .regex(/^[a-z0-9][a-z0-9_-]*$/, 'target names: lowercase letters, digits, - and _'),
           z.strictObject({
-            url: z.string().url(),
+            url: z.string().url().describe('Where messages are POSTed as JSON.'),
             /** Standard Webhooks signing secret (whsec_…); unsigned when absent. */
-            secret: z.string().min(1).optional(),
-            headers: z.record(z.string(), z.string()).default({}),
-            timeout: durationMs.default(10_000),
+            secret: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('Standard Webhooks signing secret (whsec_…); unsigned when absent.'),
+            headers: z
+              .record(z.string(), z.string())
+              .default({})
+              .describe('Extra request headers.'),
+            timeout: durationMs.default(10_000).describe("One delivery's time limit."),
             /** Deliveries per second to this target (none: unlimited). */
-            ratePerSecond: z.number().positive().optional(),
+            ratePerSecond: z
+              .number()
+              .positive()
+              .optional()
+              .describe('Deliveries per second to this target (none: unlimited).'),
           }),
         )
         .default({}),
@@ -683,7 +782,8 @@ export const envSchema = z.object({
   WORKGATE_DB_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
-    .default('public'),
+    .default('public')
+    .describe('PostgreSQL schema for the ledger tables (tests give each file its own).'),
   DATABASE_POOL_SIZE: z.coerce
     .number()
     .int()

@@ -117,7 +117,7 @@ function formatDefault(schema: Schema, value: unknown): string {
   if (schema === durationMs && typeof value === 'number') return `\`${formatMs(value)}\``;
   if (schema === byteSize && typeof value === 'number') return `\`${formatBytes(value)}\``;
   if (typeof value === 'object' && value !== null && Object.keys(value).length === 0)
-    return Array.isArray(value) ? '`[]`' : '';
+    return Array.isArray(value) ? '`[]`' : '`{}`';
   return `\`${JSON.stringify(value)}\``;
 }
 
