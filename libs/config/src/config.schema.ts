@@ -378,7 +378,7 @@ const modelPrice = z.strictObject({
     .describe('USD per 1M cached input tokens; defaults to `input`.'),
 });
 
-/** The model behind the `assistant` workflow (libs/agent, README "Agent"). */
+/** The model behind the `assistant` workflow (libs/agent, docs/agent.md). */
 export const agentConfigSchema = z.strictObject({
   /**
    * Which OpenAI API the SDK calls: `chat` (Chat Completions, what OpenAI-compatible
