@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../app-config';
-import { formatConfigReference } from './format-config-reference';
+import { formatConfigReference } from '../../../../scripts/docs-config-format';
 
 const committed = join(__dirname, '..', '..', '..', '..', 'docs', 'reference', 'configuration.md');
 
