@@ -62,6 +62,8 @@ export default tseslint.config(
       '**/*.mjs',
       '**/*.cjs',
       'libs/ops/web/**',
+      // The docs site's VitePress config (and its build output); VitePress compiles it.
+      'docs/.vitepress/**',
     ],
   },
   ...tseslint.configs.recommendedTypeChecked,

@@ -11,7 +11,7 @@ import { TrafficDriver } from './traffic';
 /**
  * `npm run simulate -- [--seed N] [--runs K] [--budget SECONDS] [--mode step|batched]
  * [--quiesce SECONDS]`: randomized fault simulation against the real gateway and
- * worker processes (README, "Simulation"). Each run draws programs, traffic and faults
+ * worker processes (docs/contributing.md, "Simulation"). Each run draws programs, traffic and faults
  * from its seed, plays them, waits for quiescence and checks the guarantees. A failing
  * run prints the command that reproduces it and the process exits 1.
  */

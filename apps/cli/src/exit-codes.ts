@@ -1,4 +1,4 @@
-/** Exit codes scripts can rely on (documented in the README). */
+/** Exit codes scripts can rely on (documented in docs/cli.md). */
 export const EXIT = {
   ok: 0,
   /** The command ran but the answer was a failure (a refused action, a 400, a refused migration). */

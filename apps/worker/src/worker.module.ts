@@ -22,7 +22,7 @@ export function assertAgentConfigured(config: AppConfig): void {
   const needing = configuredKinds(config).filter((k) => k.kind === 'assistant');
   if (needing.length)
     throw new Error(
-      `${needing.map((n) => n.where).join(', ')} opens "assistant", which needs a model: the \`agent\` setting is missing (add agent.model and agent.apiKey, e.g. apiKey: \${OPENAI_API_KEY}; see README "Agent")`,
+      `${needing.map((n) => n.where).join(', ')} opens "assistant", which needs a model: the \`agent\` setting is missing (add agent.model and agent.apiKey, e.g. apiKey: \${OPENAI_API_KEY}; see docs/agent.md)`,
     );
 }
 

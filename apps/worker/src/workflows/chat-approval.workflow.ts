@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineWorkflow } from '@app/engine';
 
 /**
- * The chat walk-through (README "Chat: a model-free example"): a message to the bot
+ * The chat walk-through (docs/conversations.md, "Walk-through"): a message to the bot
  * opens a work that acknowledges it, asks for an approval with buttons (only the
  * configured approvers may press them), reminds after a while if nobody answers,
  * sleeps a moment once answered, and reports back in the same chat or thread.
