@@ -98,10 +98,16 @@ describe('state machine differential: the run paths', () => {
           for (const seq of seqs) steps.push({ id: await insertStep(db, workId, { seq }), seq });
           const run: RunHandle = { workId, token, workerId: 'diff' };
           for (const s of steps)
-            await store.checkpoints.completeStep(run, { id: s.id, seq: s.seq, name: `s${s.seq}` }, s.seq * 10);
+            await store.checkpoints.completeStep(
+              run,
+              { id: s.id, seq: s.seq, name: `s${s.seq}` },
+              s.seq * 10,
+            );
           const nextSeq = Math.max(...seqs) + 1;
           const error = await caught(
-            via === 'own' ? store.checkpoints.settle(run) : store.steps.start(run, nextSeq, 'next', 'task'),
+            via === 'own'
+              ? store.checkpoints.settle(run)
+              : store.steps.start(run, nextSeq, 'next', 'task'),
           );
 
           // Several checkpoints of one run are ONE step_completed, to the highest seq.
