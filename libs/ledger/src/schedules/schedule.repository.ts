@@ -2,24 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type MissedFirePolicy, type ScheduleKind } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
+import { type Schedule } from '../generated/prisma/client';
 
-export interface ScheduleRow {
-  id: string;
-  name: string;
-  kind: ScheduleKind;
-  cron: string | null;
-  timezone: string;
-  intervalMs: number | null;
-  runAt: Date | null;
-  workflowKind: string;
-  input: Record<string, unknown>;
-  enabled: boolean;
-  missedPolicy: MissedFirePolicy;
-  nextFireAt: Date | null;
-  lastFiredAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/**
+ * A "Schedule" row (schema.prisma's Schedule). `input` is narrowed to an object: it is
+ * the input of the works it opens, which the config and the API require to be one.
+ */
+export type ScheduleRow = Omit<Schedule, 'input'> & { input: Record<string, unknown> };
 
 /** What defines a schedule; its state (enabled, nextFireAt, lastFiredAt) is decided by the caller. */
 export interface ScheduleDefinition {
