@@ -41,7 +41,11 @@ export interface FiredUpdate {
 
 /**
  * Schedules in the ledger: the source of truth for what fires when. BullMQ's job
- * schedulers only carry the wake-ups and are rebuilt from these rows.
+ * schedulers only carry the wake-ups and are rebuilt from these rows. Reads and delete
+ * are Prisma Client (`input` cast to the narrowed ScheduleRow: the config and the API
+ * only write objects); upsert and setEnabled stay SQL because they lock the row
+ * (FOR UPDATE) while the caller plans its state, and the fire path (listDue,
+ * markFired) because its conditional advance is the exactly-once guarantee.
  */
 @Injectable()
 export class ScheduleRepository {
@@ -98,26 +102,15 @@ export class ScheduleRepository {
   }
 
   async get(id: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'SELECT * FROM "Schedule" WHERE id = $1',
-      [id],
-    );
-    return rows[0] ?? null;
+    return (await this.db.prisma.schedule.findUnique({ where: { id } })) as ScheduleRow | null;
   }
 
   async getByName(name: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'SELECT * FROM "Schedule" WHERE name = $1',
-      [name],
-    );
-    return rows[0] ?? null;
+    return (await this.db.prisma.schedule.findUnique({ where: { name } })) as ScheduleRow | null;
   }
 
   async list(): Promise<ScheduleRow[]> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'SELECT * FROM "Schedule" ORDER BY name',
-    );
-    return rows;
+    return (await this.db.prisma.schedule.findMany({ orderBy: { name: 'asc' } })) as ScheduleRow[];
   }
 
   /** Pause or resume: the caller decides the next slot (none while paused). */
@@ -138,11 +131,13 @@ export class ScheduleRepository {
   }
 
   async delete(name: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'DELETE FROM "Schedule" WHERE name = $1 RETURNING *',
-      [name],
-    );
-    return rows[0] ?? null;
+    try {
+      return (await this.db.prisma.schedule.delete({ where: { name } })) as ScheduleRow;
+    } catch (err) {
+      // P2025: no such schedule (the DELETE matched nothing).
+      if ((err as { code?: unknown } | null)?.code === 'P2025') return null;
+      throw err;
+    }
   }
 
   /** Enabled schedules whose next slot is at or before `dueBy`, oldest first. */
