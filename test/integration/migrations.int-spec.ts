@@ -22,7 +22,7 @@ import {
   runMigrations,
 } from '../../libs/ledger/src/migrations/migration-runner';
 import { checkSchemaDrift } from '../../libs/ledger/src/migrations/schema-drift';
-import { worksListQuery } from '../../libs/ledger/src/operator/operator-works.repository';
+import { worksSearchQuery } from '../../libs/ledger/src/operator/works-search.sql';
 import { createTestSchema, type TestSchema } from '../support/db';
 import { TEST_DATABASE_URL } from '../support/env';
 import { until } from '../support/until';
@@ -110,7 +110,7 @@ describe('migration runner + drift check on real PostgreSQL', () => {
     });
     await client.connect();
     cleanups.push(() => client.end());
-    const query = worksListQuery({ q: 'Customer 99', limit: 50 });
+    const query = worksSearchQuery({ q: 'Customer 99', limit: 50 });
     const { rows } = await client.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN (COSTS OFF) ${query.text}`,
       query.values,

@@ -1,6 +1,7 @@
 export * from './channel-cursors/channel-cursor.repository';
 export * from './database/database-errors';
 export * from './database/ledger-database';
+export * from './database/pg-row';
 export * from './database/statement-batcher';
 export * from './ingest/answer-validator';
 export * from './ingest/ingest.service';
@@ -23,6 +24,7 @@ export * from './schedules/schedule.repository';
 export * from './operator/keyset-cursor.util';
 export * from './operator/operator.types';
 export * from './operator/operator-works.repository';
+export * from './operator/works-search.sql';
 export * from './operator/operator-events.repository';
 export * from './operator/operator-outbox.repository';
 export * from './operator/operator-conversation.repository';

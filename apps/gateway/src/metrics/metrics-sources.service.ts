@@ -7,7 +7,7 @@ import { QUEUE_STATES } from '../api/api.schemas';
 
 /**
  * The gauges that describe the whole system, read on scrape: works per state (one
- * COUNT … GROUP BY) and BullMQ job counts. Only the gateway reports them: every
+ * COUNT … GROUP BY, Prisma's groupBy) and BullMQ job counts. Only the gateway reports them: every
  * replica would report the same numbers, so aggregate them with max(), not sum().
  */
 @Injectable()
@@ -24,12 +24,10 @@ export class MetricsSources implements OnModuleInit {
   }
 
   async worksByState(): Promise<Record<string, number>> {
-    const { rows } = await this.db.pool.query<{ state: string; n: number }>(
-      `SELECT state::text AS state, count(*)::int AS n FROM "Work" GROUP BY state`,
-    );
+    const rows = await this.db.prisma.work.groupBy({ by: ['state'], _count: { _all: true } });
     // Every state, 0 when none: a series that vanishes reads as "no data", not zero.
     const counts: Record<string, number> = Object.fromEntries(WORK_STATES.map((s) => [s, 0]));
-    for (const row of rows) counts[row.state] = row.n;
+    for (const row of rows) counts[row.state] = row._count._all;
     return counts;
   }
 

@@ -95,3 +95,12 @@ export function isPerItemFailure(err: unknown): boolean {
     typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && PER_ITEM_CLASSES.has(code.slice(0, 2))
   );
 }
+
+/** Runs a ledger read or write, an unreachable database rethrown as LedgerUnavailable (503). */
+export async function unlessUnavailable<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    translateDatabaseError(err);
+  }
+}

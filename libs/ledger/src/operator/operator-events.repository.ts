@@ -1,36 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import { LedgerDatabase } from '../database/ledger-database';
-import { translateDatabaseError } from '../database/database-errors';
-import { decodeCursor, nextCursorOf } from './keyset-cursor.util';
+import { unlessUnavailable } from '../database/database-errors';
+import { nextCursorOf } from './keyset-cursor.util';
+import { keysetBefore } from './keyset-where.util';
+import { INBOX_SELECT } from './operator-selects';
 import { type EventFilters, type InboundEventView, type Page } from './operator.types';
-import { INBOX_COLUMNS } from './operator-works.repository';
-import { SqlWhere } from './sql-where.util';
 
-/** Inbound events with the router's decision and reason, newest first. */
+/** Inbound events with the router's decision and reason, newest first (Prisma Client). */
 @Injectable()
 export class OperatorEventsRepository {
   constructor(private readonly db: LedgerDatabase) {}
 
   /** Ordered `(receivedAt DESC, id DESC)` (the receivedAt index serves it), keyset-paginated. */
   async list(filters: EventFilters): Promise<Page<InboundEventView>> {
-    const where = new SqlWhere();
-    if (filters.channel) where.and(`channel = ${where.param(filters.channel)}`);
-    if (filters.source) where.and(`source = ${where.param(filters.source)}`);
-    if (filters.decisions?.length)
-      where.and(`decision::text = ANY(${where.param(filters.decisions)}::text[])`);
-    if (filters.workId) where.and(`"workId" = ${where.param(filters.workId)}::uuid`);
-    if (filters.from) where.and(`"receivedAt" >= ${where.param(filters.from)}`);
-    if (filters.to) where.and(`"receivedAt" < ${where.param(filters.to)}`);
-    if (filters.cursor) {
-      const after = decodeCursor(filters.cursor);
-      where.and(
-        `("receivedAt", id) < (${where.param(after.at)}::timestamptz, ${where.param(after.id)}::uuid)`,
-      );
-    }
-    const rows = await this.query<InboundEventView>(
-      `SELECT ${INBOX_COLUMNS} FROM "InboundEvent" ${where.toSql()}
-       ORDER BY "receivedAt" DESC, id DESC LIMIT ${where.param(filters.limit)}`,
-      where.params,
+    const rows = await unlessUnavailable(() =>
+      this.db.prisma.inboundEvent.findMany({
+        // Prisma leaves out a filter whose value is undefined.
+        where: {
+          channel: filters.channel,
+          source: filters.source,
+          decision: filters.decisions?.length ? { in: filters.decisions } : undefined,
+          workId: filters.workId,
+          receivedAt: { gte: filters.from, lt: filters.to },
+          ...keysetBefore('receivedAt', filters.cursor),
+        },
+        select: INBOX_SELECT,
+        orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }],
+        take: filters.limit,
+      }),
     );
     return {
       items: rows,
@@ -46,31 +43,30 @@ export class OperatorEventsRepository {
   async find(
     id: string,
   ): Promise<(InboundEventView & { raw: unknown; rawBody: string | null }) | null> {
-    const rows = await this.query<InboundEventView & { raw: unknown; rawBody: string | null }>(
-      `SELECT ${INBOX_COLUMNS}, raw,
-         (SELECT convert_from(r.body, 'UTF8') FROM "InboundRawBody" r
-           WHERE r.channel = "InboundEvent".channel AND r."externalId" = "InboundEvent"."externalId") AS "rawBody"
-       FROM "InboundEvent" WHERE id = $1`,
-      [id],
-    );
-    return rows[0] ?? null;
+    return unlessUnavailable(async () => {
+      const event = await this.db.prisma.inboundEvent.findUnique({
+        where: { id },
+        select: { ...INBOX_SELECT, raw: true },
+      });
+      if (!event) return null;
+      const kept = await this.db.prisma.inboundRawBody.findUnique({
+        where: { channel_externalId: { channel: event.channel, externalId: event.externalId } },
+        select: { body: true },
+      });
+      const rawBody = kept ? Buffer.from(kept.body).toString('utf8') : null;
+      // raw after the list's fields, as the API has always answered.
+      const { raw, ...view } = event;
+      return { ...view, raw, rawBody };
+    });
   }
 
   /** The event a channel recorded under this external id (its dedupe key), if any. */
   async findByExternalId(channel: string, externalId: string): Promise<InboundEventView | null> {
-    const rows = await this.query<InboundEventView>(
-      `SELECT ${INBOX_COLUMNS} FROM "InboundEvent" WHERE channel = $1 AND "externalId" = $2`,
-      [channel, externalId],
+    return unlessUnavailable(() =>
+      this.db.prisma.inboundEvent.findUnique({
+        where: { channel_externalId: { channel, externalId } },
+        select: INBOX_SELECT,
+      }),
     );
-    return rows[0] ?? null;
-  }
-
-  private async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    try {
-      const { rows } = await this.db.pool.query(sql, params);
-      return rows as T[];
-    } catch (err) {
-      translateDatabaseError(err);
-    }
   }
 }

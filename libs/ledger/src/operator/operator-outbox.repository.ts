@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { ErrorCode, WorkgateError } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
-import { translateDatabaseError } from '../database/database-errors';
+import { translateDatabaseError, unlessUnavailable } from '../database/database-errors';
 import { type OutboxRow } from '../outbox/outbox.repository';
 import { WorkRepository } from '../work/work.repository';
-import { decodeCursor, nextCursorOf } from './keyset-cursor.util';
+import { nextCursorOf } from './keyset-cursor.util';
+import { keysetBefore } from './keyset-where.util';
 import { type OutboxFilters, type OutboxView, type Page } from './operator.types';
-import { SqlWhere } from './sql-where.util';
 
-/** Outbound messages for operators: what is pending or failed, and a retry of a failed one. */
+/**
+ * Outbound messages for operators: what is pending or failed, and a retry of a failed
+ * one. The list is Prisma Client; the retry stays SQL in one transaction because it
+ * takes the work's row lock first (the lock order a run keeps) and appends to the
+ * timeline under it, which WorkRepository does on a pg client.
+ */
 @Injectable()
 export class OperatorOutboxRepository {
   constructor(
@@ -16,29 +21,21 @@ export class OperatorOutboxRepository {
     private readonly works: WorkRepository,
   ) {}
 
-  /** Newest first, `(createdAt DESC, id DESC)`, keyset-paginated. */
+  /** Newest first, `(createdAt DESC, id DESC)`, keyset-paginated (Prisma Client). */
   async list(filters: OutboxFilters): Promise<Page<OutboxView>> {
-    const where = new SqlWhere();
-    if (filters.statuses?.length)
-      where.and(`status = ANY(${where.param(filters.statuses)}::"OutboxStatus"[])`);
-    if (filters.channel) where.and(`channel = ${where.param(filters.channel)}`);
-    if (filters.workId) where.and(`"workId" = ${where.param(filters.workId)}::uuid`);
-    if (filters.cursor) {
-      const after = decodeCursor(filters.cursor);
-      where.and(
-        `("createdAt", id) < (${where.param(after.at)}::timestamptz, ${where.param(after.id)}::uuid)`,
-      );
-    }
-    let rows: OutboxView[];
-    try {
-      ({ rows } = await this.db.pool.query<OutboxView>(
-        `SELECT * FROM "Outbox" ${where.toSql()}
-         ORDER BY "createdAt" DESC, id DESC LIMIT ${where.param(filters.limit)}`,
-        where.params,
-      ));
-    } catch (err) {
-      translateDatabaseError(err);
-    }
+    const rows = await unlessUnavailable(() =>
+      this.db.prisma.outbox.findMany({
+        // Prisma leaves out a filter whose value is undefined.
+        where: {
+          status: filters.statuses?.length ? { in: filters.statuses } : undefined,
+          channel: filters.channel,
+          workId: filters.workId,
+          ...keysetBefore('createdAt', filters.cursor),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: filters.limit,
+      }),
+    );
     return {
       items: rows,
       nextCursor: nextCursorOf(rows, filters.limit, (o) => ({ at: o.createdAt, id: o.id })),

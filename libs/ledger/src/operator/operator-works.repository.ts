@@ -1,103 +1,67 @@
 import { Injectable } from '@nestjs/common';
 import { WORK_STATES, type WorkState } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
-import { translateDatabaseError } from '../database/database-errors';
-import { decodeCursor, nextCursorOf } from './keyset-cursor.util';
+import { unlessUnavailable } from '../database/database-errors';
+import { type Prisma } from '../generated/prisma/client';
+import { nextCursorOf } from './keyset-cursor.util';
+import { keysetBefore } from './keyset-where.util';
 import {
-  type InboundEventView,
   type LeaseView,
   type LedgerStats,
-  type ModelCallView,
   type Page,
-  type StepView,
-  type TimelineEntry,
-  type WaitView,
   type WorkDetail,
-  type WorkFields,
   type WorkFilters,
   type WorkResultView,
   type WorkSummary,
 } from './operator.types';
-import { containsPattern, SqlWhere } from './sql-where.util';
+import {
+  DETAIL_SELECT,
+  INBOX_SELECT,
+  MODEL_CALL_SELECT,
+  STEP_SELECT,
+  SUMMARY_SELECT,
+  TIMELINE_SELECT,
+  toModelCallView,
+  toStepView,
+  toSummary,
+  toWorkFields,
+  WAIT_SELECT,
+} from './operator-selects';
+import { worksSearchQuery } from './works-search.sql';
 
-/** The columns of WorkSummary; `costUsd` sums the work's model calls (indexed on workId). */
-const SUMMARY_COLUMNS = `w.id, w.kind, w.state, w.attempt, w."sourceType" AS channel, w."conversationKey",
-  w."waitReason", w."createdAt", w."updatedAt", w."runAfter", w."parentId",
-  COALESCE((SELECT sum(m."costUsd") FROM "ModelCall" m WHERE m."workId" = w.id), 0)::float8 AS "costUsd"`;
-
-export const INBOX_COLUMNS = `id, channel, source, "externalId", "conversationKey", "correlationKey", actor, body,
-  decision::text AS decision, reason, "workId", "waitId", "consumedAt", "receivedAt"`;
-
-/**
- * The statement behind GET /api/v1/works (exported so the ledger-size benchmark can
- * EXPLAIN exactly what the API runs). Newest first on `(createdAt, id)`, so each page
- * should be a short walk down an index, however large the ledger:
- * - one state is an equality, which the `(state, createdAt)` index serves in order
- *   (`state = ANY(…)` cannot: PostgreSQL then walks `createdAt` and filters, and a rare
- *   state means reading most of the table to fill a page);
- * - several states are one ordered branch each (UNION ALL, a page from each), merged;
- * - the other filters narrow a branch; `kind` and `conversationKey` have indexes of
- *   their own the planner may prefer.
- * `q` matches the input's JSON text with ILIKE (a scan over the rows the other filters
- * leave; fine for an operator's search, and a pg_trgm index would make it fast if it
- * ever matters).
- */
-export function worksListQuery(filters: WorkFilters): { text: string; values: unknown[] } {
-  const where = new SqlWhere();
-  if (filters.kind) where.and(`w.kind = ${where.param(filters.kind)}`);
-  if (filters.channel) where.and(`w."sourceType" = ${where.param(filters.channel)}`);
-  if (filters.conversationKey)
-    where.and(`w."conversationKey" = ${where.param(filters.conversationKey)}`);
-  if (filters.createdFrom) where.and(`w."createdAt" >= ${where.param(filters.createdFrom)}`);
-  if (filters.createdTo) where.and(`w."createdAt" < ${where.param(filters.createdTo)}`);
-  if (filters.updatedFrom) where.and(`w."updatedAt" >= ${where.param(filters.updatedFrom)}`);
-  if (filters.updatedTo) where.and(`w."updatedAt" < ${where.param(filters.updatedTo)}`);
-  if (filters.q)
-    where.and(`w.input::text ILIKE ${where.param(containsPattern(filters.q))} ESCAPE '\\'`);
-  if (filters.cursor) {
-    const after = decodeCursor(filters.cursor);
-    where.and(
-      `(w."createdAt", w.id) < (${where.param(after.at)}::timestamptz, ${where.param(after.id)}::uuid)`,
-    );
-  }
-  const order = `ORDER BY w."createdAt" DESC, w.id DESC`;
-  const limit = where.param(filters.limit);
-  const states = [...new Set(filters.states ?? [])];
-  if (states.length <= 1) {
-    if (states[0]) where.and(`w.state = ${where.param(states[0])}::"WorkState"`);
-    return {
-      text: `SELECT ${SUMMARY_COLUMNS} FROM "Work" w ${where.toSql()} ${order} LIMIT ${limit}`,
-      values: where.params,
-    };
-  }
-  const common = where.toSql();
-  const branches = states.map((state) => {
-    const clause = `w.state = ${where.param(state)}::"WorkState"`;
-    const filter = common ? `${common} AND ${clause}` : `WHERE ${clause}`;
-    return `(SELECT w.* FROM "Work" w ${filter} ${order} LIMIT ${limit})`;
-  });
-  return {
-    text: `SELECT ${SUMMARY_COLUMNS} FROM (${branches.join(' UNION ALL ')}) w ${order} LIMIT ${limit}`,
-    values: where.params,
-  };
-}
+const NEWEST_FIRST = [
+  { createdAt: 'desc' },
+  { id: 'desc' },
+] as const satisfies Prisma.WorkOrderByWithRelationInput[];
 
 /**
  * What operators read about works: lists with filters, one work in full, leases and
- * counts. Plain SQL on the shared pool, outside transactions: each answer is one
- * statement (or a few independent ones), and a read never blocks a worker's write.
+ * counts. Prisma Client on the shared pool, outside transactions: each answer is a few
+ * independent statements, and a read never blocks a worker's write. The one exception
+ * is the free-text search (`q`), which stays SQL (see worksSearchQuery).
  */
 @Injectable()
 export class OperatorWorksRepository {
   constructor(private readonly db: LedgerDatabase) {}
 
+  private get prisma() {
+    return this.db.prisma;
+  }
+
   /**
-   * Newest first, `(createdAt DESC, id DESC)`, keyset-paginated (see worksListQuery for
-   * the statement and the indexes that serve it).
+   * Newest first, `(createdAt DESC, id DESC)`, keyset-paginated, each page a short walk
+   * down an index however large the ledger:
+   * - one state is an equality, which the `(state, createdAt)` index serves in order;
+   * - several states are one ordered query each (a page from each), merged here:
+   *   `state IN (…)` cannot use that index in order, and a rare state would mean
+   *   reading most of the table to fill a page;
+   * - the other filters narrow a branch; `kind` and `conversationKey` have indexes of
+   *   their own the planner may prefer.
    */
   async list(filters: WorkFilters): Promise<Page<WorkSummary>> {
-    const query = worksListQuery(filters);
-    const rows = await this.query<WorkSummary>(query.text, query.values);
+    const rows = filters.q
+      ? await this.search({ ...filters, q: filters.q })
+      : await unlessUnavailable(() => this.listByPrisma(filters));
     return {
       items: rows,
       nextCursor: nextCursorOf(rows, filters.limit, (w) => ({ at: w.createdAt, id: w.id })),
@@ -105,80 +69,68 @@ export class OperatorWorksRepository {
   }
 
   async summary(id: string): Promise<WorkSummary | null> {
-    const rows = await this.query<WorkSummary>(
-      `SELECT ${SUMMARY_COLUMNS} FROM "Work" w WHERE w.id = $1`,
-      [id],
-    );
-    return rows[0] ?? null;
+    return unlessUnavailable(async () => {
+      const [row, costs] = await Promise.all([
+        this.prisma.work.findUnique({ where: { id }, select: SUMMARY_SELECT }),
+        this.costsOf([id]),
+      ]);
+      return row ? toSummary(row, costs) : null;
+    });
   }
 
   /** What a caller waiting for a work's result needs, in one indexed read. */
   async result(id: string): Promise<WorkResultView | null> {
-    const rows = await this.query<WorkResultView>(
-      'SELECT id, kind, state, output, error, "finishedAt" FROM "Work" WHERE id = $1',
-      [id],
+    return unlessUnavailable(() =>
+      this.prisma.work.findUnique({
+        where: { id },
+        select: { id: true, kind: true, state: true, output: true, error: true, finishedAt: true },
+      }),
     );
-    return rows[0] ?? null;
   }
 
   /** One work in full. The parts are read concurrently, each a consistent snapshot of its own. */
   async detail(id: string): Promise<WorkDetail | null> {
-    const works = await this.query<WorkFields & { leaseToken: string }>(
-      `SELECT ${SUMMARY_COLUMNS}, w."sourceType", w."sourceId", w."pausedFrom", w.input, w.output, w.error,
-         w."retryPolicy", w."runSeq", w."leaseOwner", w."leaseToken"::text AS "leaseToken", w."leaseExpiresAt",
-         w."lastHeartbeatAt", w."checkpointSeq", w."pauseRequested", w."cancelRequested", w.version, w."finishedAt"
-       FROM "Work" w WHERE w.id = $1`,
-      [id],
-    );
-    const work = works[0];
-    if (!work) return null;
-    const [timeline, steps, waits, inbox, modelCalls, parent, children] = await Promise.all([
-      this.query<TimelineEntry>(
-        `SELECT seq, type, data, actor, at FROM "WorkEvent" WHERE "workId" = $1 ORDER BY seq`,
-        [id],
-      ),
-      this.query<StepView>(
-        `SELECT seq, name, type, status, attempt, "idempotencyKey", input, output, error, "workerId",
-           "startedAt", "heartbeatAt", "finishedAt",
-           (extract(epoch FROM "finishedAt" - "startedAt") * 1000)::float8 AS "durationMs"
-         FROM "Step" WHERE "workId" = $1 ORDER BY seq`,
-        [id],
-      ),
-      this.query<WaitView>(
-        `SELECT id, "stepSeq", type, status, "conversationKey", "correlationKey", expects, responders,
-           "resumeChannel", "timeoutAt", "onTimeout", escalation, "escalationRung", "defaultValue", result,
-           "satisfiedByEventId", "createdAt", "resolvedAt"
-         FROM "Wait" WHERE "workId" = $1 ORDER BY "stepSeq"`,
-        [id],
-      ),
-      this.query<InboundEventView>(
-        `SELECT ${INBOX_COLUMNS} FROM "InboundEvent"
-         WHERE "workId" = $1 AND decision IN ('inbox', 'collected') AND "consumedAt" IS NULL ORDER BY seq`,
-        [id],
-      ),
-      this.query<ModelCallView>(
-        `SELECT id, "stepId", provider, model, "inputTokens", "outputTokens", "cachedTokens",
-           "costUsd"::float8 AS "costUsd", "finishReason", "latencyMs", "createdAt"
-         FROM "ModelCall" WHERE "workId" = $1 ORDER BY "createdAt", id`,
-        [id],
-      ),
-      work.parentId ? this.summary(work.parentId) : Promise.resolve(null),
-      this.query<WorkSummary>(
-        `SELECT ${SUMMARY_COLUMNS} FROM "Work" w WHERE w."parentId" = $1 ORDER BY w."createdAt", w.id`,
-        [id],
-      ),
-    ]);
-    return {
-      work,
-      timeline,
-      steps,
-      waits,
-      inbox,
-      modelCalls,
-      costUsd: work.costUsd,
-      parent,
-      children,
-    };
+    return unlessUnavailable(async () => {
+      const [row, costs] = await Promise.all([
+        this.prisma.work.findUnique({ where: { id }, select: DETAIL_SELECT }),
+        this.costsOf([id]),
+      ]);
+      if (!row) return null;
+      const work = toWorkFields(row, costs);
+      const byWork = { where: { workId: id } } as const;
+      const [timeline, steps, waits, inbox, modelCalls, parent, children] = await Promise.all([
+        this.prisma.workEvent.findMany({
+          ...byWork,
+          select: TIMELINE_SELECT,
+          orderBy: { seq: 'asc' },
+        }),
+        this.prisma.step.findMany({ ...byWork, select: STEP_SELECT, orderBy: { seq: 'asc' } }),
+        this.prisma.wait.findMany({ ...byWork, select: WAIT_SELECT, orderBy: { stepSeq: 'asc' } }),
+        this.prisma.inboundEvent.findMany({
+          where: { workId: id, decision: { in: ['inbox', 'collected'] }, consumedAt: null },
+          select: INBOX_SELECT,
+          orderBy: { seq: 'asc' },
+        }),
+        this.prisma.modelCall.findMany({
+          ...byWork,
+          select: MODEL_CALL_SELECT,
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        }),
+        work.parentId ? this.summary(work.parentId) : Promise.resolve(null),
+        this.children(id),
+      ]);
+      return {
+        work,
+        timeline,
+        steps: steps.map(toStepView),
+        waits,
+        inbox,
+        modelCalls: modelCalls.map(toModelCallView),
+        costUsd: work.costUsd,
+        parent,
+        children,
+      };
+    });
   }
 
   /**
@@ -189,40 +141,121 @@ export class OperatorWorksRepository {
    * running work (NULLS FIRST could not use it).
    */
   async leases(opts: { now: Date; expiredOnly?: boolean; limit: number }): Promise<LeaseView[]> {
-    return this.query<LeaseView>(
-      `SELECT id AS "workId", kind, attempt, "leaseOwner", "leaseToken"::text AS "leaseToken",
-         "leaseExpiresAt", "lastHeartbeatAt", COALESCE("leaseExpiresAt" < $1, false) AS expired
-       FROM "Work"
-       WHERE state = 'RUNNING' AND ($2::boolean IS NOT TRUE OR "leaseExpiresAt" < $1)
-       ORDER BY "leaseExpiresAt", id LIMIT $3`,
-      [opts.now, opts.expiredOnly ?? false, opts.limit],
+    const rows = await unlessUnavailable(() =>
+      this.prisma.work.findMany({
+        where: {
+          state: 'RUNNING',
+          ...(opts.expiredOnly ? { leaseExpiresAt: { lt: opts.now } } : {}),
+        },
+        select: {
+          id: true,
+          kind: true,
+          attempt: true,
+          leaseOwner: true,
+          leaseToken: true,
+          leaseExpiresAt: true,
+          lastHeartbeatAt: true,
+        },
+        orderBy: [{ leaseExpiresAt: 'asc' }, { id: 'asc' }],
+        take: opts.limit,
+      }),
     );
+    return rows.map((w) => ({
+      workId: w.id,
+      kind: w.kind,
+      attempt: w.attempt,
+      leaseOwner: w.leaseOwner,
+      leaseToken: w.leaseToken.toString(),
+      leaseExpiresAt: w.leaseExpiresAt,
+      lastHeartbeatAt: w.lastHeartbeatAt,
+      expired: w.leaseExpiresAt !== null && w.leaseExpiresAt < opts.now,
+    }));
   }
 
-  /** Works per state (every state present) and model spend per UTC day in [since, until). */
+  /**
+   * Works per state (every state present) and model spend per UTC day in [since, until).
+   * The counts are Prisma's groupBy; the spend per day stays SQL, because it groups by
+   * an expression (the UTC date of createdAt), which groupBy cannot, and summing in
+   * JavaScript would read every model call of the period.
+   */
   async stats(since: Date, until: Date): Promise<LedgerStats> {
-    const [states, costs] = await Promise.all([
-      this.query<{ state: WorkState; n: number }>(
-        `SELECT state, count(*)::int AS n FROM "Work" GROUP BY state`,
-      ),
-      this.query<{ day: string; costUsd: number }>(
-        `SELECT to_char(("createdAt" AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,
-           sum("costUsd")::float8 AS "costUsd"
-         FROM "ModelCall" WHERE "createdAt" >= $1 AND "createdAt" < $2 GROUP BY 1 ORDER BY 1`,
-        [since, until],
-      ),
-    ]);
+    const [states, costs] = await unlessUnavailable(() =>
+      Promise.all([
+        this.prisma.work.groupBy({ by: ['state'], _count: { _all: true } }),
+        this.db.pool.query<{ day: string; costUsd: number }>(
+          `SELECT to_char(("createdAt" AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,
+             sum("costUsd")::float8 AS "costUsd"
+           FROM "ModelCall" WHERE "createdAt" >= $1 AND "createdAt" < $2 GROUP BY 1 ORDER BY 1`,
+          [since, until],
+        ),
+      ]),
+    );
     const byState = Object.fromEntries(WORK_STATES.map((s) => [s, 0])) as Record<WorkState, number>;
-    for (const row of states) byState[row.state] = row.n;
-    return { byState, costPerDay: costs };
+    for (const row of states) byState[row.state] = row._count._all;
+    return { byState, costPerDay: costs.rows };
   }
 
-  private async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    try {
-      const { rows } = await this.db.pool.query(sql, params);
-      return rows as T[];
-    } catch (err) {
-      translateDatabaseError(err);
-    }
+  private async listByPrisma(filters: WorkFilters): Promise<WorkSummary[]> {
+    // Prisma leaves out a filter whose value is undefined.
+    const where: Prisma.WorkWhereInput = {
+      kind: filters.kind,
+      sourceType: filters.channel,
+      conversationKey: filters.conversationKey,
+      createdAt: { gte: filters.createdFrom, lt: filters.createdTo },
+      updatedAt: { gte: filters.updatedFrom, lt: filters.updatedTo },
+      ...keysetBefore('createdAt', filters.cursor),
+    };
+    const states = [...new Set(filters.states ?? [])];
+    const branches = states.length ? states.map((state) => ({ ...where, state })) : [where];
+    const pages = await Promise.all(
+      branches.map((branch) =>
+        this.prisma.work.findMany({
+          where: branch,
+          select: SUMMARY_SELECT,
+          orderBy: [...NEWEST_FIRST],
+          take: filters.limit,
+        }),
+      ),
+    );
+    const rows = pages
+      .flat()
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || compareIds(b.id, a.id))
+      .slice(0, filters.limit);
+    const costs = await this.costsOf(rows.map((r) => r.id));
+    return rows.map((r) => toSummary(r, costs));
   }
+
+  private async search(filters: WorkFilters & { q: string }): Promise<WorkSummary[]> {
+    const query = worksSearchQuery(filters);
+    const { rows } = await unlessUnavailable(() =>
+      this.db.pool.query<WorkSummary>(query.text, query.values),
+    );
+    return rows;
+  }
+
+  private async children(id: string): Promise<WorkSummary[]> {
+    const rows = await this.prisma.work.findMany({
+      where: { parentId: id },
+      select: SUMMARY_SELECT,
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    const costs = await this.costsOf(rows.map((r) => r.id));
+    return rows.map((r) => toSummary(r, costs));
+  }
+
+  /** Model spend per work (a sum over the workId index); works without calls are absent. */
+  private async costsOf(ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const sums = await this.prisma.modelCall.groupBy({
+      by: ['workId'],
+      where: { workId: { in: ids } },
+      _sum: { costUsd: true },
+    });
+    return new Map(sums.map((s) => [s.workId, s._sum.costUsd?.toNumber() ?? 0]));
+  }
+}
+
+/** PostgreSQL's uuid order: byte order, which is the order of the lowercase hex text. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,7 +1,15 @@
 import { type WorkState } from '@app/core';
-import { type OutboxRow, type OutboxStatus } from '../outbox/outbox.repository';
-import { type WaitRow } from '../waits/wait.repository';
-import { type StepStatus, type StepType } from '../steps/step.repository';
+import {
+  type InboundEvent,
+  type ModelCall,
+  type Outbox,
+  type RouteDecision,
+  type Step,
+  type Wait,
+  type Work,
+  type WorkEvent,
+} from '../generated/prisma/client';
+import { type OutboxStatus } from '../outbox/outbox.repository';
 
 /** One page of a keyset-paginated list; `nextCursor` is null on the last page. */
 export interface Page<T> {
@@ -9,31 +17,28 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** A work as lists show it. `channel` is where it came from (the Work's sourceType). */
-export interface WorkSummary {
-  id: string;
-  kind: string;
-  state: WorkState;
-  attempt: number;
-  channel: string;
-  conversationKey: string | null;
-  waitReason: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  runAfter: Date | null;
-  parentId: string | null;
-  /** Sum of the work's model calls. */
-  costUsd: number;
-}
+/**
+ * A work as lists show it: schema.prisma's Work fields, with `channel` for where it
+ * came from (the Work's sourceType) and `costUsd`, the sum of its model calls.
+ */
+export type WorkSummary = Pick<
+  Work,
+  | 'id'
+  | 'kind'
+  | 'state'
+  | 'attempt'
+  | 'conversationKey'
+  | 'waitReason'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'runAfter'
+  | 'parentId'
+> & { channel: string; costUsd: number };
 
-export interface WorkResultView {
-  id: string;
-  kind: string;
-  state: WorkState;
-  output: unknown;
-  error: unknown;
-  finishedAt: Date | null;
-}
+export type WorkResultView = Pick<
+  Work,
+  'id' | 'kind' | 'state' | 'output' | 'error' | 'finishedAt'
+>;
 
 export interface WorkFilters {
   states?: WorkState[];
@@ -51,89 +56,90 @@ export interface WorkFilters {
   cursor?: string;
 }
 
-export interface WorkFields extends WorkSummary {
-  sourceType: string;
-  sourceId: string | null;
-  pausedFrom: WorkState | null;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  retryPolicy: unknown;
-  runSeq: number;
-  leaseOwner: string | null;
-  leaseToken: string;
-  leaseExpiresAt: Date | null;
-  lastHeartbeatAt: Date | null;
-  checkpointSeq: number;
-  pauseRequested: boolean;
-  cancelRequested: boolean;
-  version: number;
-  finishedAt: Date | null;
-}
+/** A work in full: every field but the routing internals; `leaseToken` (int8) as text, as JSON carries it. */
+export type WorkFields = WorkSummary &
+  Pick<
+    Work,
+    | 'sourceType'
+    | 'sourceId'
+    | 'pausedFrom'
+    | 'input'
+    | 'output'
+    | 'error'
+    | 'retryPolicy'
+    | 'runSeq'
+    | 'leaseOwner'
+    | 'leaseExpiresAt'
+    | 'lastHeartbeatAt'
+    | 'checkpointSeq'
+    | 'pauseRequested'
+    | 'cancelRequested'
+    | 'version'
+    | 'finishedAt'
+  > & { leaseToken: string };
 
-export interface TimelineEntry {
-  seq: number;
-  type: string;
-  data: unknown;
-  /** Who caused it: `system`, `worker:<id>`, `token:<name>`, a channel user. */
-  actor: string | null;
-  at: Date;
-}
+/** A timeline entry; `actor` is who caused it: `system`, `worker:<id>`, `token:<name>`, a channel user. */
+export type TimelineEntry = Pick<WorkEvent, 'seq' | 'type' | 'data' | 'actor' | 'at'>;
 
-export interface StepView {
-  seq: number;
-  name: string;
-  type: StepType;
-  status: StepStatus;
-  attempt: number;
-  idempotencyKey: string;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  workerId: string | null;
-  startedAt: Date;
-  heartbeatAt: Date | null;
-  finishedAt: Date | null;
+export type StepView = Pick<
+  Step,
+  | 'seq'
+  | 'name'
+  | 'type'
+  | 'status'
+  | 'attempt'
+  | 'idempotencyKey'
+  | 'input'
+  | 'output'
+  | 'error'
+  | 'workerId'
+  | 'startedAt'
+  | 'heartbeatAt'
+  | 'finishedAt'
+> & {
   /** finishedAt − startedAt; null while running. */
   durationMs: number | null;
-}
+};
 
 /**
  * A wait as an operator sees it: the ledger row without the routing internals.
  * `timeoutAt` is when its timer next fires (its timeout or the next escalation rung).
  */
-export type WaitView = Omit<WaitRow, 'workId' | 'matchKeys' | 'promptRef'>;
+export type WaitView = Omit<Wait, 'workId' | 'matchKeys' | 'promptRef'>;
 
-export interface InboundEventView {
-  id: string;
-  channel: string;
-  source: string;
-  externalId: string;
-  conversationKey: string | null;
-  correlationKey: string | null;
-  actor: unknown;
-  body: unknown;
-  decision: string;
-  reason: string;
-  workId: string | null;
-  waitId: string | null;
-  consumedAt: Date | null;
-  receivedAt: Date;
-}
+/** An inbound event with the router's decision (its raw payload only in a single event's view). */
+export type InboundEventView = Pick<
+  InboundEvent,
+  | 'id'
+  | 'channel'
+  | 'source'
+  | 'externalId'
+  | 'conversationKey'
+  | 'correlationKey'
+  | 'actor'
+  | 'body'
+  | 'decision'
+  | 'reason'
+  | 'workId'
+  | 'waitId'
+  | 'consumedAt'
+  | 'receivedAt'
+>;
 
-export interface ModelCallView {
-  id: string;
-  stepId: string | null;
-  provider: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  costUsd: number;
-  finishReason: string | null;
-  latencyMs: number;
-  createdAt: Date;
-}
+/** A model call; `costUsd` (numeric) as a JSON number. */
+export type ModelCallView = Pick<
+  ModelCall,
+  | 'id'
+  | 'stepId'
+  | 'provider'
+  | 'model'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cachedTokens'
+  | 'finishReason'
+  | 'latencyMs'
+  | 'createdAt'
+> & { costUsd: number };
 
 export interface WorkDetail {
   work: WorkFields;
@@ -151,7 +157,7 @@ export interface WorkDetail {
 export interface EventFilters {
   channel?: string;
   source?: string;
-  decisions?: string[];
+  decisions?: RouteDecision[];
   workId?: string;
   /** Inclusive lower and exclusive upper bounds on receivedAt. */
   from?: Date;
@@ -160,20 +166,18 @@ export interface EventFilters {
   cursor?: string;
 }
 
-export interface LeaseView {
-  workId: string;
-  kind: string;
-  attempt: number;
-  leaseOwner: string | null;
-  leaseToken: string;
-  leaseExpiresAt: Date | null;
-  lastHeartbeatAt: Date | null;
-  /** The lease ran out and the sweeper has not taken the work back yet. */
-  expired: boolean;
-}
+/** A RUNNING work's lease; `leaseToken` (int8) as text. */
+export type LeaseView = { workId: string } & Pick<
+  Work,
+  'kind' | 'attempt' | 'leaseOwner' | 'leaseExpiresAt' | 'lastHeartbeatAt'
+> & {
+    leaseToken: string;
+    /** The lease ran out and the sweeper has not taken the work back yet. */
+    expired: boolean;
+  };
 
 /** An outbound message as an operator sees it: the ledger row as is. */
-export type OutboxView = OutboxRow;
+export type OutboxView = Outbox;
 
 export interface OutboxFilters {
   statuses?: OutboxStatus[];

@@ -1,24 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
+import { type PgRow } from '../database/pg-row';
+import { type Outbox } from '../generated/prisma/client';
 
-export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'cancelled';
+export type { OutboxStatus } from '../generated/prisma/enums';
 
-export interface OutboxRow {
-  id: string;
-  workId: string | null;
-  stepId: string | null;
-  channel: string;
-  target: string;
-  payload: Record<string, unknown>;
-  idempotencyKey: string;
-  status: OutboxStatus;
-  attempts: number;
-  nextAttemptAt: Date;
-  lastError: string | null;
-  providerMessageId: string | null;
-  createdAt: Date;
-  sentAt: Date | null;
-}
+/**
+ * An "Outbox" row as raw SQL reads it (schema.prisma's Outbox). `payload` is narrowed to
+ * an object: every channel's outbound message is one.
+ */
+export type OutboxRow = Omit<PgRow<Outbox>, 'payload'> & { payload: Record<string, unknown> };
 
 export interface NewOutbox {
   id: string;

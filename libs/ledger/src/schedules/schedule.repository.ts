@@ -2,24 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type MissedFirePolicy, type ScheduleKind } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
+import { type Schedule } from '../generated/prisma/client';
 
-export interface ScheduleRow {
-  id: string;
-  name: string;
-  kind: ScheduleKind;
-  cron: string | null;
-  timezone: string;
-  intervalMs: number | null;
-  runAt: Date | null;
-  workflowKind: string;
-  input: Record<string, unknown>;
-  enabled: boolean;
-  missedPolicy: MissedFirePolicy;
-  nextFireAt: Date | null;
-  lastFiredAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/**
+ * A "Schedule" row (schema.prisma's Schedule). `input` is narrowed to an object: it is
+ * the input of the works it opens, which the config and the API require to be one.
+ */
+export type ScheduleRow = Omit<Schedule, 'input'> & { input: Record<string, unknown> };
 
 /** What defines a schedule; its state (enabled, nextFireAt, lastFiredAt) is decided by the caller. */
 export interface ScheduleDefinition {
@@ -52,7 +41,11 @@ export interface FiredUpdate {
 
 /**
  * Schedules in the ledger: the source of truth for what fires when. BullMQ's job
- * schedulers only carry the wake-ups and are rebuilt from these rows.
+ * schedulers only carry the wake-ups and are rebuilt from these rows. Reads and delete
+ * are Prisma Client (`input` cast to the narrowed ScheduleRow: the config and the API
+ * only write objects); upsert and setEnabled stay SQL because they lock the row
+ * (FOR UPDATE) while the caller plans its state, and the fire path (listDue,
+ * markFired) because its conditional advance is the exactly-once guarantee.
  */
 @Injectable()
 export class ScheduleRepository {
@@ -109,26 +102,15 @@ export class ScheduleRepository {
   }
 
   async get(id: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'SELECT * FROM "Schedule" WHERE id = $1',
-      [id],
-    );
-    return rows[0] ?? null;
+    return (await this.db.prisma.schedule.findUnique({ where: { id } })) as ScheduleRow | null;
   }
 
   async getByName(name: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'SELECT * FROM "Schedule" WHERE name = $1',
-      [name],
-    );
-    return rows[0] ?? null;
+    return (await this.db.prisma.schedule.findUnique({ where: { name } })) as ScheduleRow | null;
   }
 
   async list(): Promise<ScheduleRow[]> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'SELECT * FROM "Schedule" ORDER BY name',
-    );
-    return rows;
+    return (await this.db.prisma.schedule.findMany({ orderBy: { name: 'asc' } })) as ScheduleRow[];
   }
 
   /** Pause or resume: the caller decides the next slot (none while paused). */
@@ -149,11 +131,13 @@ export class ScheduleRepository {
   }
 
   async delete(name: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(
-      'DELETE FROM "Schedule" WHERE name = $1 RETURNING *',
-      [name],
-    );
-    return rows[0] ?? null;
+    try {
+      return (await this.db.prisma.schedule.delete({ where: { name } })) as ScheduleRow;
+    } catch (err) {
+      // P2025: no such schedule (the DELETE matched nothing).
+      if ((err as { code?: unknown } | null)?.code === 'P2025') return null;
+      throw err;
+    }
   }
 
   /** Enabled schedules whose next slot is at or before `dueBy`, oldest first. */

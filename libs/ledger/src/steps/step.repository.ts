@@ -2,29 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { stepIdempotencyKey } from '@app/core';
 import { type Queryable } from '../database/ledger-database';
+import { type PgRow } from '../database/pg-row';
+import { type Step, type StepStatus, type StepType } from '../generated/prisma/client';
 import { type WorkRow } from '../work/work-row';
 import { completeStepSet } from './step-completion.sql';
 
-export type StepType = 'task' | 'llm' | 'send' | 'sleep' | 'wait' | 'child';
-export type StepStatus = 'running' | 'completed' | 'failed';
+export type { StepStatus, StepType } from '../generated/prisma/enums';
 
-export interface StepRow {
-  id: string;
-  workId: string;
-  seq: number;
-  name: string;
-  type: StepType;
-  idempotencyKey: string;
-  status: StepStatus;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  attempt: number;
-  workerId: string | null;
-  startedAt: Date;
-  heartbeatAt: Date | null;
-  finishedAt: Date | null;
-}
+/** A "Step" row as raw SQL reads it: schema.prisma's Step as is (it has no int8 or numeric). */
+export type StepRow = PgRow<Step>;
 
 export interface NewStep {
   id: string;

@@ -9,22 +9,17 @@ import {
   WorkgateError,
 } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
-import { translateDatabaseError } from '../database/database-errors';
+import { translateDatabaseError, unlessUnavailable } from '../database/database-errors';
+import { type ApiToken, type ApiTokenRole, type Prisma } from '../generated/prisma/client';
 
-export const API_TOKEN_ROLES = ['viewer', 'operator'] as const;
-export type ApiTokenRole = (typeof API_TOKEN_ROLES)[number];
+export const API_TOKEN_ROLES = ['viewer', 'operator'] as const satisfies readonly ApiTokenRole[];
+export type { ApiTokenRole };
 
-/** A token as lists show it: never the token itself, which is not stored. */
-export interface ApiTokenInfo {
-  id: string;
-  name: string;
-  role: ApiTokenRole;
-  /** The token's first characters, to recognise it (`wg_AbCdEfGh`). */
-  prefix: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-}
+/** A token as lists show it (schema.prisma's ApiToken): never the token itself, which is not stored. */
+export type ApiTokenInfo = Pick<
+  ApiToken,
+  'id' | 'name' | 'role' | 'prefix' | 'createdAt' | 'lastUsedAt' | 'revokedAt'
+>;
 
 export const API_TOKEN_PREFIX = 'wg_';
 export const API_TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -43,9 +38,25 @@ export function hashApiToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-const COLUMNS = `id, name, role, prefix, "createdAt", "lastUsedAt", "revokedAt"`;
+const INFO_SELECT = {
+  id: true,
+  name: true,
+  role: true,
+  prefix: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const satisfies Prisma.ApiTokenSelect;
 
-/** Bearer tokens of the operator API, stored hashed (`workgate tokens create|ls|revoke`). */
+/** Prisma's P2002: a unique constraint refused the row (here: the token's name). */
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'P2002';
+}
+
+/**
+ * Bearer tokens of the operator API, stored hashed (`workgate tokens create|ls|revoke`),
+ * through Prisma Client. Times come from the CLOCK port, as the lastUsedAt check does.
+ */
 @Injectable()
 export class ApiTokenRepository {
   constructor(
@@ -68,14 +79,19 @@ export class ApiTokenRepository {
       );
     const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     try {
-      const { rows } = await this.db.pool.query<ApiTokenInfo>(
-        `INSERT INTO "ApiToken" (id, name, role, "tokenHash", prefix) VALUES ($1, $2, $3, $4, $5)
-         RETURNING ${COLUMNS}`,
-        [this.ids.uuid(), name, role, hashApiToken(token), token.slice(0, 11)],
-      );
-      return { ...rows[0]!, token };
+      const info = await this.db.prisma.apiToken.create({
+        data: {
+          id: this.ids.uuid(),
+          name,
+          role,
+          tokenHash: hashApiToken(token),
+          prefix: token.slice(0, 11),
+        },
+        select: INFO_SELECT,
+      });
+      return { ...info, token };
     } catch (err) {
-      if ((err as { code?: string }).code === '23505')
+      if (isUniqueViolation(err))
         throw new WorkgateError(
           ErrorCode.InvalidTransition,
           `a token named "${name}" exists already (names stay taken after revoking, so the timeline's "token:${name}" is unambiguous)`,
@@ -85,39 +101,45 @@ export class ApiTokenRepository {
   }
 
   async list(): Promise<ApiTokenInfo[]> {
-    return this.query<ApiTokenInfo>(`SELECT ${COLUMNS} FROM "ApiToken" ORDER BY "createdAt", name`);
+    return unlessUnavailable(() =>
+      this.db.prisma.apiToken.findMany({
+        select: INFO_SELECT,
+        orderBy: [{ createdAt: 'asc' }, { name: 'asc' }],
+      }),
+    );
   }
 
-  /** Revokes by name; null when there is no such token. Revoking twice keeps the first time. */
+  /**
+   * Revokes by name; null when there is no such token. Revoking twice keeps the first
+   * time: the update only touches a live token.
+   */
   async revoke(name: string): Promise<ApiTokenInfo | null> {
-    const rows = await this.query<ApiTokenInfo>(
-      `UPDATE "ApiToken" SET "revokedAt" = COALESCE("revokedAt", now()) WHERE name = $1 RETURNING ${COLUMNS}`,
-      [name],
-    );
-    return rows[0] ?? null;
+    return unlessUnavailable(async () => {
+      await this.db.prisma.apiToken.updateMany({
+        where: { name, revokedAt: null },
+        data: { revokedAt: new Date(this.clock.now()) },
+      });
+      return this.db.prisma.apiToken.findUnique({ where: { name }, select: INFO_SELECT });
+    });
   }
 
   /** The live (not revoked) token this bearer value is, or null. Touches lastUsedAt. */
   async authenticate(token: string): Promise<ApiTokenInfo | null> {
     // Anything not shaped like one of our tokens is refused without a query.
     if (!TOKEN_SHAPE.test(token)) return null;
-    const rows = await this.query<ApiTokenInfo>(
-      `SELECT ${COLUMNS} FROM "ApiToken" WHERE "tokenHash" = $1 AND "revokedAt" IS NULL`,
-      [hashApiToken(token)],
-    );
-    const info = rows[0];
-    if (!info) return null;
-    if (!info.lastUsedAt || this.clock.now() - info.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS)
-      await this.query(`UPDATE "ApiToken" SET "lastUsedAt" = now() WHERE id = $1`, [info.id]);
-    return info;
-  }
-
-  private async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    try {
-      const { rows } = await this.db.pool.query(sql, params);
-      return rows as T[];
-    } catch (err) {
-      translateDatabaseError(err);
-    }
+    return unlessUnavailable(async () => {
+      const info = await this.db.prisma.apiToken.findFirst({
+        where: { tokenHash: hashApiToken(token), revokedAt: null },
+        select: INFO_SELECT,
+      });
+      if (!info) return null;
+      const now = this.clock.now();
+      if (!info.lastUsedAt || now - info.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS)
+        await this.db.prisma.apiToken.update({
+          where: { id: info.id },
+          data: { lastUsedAt: new Date(now) },
+        });
+      return info;
+    });
   }
 }

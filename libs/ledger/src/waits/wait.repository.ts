@@ -1,32 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
 import { type Queryable } from '../database/ledger-database';
+import { type PgRow } from '../database/pg-row';
+import { type Wait } from '../generated/prisma/client';
 import { completeStepSet } from '../steps/step-completion.sql';
 import { type EscalationRung, type WaitStatus, type WaitType, wrapStepOutput } from '@app/core';
 
-export interface WaitRow {
-  id: string;
-  workId: string;
-  stepSeq: number;
-  type: WaitType;
-  status: WaitStatus;
-  conversationKey: string | null;
-  correlationKey: string | null;
+/**
+ * A "Wait" row as raw SQL reads it (schema.prisma's Wait). Two Json columns are narrowed
+ * to what the engine writes into them: `matchKeys` an object of keys, `escalation` the
+ * ladder core defines.
+ */
+export type WaitRow = Omit<PgRow<Wait>, 'matchKeys' | 'escalation'> & {
   matchKeys: Record<string, unknown> | null;
-  expects: unknown;
-  responders: unknown;
-  resumeChannel: string | null;
-  promptRef: string | null;
-  timeoutAt: Date | null;
-  onTimeout: 'fail' | 'resume' | 'escalate';
   escalation: EscalationRung[] | null;
-  escalationRung: number;
-  defaultValue: unknown;
-  result: unknown;
-  satisfiedByEventId: string | null;
-  createdAt: Date;
-  resolvedAt: Date | null;
-}
+};
 
 export interface NewWait {
   id: string;

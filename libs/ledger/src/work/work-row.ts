@@ -1,37 +1,23 @@
-import { type RetryPolicy, type WorkSnapshot, type WorkState } from '@app/core';
+import { type RetryPolicy, type WorkSnapshot } from '@app/core';
+import { type PgRow } from '../database/pg-row';
+import { type Work } from '../generated/prisma/client';
 
-/** A "Work" row as the pg driver returns it (bigint as string, timestamptz as Date). */
-export interface WorkRow {
-  id: string;
-  kind: string;
-  state: WorkState;
-  pausedFrom: WorkState | null;
-  sourceType: string;
-  sourceId: string | null;
-  conversationKey: string | null;
-  /** Where replies to the origin go (chat works); null for webhooks and the API. */
-  replyAddress: { channel: string; target: string; thread?: string } | null;
-  parentId: string | null;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  attempt: number;
-  retryPolicy: RetryPolicy;
-  runAfter: Date | null;
-  runSeq: number;
-  leaseOwner: string | null;
-  leaseToken: string;
-  leaseExpiresAt: Date | null;
-  lastHeartbeatAt: Date | null;
-  checkpointSeq: number;
-  waitReason: string | null;
-  pauseRequested: boolean;
-  cancelRequested: boolean;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-  finishedAt: Date | null;
+/** Where replies to a chat work's origin go: the Json `replyAddress`, as ingest writes it. */
+export interface ReplyAddress {
+  channel: string;
+  target: string;
+  thread?: string;
 }
+
+/**
+ * A "Work" row as raw SQL reads it (schema.prisma's Work; leaseToken, an int8, as text).
+ * Two Json columns are narrowed to what the ledger writes into them: `replyAddress` by
+ * ingest, `retryPolicy` from the workflow's definition (core's RetryPolicy).
+ */
+export type WorkRow = Omit<PgRow<Work>, 'replyAddress' | 'retryPolicy'> & {
+  replyAddress: ReplyAddress | null;
+  retryPolicy: RetryPolicy;
+};
 
 export function toSnapshot(row: WorkRow): WorkSnapshot {
   return {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LedgerDatabase } from '../database/ledger-database';
+import { Prisma } from '../generated/prisma/client';
 import { type WorkflowKindModel } from '../generated/prisma/models';
 
 /** What a worker says about one kind it runs. */
@@ -16,45 +17,56 @@ export type WorkflowKindRow = Pick<
   'kind' | 'description' | 'registeredBy' | 'registeredAt'
 > & { inputSchema: unknown };
 
-const COLUMNS = `kind, description, "inputSchema", "registeredBy", "registeredAt"`;
+const SELECT = {
+  kind: true,
+  description: true,
+  inputSchema: true,
+  registeredBy: true,
+  registeredAt: true,
+} as const satisfies Prisma.WorkflowKindSelect;
 
 /**
  * The catalog of workflow kinds the workers run (see WorkflowKind in schema.prisma):
  * written by each worker at start, read by the gateway to check a start request.
+ * Prisma Client: a handful of rows, written once per worker start.
  */
 @Injectable()
 export class WorkflowKindRepository {
   constructor(private readonly db: LedgerDatabase) {}
 
   /**
-   * Upserts every kind in one statement. Kinds another worker registered and this one
-   * does not run are left alone: replicas may run different sets of workflows.
+   * Upserts every kind, in one transaction. Kinds another worker registered and this
+   * one does not run are left alone: replicas may run different sets of workflows.
    */
   async register(kinds: WorkflowKindRegistration[], registeredBy: string): Promise<void> {
     if (kinds.length === 0) return;
-    await this.db.pool.query(
-      `INSERT INTO "WorkflowKind" (kind, description, "inputSchema", "registeredBy", "registeredAt")
-       SELECT k.kind, k.description, k."inputSchema", $2, now()
-         FROM jsonb_to_recordset($1::jsonb) AS k(kind text, description text, "inputSchema" jsonb)
-       ON CONFLICT (kind) DO UPDATE SET description = EXCLUDED.description,
-         "inputSchema" = EXCLUDED."inputSchema", "registeredBy" = EXCLUDED."registeredBy",
-         "registeredAt" = EXCLUDED."registeredAt"`,
-      [JSON.stringify(kinds), registeredBy],
+    const registeredAt = new Date();
+    await this.db.prisma.$transaction(
+      kinds.map((k) => {
+        const fields = {
+          description: k.description,
+          // A kind without a schema is SQL NULL (any input), not the JSON value null.
+          inputSchema:
+            k.inputSchema === null || k.inputSchema === undefined
+              ? Prisma.DbNull
+              : (k.inputSchema as Prisma.InputJsonValue),
+          registeredBy,
+          registeredAt,
+        };
+        return this.db.prisma.workflowKind.upsert({
+          where: { kind: k.kind },
+          create: { kind: k.kind, ...fields },
+          update: fields,
+        });
+      }),
     );
   }
 
   async find(kind: string): Promise<WorkflowKindRow | null> {
-    const { rows } = await this.db.pool.query<WorkflowKindRow>(
-      `SELECT ${COLUMNS} FROM "WorkflowKind" WHERE kind = $1`,
-      [kind],
-    );
-    return rows[0] ?? null;
+    return this.db.prisma.workflowKind.findUnique({ where: { kind }, select: SELECT });
   }
 
   async list(): Promise<WorkflowKindRow[]> {
-    const { rows } = await this.db.pool.query<WorkflowKindRow>(
-      `SELECT ${COLUMNS} FROM "WorkflowKind" ORDER BY kind`,
-    );
-    return rows;
+    return this.db.prisma.workflowKind.findMany({ select: SELECT, orderBy: { kind: 'asc' } });
   }
 }
