@@ -110,9 +110,15 @@ describe('assistant: a message sent while it answers is never stranded', () => {
     expect(routed.reason).toMatch(/routed again/);
     const second = await ledger.untilState(routed.workId, 'COMPLETED', 20_000);
     expect(second.output).toMatchObject({ answer: 'Lisbon.' });
-    expect(sender.sent.map((d) => (d.payload as { text?: string }).text)).toEqual([
-      'Paris.',
-      'Lisbon.',
-    ]);
+    // The answer is delivered by the outbox job after the completion commits: wait for it.
+    const texts = await until(
+      () =>
+        sender.sent.length >= 2
+          ? sender.sent.map((d) => (d.payload as { text?: string }).text)
+          : null,
+      `both answers delivered (saw ${sender.sent.length})`,
+      20_000,
+    );
+    expect(texts).toEqual(['Paris.', 'Lisbon.']);
   });
 });
