@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BUSY_POLICIES, MISSED_FIRE_POLICIES, parseDurationMs, parsePointer } from '@app/core';
 import { parseByteSize } from './byte-size.util';
 import { parseRedisUrl, redisConfigSchema } from './redis-target';
+import { retentionConfigSchema } from './retention.schema';
 
 const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const bytes = parseByteSize(v);
@@ -493,6 +494,8 @@ export const fileConfigSchema = z.strictObject({
         .default({}),
     })
     .prefault({}),
+  /** Deleting old finished works and old inbound events (docs/retention.md). */
+  retention: retentionConfigSchema,
   /** The model for the `assistant` workflow kind; absent = no model (routes to `assistant` are refused at start). */
   agent: agentConfigSchema.optional(),
   /** Schedules the worker upserts by name at start (config wins for the fields it sets). */
