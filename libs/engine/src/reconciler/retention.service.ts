@@ -43,7 +43,10 @@ export class RetentionService implements ReconcileContributor {
     } catch (err) {
       // A batch that hit lock_timeout (or a lost connection) is retried next pass; the
       // batches before it are committed and stay done.
-      this.logger.warn({ err: (err as Error).message }, 'retention batch failed; next pass retries');
+      this.logger.warn(
+        { err: (err as Error).message },
+        'retention batch failed; next pass retries',
+      );
     }
   }
 
