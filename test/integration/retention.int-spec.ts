@@ -160,15 +160,22 @@ describe(RetentionService.name, () => {
     const expired = await ingest().ingest(chatEvent('telegram', 'upd:2'));
     const slack = await ingest().ingest(chatEvent('slack', 'ev:1'));
     const hook = await ingest().ingest(chatEvent('webhook', 'gh:1'));
+    const oldHook = await ingest().ingest(chatEvent('webhook', 'gh:2'), {
+      rawBody: Buffer.from('{"text":"hi"}'),
+    });
     // Telegram's window defaults to 48h, Slack's to 24h, webhooks' to 7d.
     await age('InboundEvent', 'receivedAt', [first.eventId], '30 hours');
     await age('InboundEvent', 'receivedAt', [expired.eventId], '3 days');
     await age('InboundEvent', 'receivedAt', [slack.eventId], '25 hours');
     await age('InboundEvent', 'receivedAt', [hook.eventId], '3 days');
+    await age('InboundEvent', 'receivedAt', [oldHook.eventId], '8 days');
+    expect(await count(`"InboundRawBody" WHERE "externalId" = 'gh:2'`, [])).toBe(1);
 
     const report = await retention().runOnce();
 
-    expect(report.inboundEvents).toBe(2);
+    expect(report.inboundEvents).toBe(3);
+    // A signed delivery's exact bytes go with its event.
+    expect(await count(`"InboundRawBody" WHERE "externalId" = 'gh:2'`, [])).toBe(0);
     expect((await ingest().ingest(chatEvent('telegram', 'upd:1'))).duplicate).toBe(true);
     expect((await ingest().ingest(chatEvent('webhook', 'gh:1'))).duplicate).toBe(true);
     // Past the window the record is gone: the same id is a new event.
