@@ -1,3 +1,4 @@
+import { fileConfigSchema } from './config.schema';
 import { retentionConfigSchema } from './retention.schema';
 
 describe('retention config', () => {
@@ -34,5 +35,11 @@ describe('retention config', () => {
     expect(retentionConfigSchema.safeParse({ after: 0 }).success).toBe(false);
     expect(retentionConfigSchema.safeParse({ after: 'a month' }).success).toBe(false);
     expect(retentionConfigSchema.safeParse({ surprise: true }).success).toBe(false);
+  });
+
+  it('is the `retention` block of the config file', () => {
+    expect(fileConfigSchema.parse({}).retention.after).toBeUndefined();
+    const refused = fileConfigSchema.safeParse({ retention: { dedupe: { telegram: '1h' } } });
+    expect(refused.error?.issues[0]?.path).toEqual(['retention', 'dedupe', 'telegram']);
   });
 });
