@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BUSY_POLICIES, MISSED_FIRE_POLICIES, parseDurationMs, parsePointer } from '@app/core';
 import { parseByteSize } from './byte-size.util';
 import { parseRedisUrl, redisConfigSchema } from './redis-target';
+import { retentionConfigSchema } from './retention.schema';
 
 /** A size: `256kb`, `1mb`, or a number of bytes. */
 export const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -765,6 +766,8 @@ export const fileConfigSchema = z.strictObject({
         .default({}),
     })
     .prefault({}),
+  /** Deleting old finished works and old inbound events (docs/retention.md). */
+  retention: retentionConfigSchema,
   /** The model for the `assistant` workflow kind; absent = no model (routes to `assistant` are refused at start). */
   agent: agentConfigSchema
     .optional()

@@ -6,3 +6,4 @@ export * from './byte-size.util';
 export * from './logger';
 export * from './graceful-shutdown';
 export * from './redis-target';
+export * from './retention.schema';

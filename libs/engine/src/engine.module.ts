@@ -9,6 +9,7 @@ import { QueuesModule } from './queues/queues.module';
 import { InboxRerouteService } from './reconciler/inbox-reroute.service';
 import { LeaseSweeper } from './reconciler/lease-sweeper.service';
 import { RECONCILE_CONTRIBUTORS, ReconcilerService } from './reconciler/reconciler.service';
+import { RetentionService } from './reconciler/retention.service';
 import { RunStore } from './runner/run-store';
 import { WakeService } from './runner/wake.service';
 import { WorkRunner } from './runner/work-runner.service';
@@ -49,13 +50,15 @@ export class EngineModule {
         OutboxService,
         ScheduleService,
         InboxRerouteService,
+        RetentionService,
         {
           provide: RECONCILE_CONTRIBUTORS,
-          useFactory: (schedules: ScheduleService, inboxes: InboxRerouteService) => [
-            schedules,
-            inboxes,
-          ],
-          inject: [ScheduleService, InboxRerouteService],
+          useFactory: (
+            schedules: ScheduleService,
+            inboxes: InboxRerouteService,
+            retention: RetentionService,
+          ) => [schedules, inboxes, retention],
+          inject: [ScheduleService, InboxRerouteService, RetentionService],
         },
         LeaseSweeper,
         ReconcilerService,
@@ -73,6 +76,7 @@ export class EngineModule {
         RunStore,
         OutboxService,
         ScheduleService,
+        RetentionService,
       ],
     };
   }

@@ -13,6 +13,7 @@ export * from './queues/redis.module';
 export * from './queues/sharded-queues';
 export * from './jobs/processors';
 export * from './reconciler/reconciler.service';
+export * from './reconciler/retention.service';
 export * from './runner/run-resources';
 export * from './runner/run-store';
 export * from './runner/wake.service';

@@ -17,6 +17,7 @@ export * from './system/system-clock';
 export * from './work/work-row';
 export * from './work/work.repository';
 export * from './outbox/outbox.repository';
+export * from './retention/retention.repository';
 export * from './steps/step.repository';
 export { completeStepSet } from './steps/step-completion.sql';
 export * from './waits/wait.repository';

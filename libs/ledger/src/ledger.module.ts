@@ -29,6 +29,7 @@ import { OperatorEventsRepository } from './operator/operator-events.repository'
 import { OperatorOutboxRepository } from './operator/operator-outbox.repository';
 import { OperatorWorksRepository } from './operator/operator-works.repository';
 import { OutboxRepository } from './outbox/outbox.repository';
+import { RetentionRepository } from './retention/retention.repository';
 import { ScheduleRepository } from './schedules/schedule.repository';
 import { StepRepository } from './steps/step.repository';
 import { WaitRepository } from './waits/wait.repository';
@@ -68,6 +69,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     StepRepository,
     WaitRepository,
     OutboxRepository,
+    RetentionRepository,
     ScheduleRepository,
     OperatorWorksRepository,
     OperatorEventsRepository,
@@ -90,6 +92,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     StepRepository,
     WaitRepository,
     OutboxRepository,
+    RetentionRepository,
     ScheduleRepository,
     OperatorWorksRepository,
     OperatorEventsRepository,
