@@ -61,8 +61,6 @@ const sizeDebt = {
   'bench/scenarios/ingest.scenarios.ts': [undefined, 89],
   'bench/scenarios/ledger.scenarios.ts': [undefined, 158],
   'bench/scenarios/scale.scenarios.ts': [591, 183],
-  'apps/cli/src/commands/send-chat.command.ts': [undefined, 154],
-  'apps/cli/src/commands/works.command.ts': [undefined, 119],
   'libs/agent/src/assistant.workflow.ts': [undefined, 120],
   'libs/ledger/src/migrations/migration-runner.ts': [undefined, 109],
   'libs/ledger/src/migrations/prisma-datamodel.ts': [undefined, 94],
