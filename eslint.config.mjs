@@ -62,7 +62,6 @@ const sizeDebt = {
   'bench/scenarios/ledger.scenarios.ts': [undefined, 158],
   'bench/scenarios/scale.scenarios.ts': [591, 183],
   'libs/agent/src/assistant.workflow.ts': [undefined, 120],
-  'libs/ledger/src/migrations/migration-runner.ts': [undefined, 109],
   'libs/ledger/src/migrations/prisma-datamodel.ts': [undefined, 94],
   'libs/ledger/src/migrations/schema-drift.ts': [451, 161],
 };
