@@ -61,7 +61,7 @@ const sizeDebt = {
   'bench/scenarios/ingest.scenarios.ts': [undefined, 89],
   'bench/scenarios/ledger.scenarios.ts': [undefined, 158],
   'bench/scenarios/scale.scenarios.ts': [591, 183],
-  'libs/ledger/src/migrations/schema-drift.ts': [451, 161],
+  'libs/ledger/src/migrations/schema-drift.ts': [undefined, 161],
 };
 const countedLines = { skipBlankLines: true, skipComments: true };
 const sizeRules = [

@@ -21,7 +21,7 @@ import {
   type MigrateResult,
   runMigrations,
 } from '../../libs/ledger/src/migrations/migration-runner';
-import { checkSchemaDrift } from '../../libs/ledger/src/migrations/schema-drift';
+import { checkSchemaDrift } from '../../libs/ledger/src/migrations/schema-introspect';
 import { worksListQuery } from '../../libs/ledger/src/operator/operator-works.repository';
 import { createTestSchema, type TestSchema } from '../support/db';
 import { TEST_DATABASE_URL } from '../support/env';
