@@ -21,7 +21,7 @@ import {
   type MigrateResult,
   runMigrations,
 } from '../../libs/ledger/src/migrations/migration-runner';
-import { checkSchemaDrift } from '../../libs/ledger/src/migrations/schema-drift';
+import { checkSchemaDrift } from '../../libs/ledger/src/migrations/schema-introspect';
 import { worksSearchQuery } from '../../libs/ledger/src/operator/works-search.sql';
 import { createTestSchema, type TestSchema } from '../support/db';
 import { TEST_DATABASE_URL } from '../support/env';

@@ -203,12 +203,7 @@ export function createAssistantWorkflow(
         messages.push(...userTurns(await ctx.inbox()));
         const passed = budgetPassed(spent, limits);
         if (passed) {
-          const more = await ctx.ask<boolean>({
-            text: `Budget reached: ${describeSpend(spent, limits, passed)}. Allow the assistant to continue?`,
-            expects: { type: 'boolean' },
-            waitType: 'budget',
-            ...(settings.approvers.length ? { responders: settings.approvers } : {}),
-          });
+          const more = await askForMoreBudget(ctx, settings, describeSpend(spent, limits, passed));
           if (!more) {
             await reply(
               'I reached the spending limit for this request and it was not extended, so I have to stop here. Sorry!',
@@ -218,66 +213,13 @@ export function createAssistantWorkflow(
           limits = raiseLimit(limits, settings.budget, passed);
           continue;
         }
-        const response = await ctx.llm(
-          {
-            model: settings.model,
-            messages,
-            tools: specs,
-            ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
-          },
-          {
-            client,
-            timeout: settings.timeout,
-            maxAttempts: settings.maxAttempts,
-            trim: trimOldestTurn,
-          },
-        );
-        // The step dropped the oldest turns to fit: so does the conversation from now on.
-        if (response.trimmed) messages.splice(historyStart(messages), response.trimmed);
-        spent.turns += 1;
-        spent.tokens += response.usage.inputTokens + response.usage.outputTokens;
-        spent.costUsd = Math.round((spent.costUsd + response.costUsd) * 1e6) / 1e6;
-        messages.push(response.message);
-        const calls = response.message.toolCalls ?? [];
+        const message = await callModel(ctx, settings, client, messages, specs, spent);
+        const calls = message.toolCalls ?? [];
         if (!calls.length) {
-          const answer = response.message.content ?? '';
+          const answer = message.content ?? '';
           const text = answer || '(no answer)';
-          if (!here || !followUpWindow) {
-            await reply(text);
-            return { answer, spent };
-          }
-          // Messages sent while the model was answering come first: answered at once,
-          // not after the window.
-          const waiting = userTurns(await ctx.inbox());
-          if (waiting.length) {
-            await reply(text);
-            messages.push(...waiting);
-            continue;
-          }
-          // The answer is the prompt of a wait the conversation's next message satisfies
-          // (routing rule 2; a reply to the answer names this work too). A plain prompt:
-          // no reply keyboard, not edited with who answered. The answer, or the timeout's
-          // null, is the wait step's record, so a re-run rebuilds the same conversation.
-          const followUp = await ctx.ask<string | null>({
-            to: here,
-            text,
-            plain: true,
-            expects: { type: 'string' },
-            timeout: followUpWindow,
-            onTimeout: 'default',
-            default: null,
-          });
-          if (typeof followUp === 'string') {
-            messages.push({ role: 'user', content: followUp });
-            continue;
-          }
-          // The window passed. A message that reached the inbox meanwhile — between the
-          // read above and the wait opening, or just after the timeout won the wait — is
-          // answered, not dropped.
-          const late = userTurns(await ctx.inbox());
-          if (!late.length) return { answer, spent };
-          messages.push(...late);
-          continue;
+          if (await continueAfterAnswer(ctx, here, followUpWindow, text, messages, reply)) continue;
+          return { answer, spent };
         }
         for (const call of calls) {
           const result = await runToolCall(ctx, tools, call, settings);
@@ -301,3 +243,99 @@ export function createAssistantWorkflow(
 
 /** The `assistant` kind the worker registers when `agent:` is configured. */
 export const assistantWorkflow = createAssistantWorkflow();
+
+/** Asks the approvers (or the chat) whether the assistant may spend past its budget. */
+function askForMoreBudget(
+  ctx: WorkflowContext,
+  settings: AgentConfig,
+  spend: string,
+): Promise<boolean> {
+  return ctx.ask<boolean>({
+    text: `Budget reached: ${spend}. Allow the assistant to continue?`,
+    expects: { type: 'boolean' },
+    waitType: 'budget',
+    ...(settings.approvers.length ? { responders: settings.approvers } : {}),
+  });
+}
+
+/** One model call as a recorded step; its usage is added to `spent`, its answer to `messages`. */
+async function callModel(
+  ctx: WorkflowContext,
+  settings: AgentConfig,
+  client: ModelClient,
+  messages: LlmMessage[],
+  specs: ReturnType<typeof toolSpecs>,
+  spent: Spend,
+) {
+  const response = await ctx.llm(
+    {
+      model: settings.model,
+      messages,
+      tools: specs,
+      ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+    },
+    {
+      client,
+      timeout: settings.timeout,
+      maxAttempts: settings.maxAttempts,
+      trim: trimOldestTurn,
+    },
+  );
+  // The step dropped the oldest turns to fit: so does the conversation from now on.
+  if (response.trimmed) messages.splice(historyStart(messages), response.trimmed);
+  spent.turns += 1;
+  spent.tokens += response.usage.inputTokens + response.usage.outputTokens;
+  spent.costUsd = Math.round((spent.costUsd + response.costUsd) * 1e6) / 1e6;
+  messages.push(response.message);
+  return response.message;
+}
+
+/**
+ * After an answer without tool calls: sends it, and reports whether the conversation
+ * goes on (a message waiting, or one arriving within the follow-up window).
+ */
+async function continueAfterAnswer(
+  ctx: WorkflowContext,
+  here: WorkflowContext['origin']['address'],
+  followUpWindow: AgentConfig['followUpWindow'],
+  text: string,
+  messages: LlmMessage[],
+  reply: (text: string) => Promise<void>,
+): Promise<boolean> {
+  if (!here || !followUpWindow) {
+    await reply(text);
+    return false;
+  }
+  // Messages sent while the model was answering come first: answered at once,
+  // not after the window.
+  const waiting = userTurns(await ctx.inbox());
+  if (waiting.length) {
+    await reply(text);
+    messages.push(...waiting);
+    return true;
+  }
+  // The answer is the prompt of a wait the conversation's next message satisfies
+  // (routing rule 2; a reply to the answer names this work too). A plain prompt:
+  // no reply keyboard, not edited with who answered. The answer, or the timeout's
+  // null, is the wait step's record, so a re-run rebuilds the same conversation.
+  const followUp = await ctx.ask<string | null>({
+    to: here,
+    text,
+    plain: true,
+    expects: { type: 'string' },
+    timeout: followUpWindow,
+    onTimeout: 'default',
+    default: null,
+  });
+  if (typeof followUp === 'string') {
+    messages.push({ role: 'user', content: followUp });
+    return true;
+  }
+  // The window passed. A message that reached the inbox meanwhile — between the
+  // read above and the wait opening, or just after the timeout won the wait — is
+  // answered, not dropped.
+  const late = userTurns(await ctx.inbox());
+  if (!late.length) return false;
+  messages.push(...late);
+  return true;
+}

@@ -52,6 +52,33 @@ export function registerSchedules(program: Command): void {
     },
   );
 
+  registerCreate(schedules);
+
+  for (const action of ['pause', 'resume'] as const) {
+    apiCommand(schedules.command(`${action} <name>`).description(`${action} a schedule`)).action(
+      async (name: string, opts: CommonOptions) => {
+        const schedule = await clientFor(opts).post<Schedule>(
+          `/api/v1/schedules/${encodeURIComponent(name)}/${action}`,
+        );
+        if (opts.json) return printJson(schedule);
+        console.log(
+          `schedule ${schedule.name}: ${schedule.enabled ? `next fire ${when(schedule.nextFireAt)}` : 'paused'}`,
+        );
+      },
+    );
+  }
+
+  apiCommand(
+    schedules.command('rm <name>').description('delete a schedule (works it started stay)'),
+  ).action(async (name: string, opts: CommonOptions) => {
+    await clientFor(opts).delete(`/api/v1/schedules/${encodeURIComponent(name)}`);
+    if (opts.json) return printJson({ deleted: name });
+    console.log(`schedule ${name} deleted`);
+  });
+}
+
+/** `schedules create`: one schedule from exactly one of --cron, --every or --at. */
+function registerCreate(schedules: Command): void {
   apiCommand(
     schedules
       .command('create <name>')
@@ -90,26 +117,4 @@ export function registerSchedules(program: Command): void {
         `schedule ${schedule.name}: ${timing(schedule)}, ${schedule.enabled ? `next fire ${when(schedule.nextFireAt)}` : 'paused'}`,
       );
     });
-
-  for (const action of ['pause', 'resume'] as const) {
-    apiCommand(schedules.command(`${action} <name>`).description(`${action} a schedule`)).action(
-      async (name: string, opts: CommonOptions) => {
-        const schedule = await clientFor(opts).post<Schedule>(
-          `/api/v1/schedules/${encodeURIComponent(name)}/${action}`,
-        );
-        if (opts.json) return printJson(schedule);
-        console.log(
-          `schedule ${schedule.name}: ${schedule.enabled ? `next fire ${when(schedule.nextFireAt)}` : 'paused'}`,
-        );
-      },
-    );
-  }
-
-  apiCommand(
-    schedules.command('rm <name>').description('delete a schedule (works it started stay)'),
-  ).action(async (name: string, opts: CommonOptions) => {
-    await clientFor(opts).delete(`/api/v1/schedules/${encodeURIComponent(name)}`);
-    if (opts.json) return printJson({ deleted: name });
-    console.log(`schedule ${name} deleted`);
-  });
 }

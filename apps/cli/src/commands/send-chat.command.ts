@@ -30,6 +30,12 @@ interface SlackSendOptions extends ChatSendOptions {
  * a running gateway — to try a bot without the provider, or to script a demo.
  */
 export function registerSendChat(send: Command): void {
+  registerSendTelegram(send);
+  registerSendSlack(send);
+}
+
+/** `send telegram <bot>`: a message or a button press, with the bot's secret-token header. */
+function registerSendTelegram(send: Command): void {
   send
     .command('telegram <bot>')
     .description('post a Telegram update (a message, or a button press) to /telegram/<bot>')
@@ -65,50 +71,7 @@ export function registerSendChat(send: Command): void {
         process.exitCode = EXIT.usage;
         return;
       }
-      const now = Math.floor(Date.now() / 1000);
-      const chatId = Number(opts.chat);
-      const chat =
-        chatId < 0
-          ? { id: chatId, type: 'group', title: 'test group' }
-          : { id: chatId, type: 'private', first_name: opts.name };
-      const from = { id: Number(opts.from), is_bot: false, first_name: opts.name };
-      const messageId = randomInt(1, 2 ** 31 - 1);
-      const update = opts.callback
-        ? {
-            update_id: randomInt(1, 2 ** 31 - 1),
-            callback_query: {
-              id: String(randomInt(1, 2 ** 48 - 1)),
-              from,
-              chat_instance: String(chatId),
-              data: opts.callback,
-              message: {
-                message_id: Number(opts.replyTo ?? messageId),
-                date: now,
-                chat,
-                text: '(the message with the button)',
-              },
-            },
-          }
-        : {
-            update_id: randomInt(1, 2 ** 31 - 1),
-            message: {
-              message_id: messageId,
-              date: now,
-              chat,
-              from,
-              text: opts.text,
-              ...(opts.text?.startsWith('/')
-                ? {
-                    entities: [
-                      { type: 'bot_command', offset: 0, length: opts.text.split(/\s/)[0]!.length },
-                    ],
-                  }
-                : {}),
-              ...(opts.replyTo
-                ? { reply_to_message: { message_id: Number(opts.replyTo), date: now, chat } }
-                : {}),
-            },
-          };
+      const update = telegramUpdate(opts);
       await postToGateway(
         `${base(opts, config.env.WORKGATE_URL)}/telegram/${bot}`,
         JSON.stringify(update),
@@ -119,7 +82,58 @@ export function registerSendChat(send: Command): void {
         opts.json,
       );
     });
+}
 
+/** A Telegram update as the Bot API would post it: a message, or a callback_query. */
+function telegramUpdate(opts: TelegramSendOptions): object {
+  const now = Math.floor(Date.now() / 1000);
+  const chatId = Number(opts.chat);
+  const chat =
+    chatId < 0
+      ? { id: chatId, type: 'group', title: 'test group' }
+      : { id: chatId, type: 'private', first_name: opts.name };
+  const from = { id: Number(opts.from), is_bot: false, first_name: opts.name };
+  const messageId = randomInt(1, 2 ** 31 - 1);
+  return opts.callback
+    ? {
+        update_id: randomInt(1, 2 ** 31 - 1),
+        callback_query: {
+          id: String(randomInt(1, 2 ** 48 - 1)),
+          from,
+          chat_instance: String(chatId),
+          data: opts.callback,
+          message: {
+            message_id: Number(opts.replyTo ?? messageId),
+            date: now,
+            chat,
+            text: '(the message with the button)',
+          },
+        },
+      }
+    : {
+        update_id: randomInt(1, 2 ** 31 - 1),
+        message: {
+          message_id: messageId,
+          date: now,
+          chat,
+          from,
+          text: opts.text,
+          ...(opts.text?.startsWith('/')
+            ? {
+                entities: [
+                  { type: 'bot_command', offset: 0, length: opts.text.split(/\s/)[0]!.length },
+                ],
+              }
+            : {}),
+          ...(opts.replyTo
+            ? { reply_to_message: { message_id: Number(opts.replyTo), date: now, chat } }
+            : {}),
+        },
+      };
+}
+
+/** `send slack <workspace>`: an Events API callback signed with the signing secret. */
+function registerSendSlack(send: Command): void {
   send
     .command('slack <workspace>')
     .description(

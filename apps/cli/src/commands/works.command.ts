@@ -31,62 +31,7 @@ const ACTIONS = {
 export function registerWorks(program: Command): void {
   const works = program.command('works').description('start, list, inspect and steer works');
   registerWorksStart(works);
-
-  apiCommand(works.command('ls').description('list works, newest first'))
-    .option('-s, --state <states>', 'one or more states, comma-separated (e.g. WAITING,FAILED)')
-    .option('-k, --kind <kind>', 'workflow kind')
-    .option('-c, --channel <channel>', 'where it came from: webhook, api, telegram, slack…')
-    .option('--conversation <key>', 'conversation key')
-    .option('--created-from <iso>', 'created at or after (ISO 8601)')
-    .option('--created-to <iso>', 'created before (ISO 8601)')
-    .option('--updated-from <iso>', 'updated at or after (ISO 8601)')
-    .option('--updated-to <iso>', 'updated before (ISO 8601)')
-    .option('-q, --query <text>', 'text anywhere in the input')
-    .option('-n, --limit <n>', 'page size (1-200, default 50)', positiveInt)
-    .option('--cursor <cursor>', 'continue after a previous page')
-    .option('--all', 'follow every page')
-    .action(async (opts: ListOptions) => {
-      const api = clientFor(opts);
-      const query = {
-        state: opts.state?.toUpperCase(),
-        kind: opts.kind,
-        channel: opts.channel,
-        conversation: opts.conversation,
-        createdFrom: opts.createdFrom,
-        createdTo: opts.createdTo,
-        updatedFrom: opts.updatedFrom,
-        updatedTo: opts.updatedTo,
-        q: opts.query,
-        limit: opts.limit,
-      };
-      const items: WorkSummary[] = [];
-      let cursor = opts.cursor;
-      let next: string | null;
-      do {
-        const page = await api.get<Page<WorkSummary>>('/api/v1/works', { ...query, cursor });
-        items.push(...page.items);
-        next = page.nextCursor;
-        cursor = next ?? undefined;
-      } while (opts.all && next);
-      if (opts.json) return printJson({ items, nextCursor: next });
-      if (!items.length) return console.log('No works match.');
-      console.log(
-        renderTable(
-          ['ID', 'STATE', 'KIND', 'CHANNEL', 'ATTEMPT', 'WAITING FOR', 'CREATED', 'COST'],
-          items.map((w) => [
-            w.id,
-            w.state,
-            w.kind,
-            w.channel,
-            w.attempt,
-            dash(w.waitReason),
-            when(w.createdAt),
-            usd(w.costUsd),
-          ]),
-        ),
-      );
-      if (next) console.error(`more: workgate works ls --cursor ${next} (or --all)`);
-    });
+  registerWorksLs(works);
 
   apiCommand(
     works.command('show <id>').description('one work: fields, steps, waits, timeline'),
@@ -123,34 +68,7 @@ export function registerWorks(program: Command): void {
       printAction(result, opts);
     });
 
-  apiCommand(
-    works
-      .command('signal <id>')
-      .description(
-        'answer a work’s open wait with a JSON payload (checked against what it expects)',
-      ),
-  )
-    .option('-d, --data <json>', 'the payload, as JSON')
-    .option('-f, --file <path>', 'read the payload from a file')
-    .option('-w, --wait <waitId>', 'the wait to answer (default: the work’s open wait)')
-    .action(
-      async (id: string, opts: CommonOptions & { data?: string; file?: string; wait?: string }) => {
-        const text = opts.file ? readFileSync(opts.file, 'utf8') : opts.data;
-        if (text === undefined)
-          throw new CliError(EXIT.usage, 'Give the payload with --data <json> or --file <path>.');
-        let payload: unknown;
-        try {
-          payload = JSON.parse(text);
-        } catch (err) {
-          throw new CliError(EXIT.usage, `The payload is not JSON: ${(err as Error).message}`);
-        }
-        const result = await clientFor(opts).post<ActionResult>(
-          `/api/v1/works/${encodeURIComponent(id)}/signal`,
-          { payload, ...(opts.wait ? { waitId: opts.wait } : {}) },
-        );
-        printAction(result, opts);
-      },
-    );
+  registerWorksSignal(works);
 }
 
 function printAction(result: ActionResult, opts: CommonOptions): void {
@@ -245,3 +163,94 @@ const indent = (text: string) =>
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n');
+
+/** `works ls`: filtered, paged listing (every page with --all). */
+function registerWorksLs(works: Command): void {
+  apiCommand(works.command('ls').description('list works, newest first'))
+    .option('-s, --state <states>', 'one or more states, comma-separated (e.g. WAITING,FAILED)')
+    .option('-k, --kind <kind>', 'workflow kind')
+    .option('-c, --channel <channel>', 'where it came from: webhook, api, telegram, slack…')
+    .option('--conversation <key>', 'conversation key')
+    .option('--created-from <iso>', 'created at or after (ISO 8601)')
+    .option('--created-to <iso>', 'created before (ISO 8601)')
+    .option('--updated-from <iso>', 'updated at or after (ISO 8601)')
+    .option('--updated-to <iso>', 'updated before (ISO 8601)')
+    .option('-q, --query <text>', 'text anywhere in the input')
+    .option('-n, --limit <n>', 'page size (1-200, default 50)', positiveInt)
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .option('--all', 'follow every page')
+    .action(async (opts: ListOptions) => {
+      const api = clientFor(opts);
+      const query = {
+        state: opts.state?.toUpperCase(),
+        kind: opts.kind,
+        channel: opts.channel,
+        conversation: opts.conversation,
+        createdFrom: opts.createdFrom,
+        createdTo: opts.createdTo,
+        updatedFrom: opts.updatedFrom,
+        updatedTo: opts.updatedTo,
+        q: opts.query,
+        limit: opts.limit,
+      };
+      const items: WorkSummary[] = [];
+      let cursor = opts.cursor;
+      let next: string | null;
+      do {
+        const page = await api.get<Page<WorkSummary>>('/api/v1/works', { ...query, cursor });
+        items.push(...page.items);
+        next = page.nextCursor;
+        cursor = next ?? undefined;
+      } while (opts.all && next);
+      if (opts.json) return printJson({ items, nextCursor: next });
+      if (!items.length) return console.log('No works match.');
+      console.log(
+        renderTable(
+          ['ID', 'STATE', 'KIND', 'CHANNEL', 'ATTEMPT', 'WAITING FOR', 'CREATED', 'COST'],
+          items.map((w) => [
+            w.id,
+            w.state,
+            w.kind,
+            w.channel,
+            w.attempt,
+            dash(w.waitReason),
+            when(w.createdAt),
+            usd(w.costUsd),
+          ]),
+        ),
+      );
+      if (next) console.error(`more: workgate works ls --cursor ${next} (or --all)`);
+    });
+}
+
+/** `works signal`: answer an open wait with a JSON payload from --data or --file. */
+function registerWorksSignal(works: Command): void {
+  apiCommand(
+    works
+      .command('signal <id>')
+      .description(
+        'answer a work’s open wait with a JSON payload (checked against what it expects)',
+      ),
+  )
+    .option('-d, --data <json>', 'the payload, as JSON')
+    .option('-f, --file <path>', 'read the payload from a file')
+    .option('-w, --wait <waitId>', 'the wait to answer (default: the work’s open wait)')
+    .action(
+      async (id: string, opts: CommonOptions & { data?: string; file?: string; wait?: string }) => {
+        const text = opts.file ? readFileSync(opts.file, 'utf8') : opts.data;
+        if (text === undefined)
+          throw new CliError(EXIT.usage, 'Give the payload with --data <json> or --file <path>.');
+        let payload: unknown;
+        try {
+          payload = JSON.parse(text);
+        } catch (err) {
+          throw new CliError(EXIT.usage, `The payload is not JSON: ${(err as Error).message}`);
+        }
+        const result = await clientFor(opts).post<ActionResult>(
+          `/api/v1/works/${encodeURIComponent(id)}/signal`,
+          { payload, ...(opts.wait ? { waitId: opts.wait } : {}) },
+        );
+        printAction(result, opts);
+      },
+    );
+}

@@ -167,26 +167,68 @@ export function route(
     return routeIntoWork(work, event, `explicit reference to work ${work.workId}`);
   }
 
-  // 1b. Correlation key (a webhook's correlation header or JSON pointer).
-  if (event.correlationKey) {
-    const live = candidates.correlated.filter((w) => !isTerminal(w.state)).sort(byAge);
-    // Several works waiting on one key: the oldest wait is answered first; the key is
-    // explicit, so this is a queue, not a guess. Ordered by the wait, not by the work:
-    // an older work may have opened its wait later.
-    const oldestAccepting = (w: WorkCandidate) =>
-      Math.min(...w.waits.filter((x) => x.status === 'open' && x.accepts).map((x) => x.createdAt));
-    const waiting = live
-      .filter((w) => w.waits.some((x) => x.status === 'open' && x.accepts))
-      .sort((a, b) => oldestAccepting(a) - oldestAccepting(b));
-    const target = waiting[0] ?? live[0];
-    if (target) {
-      const why =
-        `correlation key ${event.correlationKey} names work ${target.workId}` +
-        (live.length > 1 ? ` (oldest of ${live.length})` : '');
-      return routeIntoWork(target, event, why);
-    }
-  }
+  const correlated = routeByCorrelation(event, candidates);
+  if (correlated) return correlated;
 
+  const onConversation = routeByConversation(candidates, policy);
+  if (onConversation) return onConversation;
+
+  // 5. Nothing to resume. A late answer — the wait that named this key timed out or
+  // was cancelled — is not kept for a later wait: that wait would take an answer meant
+  // for an earlier question on the same key (a late approval for an old deploy).
+  const lapsed = candidates.lapsed;
+  if (event.correlationKey && lapsed && lapsed.status !== 'open' && lapsed.status !== 'satisfied') {
+    const why =
+      `wait ${lapsed.waitId} on correlation key ${event.correlationKey} ` +
+      `${lapsed.status === 'timed_out' ? 'timed out' : 'was cancelled'} (work ${lapsed.workId} is ${lapsed.workState})`;
+    return policy.openKind
+      ? openOrDrop(policy, why)
+      : {
+          decision: 'drop',
+          reason: `${why}; too late to answer it, and not kept for a later wait`,
+        };
+  }
+  if (event.correlationKey && !policy.openKind) {
+    return {
+      decision: 'inbox',
+      workId: null,
+      reason: `no work waits on correlation key ${event.correlationKey} yet; kept until a wait names it`,
+    };
+  }
+  return openOrDrop(policy, 'nothing on this conversation to resume');
+}
+
+/** Step 1b: the work a correlation key names, if any is live. */
+function routeByCorrelation(
+  event: RouteEvent,
+  candidates: RouteCandidates,
+): RouteOutcome | undefined {
+  // 1b. Correlation key (a webhook's correlation header or JSON pointer).
+  if (!event.correlationKey) return undefined;
+  const live = candidates.correlated.filter((w) => !isTerminal(w.state)).sort(byAge);
+  // Several works waiting on one key: the oldest wait is answered first; the key is
+  // explicit, so this is a queue, not a guess. Ordered by the wait, not by the work:
+  // an older work may have opened its wait later.
+  const oldestAccepting = (w: WorkCandidate) =>
+    Math.min(...w.waits.filter((x) => x.status === 'open' && x.accepts).map((x) => x.createdAt));
+  const waiting = live
+    .filter((w) => w.waits.some((x) => x.status === 'open' && x.accepts))
+    .sort((a, b) => oldestAccepting(a) - oldestAccepting(b));
+  const target = waiting[0] ?? live[0];
+  if (target) {
+    const why =
+      `correlation key ${event.correlationKey} names work ${target.workId}` +
+      (live.length > 1 ? ` (oldest of ${live.length})` : '');
+    return routeIntoWork(target, event, why);
+  }
+  return undefined;
+}
+
+/** Steps 2–4: an open wait or a live work on the conversation, if there is one. */
+function routeByConversation(
+  candidates: RouteCandidates,
+  policy: RoutePolicy,
+): RouteOutcome | undefined {
   // 2. Open waits on the conversation that this event satisfies.
   const conversation = candidates.conversation.filter((w) => !isTerminal(w.state)).sort(byAge);
   const accepting = conversation.flatMap((w) =>
@@ -238,28 +280,5 @@ export function route(
       reason: `${conversation.length} works are live on this conversation`,
     };
   }
-
-  // 5. Nothing to resume. A late answer — the wait that named this key timed out or
-  // was cancelled — is not kept for a later wait: that wait would take an answer meant
-  // for an earlier question on the same key (a late approval for an old deploy).
-  const lapsed = candidates.lapsed;
-  if (event.correlationKey && lapsed && lapsed.status !== 'open' && lapsed.status !== 'satisfied') {
-    const why =
-      `wait ${lapsed.waitId} on correlation key ${event.correlationKey} ` +
-      `${lapsed.status === 'timed_out' ? 'timed out' : 'was cancelled'} (work ${lapsed.workId} is ${lapsed.workState})`;
-    return policy.openKind
-      ? openOrDrop(policy, why)
-      : {
-          decision: 'drop',
-          reason: `${why}; too late to answer it, and not kept for a later wait`,
-        };
-  }
-  if (event.correlationKey && !policy.openKind) {
-    return {
-      decision: 'inbox',
-      workId: null,
-      reason: `no work waits on correlation key ${event.correlationKey} yet; kept until a wait names it`,
-    };
-  }
-  return openOrDrop(policy, 'nothing on this conversation to resume');
+  return undefined;
 }

@@ -190,94 +190,16 @@ export async function runMigrations(options: MigrateOptions): Promise<MigrateRes
     // timeout) it waits: a replica starting during a long migration should wait for it.
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK_KEY]);
     try {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-      await client.query(`SET search_path TO ${quoteIdent(schema)}`);
-      const { rows: tables } = await client.query<{ name: string }>(
-        `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND c.relkind = 'r'`,
-        [schema],
-      );
-      if (!tables.some((t) => t.name === '_prisma_migrations')) {
-        const others = tables.map((t) => t.name).filter((t) => !IGNORED_TABLES.test(t));
-        if (others.length) {
-          throw new MigrationError(
-            `Schema "${schema}" is not empty (tables ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}) but has no _prisma_migrations table, so it is unknown which migrations it already has (Prisma's P3005). Baseline it: record the migrations it already contains as applied (\`prisma migrate resolve --applied <name>\`, or insert their rows), then run migrate again.`,
-          );
-        }
-        await client.query(PRISMA_MIGRATIONS_TABLE_DDL);
-      }
-      const { rows } = await client.query<{
-        migration_name: string;
-        checksum: string;
-        finished_at: Date | null;
-        started_at: Date;
-        logs: string | null;
-      }>(
-        `SELECT migration_name, checksum, finished_at, started_at, logs FROM "_prisma_migrations" WHERE rolled_back_at IS NULL ORDER BY started_at`,
-      );
-      const failed = rows.filter((r) => r.finished_at === null);
-      if (failed.length) {
-        const details = failed
-          .map((f) => {
-            const logs = f.logs?.trim() ? ` with these logs:\n${f.logs.trim()}` : '';
-            return `- ${f.migration_name}, started at ${f.started_at.toISOString()}, never finished${logs}`;
-          })
-          .join('\n');
-        const names = failed.map((f) => `'${f.migration_name.replace(/'/g, "''")}'`).join(', ');
-        throw new MigrationError(
-          `Found failed migrations in schema "${schema}"; no new migration is applied until they are resolved (Prisma's P3009):\n${details}\n` +
-            `Check what each one changed and fix the database by hand, then mark it rolled back (\`prisma migrate resolve --rolled-back <name>\`, or UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name IN (${names}) AND finished_at IS NULL) and run migrate again.`,
-        );
-      }
+      await prepareSchema(client, schema);
+      const rows = await appliedRows(client, schema);
       const applied = new Map(rows.map((r) => [r.migration_name, r.checksum]));
-      const known = new Set(migrations.map((m) => m.name));
-      for (const name of applied.keys()) {
-        if (!known.has(name))
-          log(
-            `warning: ${name} is applied in the database but missing from the migrations directory`,
-          );
-      }
-      for (const m of migrations) {
-        const checksum = applied.get(m.name);
-        if (checksum !== undefined && !checksumMatches(m.sql, checksum)) {
-          throw new MigrationError(
-            `Migration ${m.name} was modified after it was applied (checksum ${checksum.slice(0, 12)}… in the database, ${m.checksum.slice(0, 12)}… on disk). Restore the file and add a new migration instead.`,
-          );
-        }
-      }
+      checkApplied(migrations, applied, log);
       const pending = migrations.filter((m) => !applied.has(m.name));
       if (pending.length === 0) log(`database is up to date (${migrations.length} migrations)`);
       const done: string[] = [];
       for (const [i, m] of pending.entries()) {
         log(`applying ${m.name} (${i + 1}/${pending.length})`);
-        const id = randomUUID();
-        await client.query('BEGIN');
-        try {
-          await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-          const started = await client.query<{ at: Date }>('SELECT clock_timestamp() AS at');
-          await client.query(m.sql);
-          // The row Prisma leaves after a successful apply: logs NULL, one step.
-          await client.query(
-            `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-             VALUES ($1, $2, $3, $4, clock_timestamp(), 1)`,
-            [id, m.checksum, m.name, started.rows[0]!.at],
-          );
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          // Recorded as Prisma records a failed attempt (logs), already marked rolled
-          // back because the transaction undid it: both tools will retry it.
-          await client
-            .query(
-              `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, rolled_back_at, logs, applied_steps_count)
-               VALUES ($1, $2, $3, now(), now(), $4, 0)`,
-              [id, m.checksum, m.name, failureLogs(m.name, err)],
-            )
-            .catch(() => undefined);
-          throw new MigrationError(
-            `Migration ${m.name} failed and was rolled back: ${(err as Error).message}`,
-          );
-        }
+        await applyMigration(client, schema, m);
         done.push(m.name);
       }
       return { applied: done, alreadyApplied: migrations.length - pending.length };
@@ -288,5 +210,111 @@ export async function runMigrations(options: MigrateOptions): Promise<MigrateRes
     }
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Creates the schema and the _prisma_migrations table when missing. A schema with
+ * tables but no _prisma_migrations is refused: which migrations it has is unknown.
+ */
+async function prepareSchema(client: Client, schema: string): Promise<void> {
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  await client.query(`SET search_path TO ${quoteIdent(schema)}`);
+  const { rows: tables } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind = 'r'`,
+    [schema],
+  );
+  if (!tables.some((t) => t.name === '_prisma_migrations')) {
+    const others = tables.map((t) => t.name).filter((t) => !IGNORED_TABLES.test(t));
+    if (others.length) {
+      throw new MigrationError(
+        `Schema "${schema}" is not empty (tables ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}) but has no _prisma_migrations table, so it is unknown which migrations it already has (Prisma's P3005). Baseline it: record the migrations it already contains as applied (\`prisma migrate resolve --applied <name>\`, or insert their rows), then run migrate again.`,
+      );
+    }
+    await client.query(PRISMA_MIGRATIONS_TABLE_DDL);
+  }
+}
+
+interface AppliedRow {
+  migration_name: string;
+  checksum: string;
+  finished_at: Date | null;
+  started_at: Date;
+  logs: string | null;
+}
+
+/** The migrations recorded as applied; refuses to go on past one that never finished. */
+async function appliedRows(client: Client, schema: string): Promise<AppliedRow[]> {
+  const { rows } = await client.query<AppliedRow>(
+    `SELECT migration_name, checksum, finished_at, started_at, logs FROM "_prisma_migrations" WHERE rolled_back_at IS NULL ORDER BY started_at`,
+  );
+  const failed = rows.filter((r) => r.finished_at === null);
+  if (failed.length) {
+    const details = failed
+      .map((f) => {
+        const logs = f.logs?.trim() ? ` with these logs:\n${f.logs.trim()}` : '';
+        return `- ${f.migration_name}, started at ${f.started_at.toISOString()}, never finished${logs}`;
+      })
+      .join('\n');
+    const names = failed.map((f) => `'${f.migration_name.replace(/'/g, "''")}'`).join(', ');
+    throw new MigrationError(
+      `Found failed migrations in schema "${schema}"; no new migration is applied until they are resolved (Prisma's P3009):\n${details}\n` +
+        `Check what each one changed and fix the database by hand, then mark it rolled back (\`prisma migrate resolve --rolled-back <name>\`, or UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name IN (${names}) AND finished_at IS NULL) and run migrate again.`,
+    );
+  }
+  return rows;
+}
+
+/** Warns of applied migrations missing on disk; refuses one edited after it was applied. */
+function checkApplied(
+  migrations: MigrationFile[],
+  applied: Map<string, string>,
+  log: (line: string) => void,
+): void {
+  const known = new Set(migrations.map((m) => m.name));
+  for (const name of applied.keys()) {
+    if (!known.has(name))
+      log(`warning: ${name} is applied in the database but missing from the migrations directory`);
+  }
+  for (const m of migrations) {
+    const checksum = applied.get(m.name);
+    if (checksum !== undefined && !checksumMatches(m.sql, checksum)) {
+      throw new MigrationError(
+        `Migration ${m.name} was modified after it was applied (checksum ${checksum.slice(0, 12)}… in the database, ${m.checksum.slice(0, 12)}… on disk). Restore the file and add a new migration instead.`,
+      );
+    }
+  }
+}
+
+/** Applies one migration in its own transaction and records it as Prisma does. */
+async function applyMigration(client: Client, schema: string, m: MigrationFile): Promise<void> {
+  const id = randomUUID();
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+    const started = await client.query<{ at: Date }>('SELECT clock_timestamp() AS at');
+    await client.query(m.sql);
+    // The row Prisma leaves after a successful apply: logs NULL, one step.
+    await client.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+       VALUES ($1, $2, $3, $4, clock_timestamp(), 1)`,
+      [id, m.checksum, m.name, started.rows[0]!.at],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    // Recorded as Prisma records a failed attempt (logs), already marked rolled
+    // back because the transaction undid it: both tools will retry it.
+    await client
+      .query(
+        `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, rolled_back_at, logs, applied_steps_count)
+         VALUES ($1, $2, $3, now(), now(), $4, 0)`,
+        [id, m.checksum, m.name, failureLogs(m.name, err)],
+      )
+      .catch(() => undefined);
+    throw new MigrationError(
+      `Migration ${m.name} failed and was rolled back: ${(err as Error).message}`,
+    );
   }
 }

@@ -172,34 +172,7 @@ function loadSchemaWasm(): SchemaWasm {
     return decoder.decode(new Uint8Array(state.exports.memory.buffer, ptr >>> 0, len >>> 0));
   };
 
-  // The imports wasm-bindgen generated for this module; names carry a build hash suffix.
-  const imports: Record<string, Record<string, (...args: number[]) => unknown>> = {};
-  for (const imp of wasmApi.Module.imports(module)) {
-    let fn: (...args: number[]) => unknown;
-    if (imp.name.startsWith('__wbg_Error_')) fn = (ptr, len) => new Error(readString(ptr, len));
-    else if (imp.name.startsWith('__wbg___wbindgen_throw_')) {
-      fn = (ptr, len) => {
-        throw new Error(readString(ptr, len));
-      };
-    } else if (imp.name.startsWith('__wbg_set_message_')) {
-      fn = (ptr, len) => {
-        state.panic = readString(ptr, len);
-      };
-    } else if (imp.name === '__wbindgen_init_externref_table') {
-      fn = () => {
-        const table = state.exports!.__wbindgen_externrefs;
-        const offset = table.grow(4);
-        table.set(0, undefined);
-        table.set(offset + 0, undefined);
-        table.set(offset + 1, null);
-        table.set(offset + 2, true);
-        table.set(offset + 3, false);
-      };
-    } else {
-      throw abiError(`unknown import ${imp.module}.${imp.name}`);
-    }
-    (imports[imp.module] ??= {})[imp.name] = fn;
-  }
+  const imports = bindgenImports(module, state, readString, abiError);
   const exported = new Set(wasmApi.Module.exports(module).map((e) => e.name));
   for (const name of [
     'memory',
@@ -251,6 +224,43 @@ function loadSchemaWasm(): SchemaWasm {
       }
     },
   };
+}
+
+/** The imports wasm-bindgen generated for this module; names carry a build hash suffix. */
+function bindgenImports(
+  module: object,
+  state: { exports?: WasmExports; panic?: string },
+  readString: (ptr: number, len: number) => string,
+  abiError: (what: string) => Error,
+): Record<string, Record<string, (...args: number[]) => unknown>> {
+  const imports: Record<string, Record<string, (...args: number[]) => unknown>> = {};
+  for (const imp of wasmApi.Module.imports(module)) {
+    let fn: (...args: number[]) => unknown;
+    if (imp.name.startsWith('__wbg_Error_')) fn = (ptr, len) => new Error(readString(ptr, len));
+    else if (imp.name.startsWith('__wbg___wbindgen_throw_')) {
+      fn = (ptr, len) => {
+        throw new Error(readString(ptr, len));
+      };
+    } else if (imp.name.startsWith('__wbg_set_message_')) {
+      fn = (ptr, len) => {
+        state.panic = readString(ptr, len);
+      };
+    } else if (imp.name === '__wbindgen_init_externref_table') {
+      fn = () => {
+        const table = state.exports!.__wbindgen_externrefs;
+        const offset = table.grow(4);
+        table.set(0, undefined);
+        table.set(offset + 0, undefined);
+        table.set(offset + 1, null);
+        table.set(offset + 2, true);
+        table.set(offset + 3, false);
+      };
+    } else {
+      throw abiError(`unknown import ${imp.module}.${imp.name}`);
+    }
+    (imports[imp.module] ??= {})[imp.name] = fn;
+  }
+  return imports;
 }
 
 /** Prisma reports validation errors as JSON `{ error_code, message }` inside an Error. */

@@ -94,18 +94,12 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
   // leaves nothing to drop.
   for (const tool of options.tools ?? []) if (!userTools.get(tool.name)) registerTool(tool);
   await runMigrations({ connectionString: databaseUrl, schema });
-  const config = loadConfig({
-    env: {
-      NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl,
-      WORKGATE_DB_SCHEMA: schema,
-      REDIS_URL: redisUrl,
-      WORKGATE_QUEUE_PREFIX: prefix,
-      LOG_LEVEL: env.LOG_LEVEL ?? options.logLevel ?? 'silent',
-      WORKER_METRICS_PORT: '0',
-    },
-    path: null,
-    overrides: options.config,
+  const config = testConfig(options, {
+    DATABASE_URL: databaseUrl,
+    WORKGATE_DB_SCHEMA: schema,
+    REDIS_URL: redisUrl,
+    WORKGATE_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: env.LOG_LEVEL ?? options.logLevel ?? 'silent',
   });
   const clock = new SkippingClock();
   configureAgent(config.agent);
@@ -126,6 +120,77 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
   const pool = app.get(LedgerDatabase).pool;
   const dispatcher = app.get<WorkDispatcher>(WORK_DISPATCHER);
 
+  const { idle, advance, result } = clockDriver(
+    pool,
+    dispatcher,
+    clock,
+    options.timeSkipping ?? true,
+  );
+
+  return {
+    config,
+    app,
+    clock,
+    async start(kind, input, opts = {}) {
+      const started = await control.start(kind, input, {
+        actor: 'test',
+        idempotencyKey: opts.idempotencyKey,
+      });
+      if (!started.workId) throw new Error(`${kind} did not start: ${started.reason}`);
+      return started.workId;
+    },
+    result,
+    async signal(workId, value, waitId) {
+      await control.signal(workId, value, 'operator:test', waitId);
+    },
+    sendEvent: (event) => ingestTestEvent(ingest, event),
+    advance,
+    idle,
+    async close() {
+      await app.close();
+      await dropEverything(databaseUrl, schema, redisUrl, prefix);
+    },
+  };
+}
+
+async function dropEverything(
+  databaseUrl: string,
+  schema: string,
+  redisUrl: string,
+  prefix: string,
+): Promise<void> {
+  const pg = new Client({ connectionString: databaseUrl });
+  await pg.connect();
+  try {
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await pg.end();
+  }
+  // Only this environment's keys: never FLUSHDB, the Redis may be shared.
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * How the test moves time: idle() waits for no work running, advance() jumps the clock
+ * and fires the timers that fell due, result() waits for a terminal state, skipping to
+ * the next timer whenever the work waits and nothing else runs.
+ */
+function clockDriver(
+  pool: LedgerDatabase['pool'],
+  dispatcher: WorkDispatcher,
+  clock: SkippingClock,
+  timeSkipping: boolean,
+): Pick<TestEnv, 'idle' | 'advance' | 'result'> {
   async function busy(): Promise<boolean> {
     // A retry's backoff (QUEUED with a runAfter) is not skipped: its delayed job holds
     // the run's job id, so only real time releases it.
@@ -194,7 +259,7 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
       if (TERMINAL.has(work.state)) return work as WorkResult;
       if (Date.now() > deadline)
         throw new Error(`work ${workId} still ${work.state} after ${timeoutMs} ms`);
-      if ((options.timeSkipping ?? true) && work.state === 'WAITING' && !(await busy())) {
+      if (timeSkipping && work.state === 'WAITING' && !(await busy())) {
         const at = await nextDue();
         if (at !== null) {
           clock.advance(Math.max(0, at - clock.now()));
@@ -205,71 +270,33 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
     }
   }
 
-  return {
-    config,
-    app,
-    clock,
-    async start(kind, input, opts = {}) {
-      const started = await control.start(kind, input, {
-        actor: 'test',
-        idempotencyKey: opts.idempotencyKey,
-      });
-      if (!started.workId) throw new Error(`${kind} did not start: ${started.reason}`);
-      return started.workId;
-    },
-    result,
-    async signal(workId, value, waitId) {
-      await control.signal(workId, value, 'operator:test', waitId);
-    },
-    sendEvent(event) {
-      const source = event.source ?? 'test';
-      return ingest.ingest({
-        channel: 'webhook',
-        source,
-        externalId: scopedExternalId(source, event.deliveryId ?? randomBytes(8).toString('hex')),
-        conversationKey: `webhook:${event.correlationKey}`,
-        correlationKey: event.correlationKey,
-        actor: { id: `webhook:${source}` },
-        raw: event.payload,
-        body: { source, correlationKey: event.correlationKey, payload: event.payload },
-        answer: event.payload,
-        reference: null,
-        command: null,
-        route: { openKind: null, busyPolicy: 'inbox', collectWindowMs: 0 },
-      });
-    },
-    advance,
-    idle,
-    async close() {
-      await app.close();
-      await dropEverything(databaseUrl, schema, redisUrl, prefix);
-    },
-  };
+  return { idle, advance, result };
 }
 
-async function dropEverything(
-  databaseUrl: string,
-  schema: string,
-  redisUrl: string,
-  prefix: string,
-): Promise<void> {
-  const pg = new Client({ connectionString: databaseUrl });
-  await pg.connect();
-  try {
-    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await pg.end();
-  }
-  // Only this environment's keys: never FLUSHDB, the Redis may be shared.
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+/** The worker's configuration: the test's schema and key prefix, no config file. */
+function testConfig(options: TestEnvOptions, env: Record<string, string>): AppConfig {
+  return loadConfig({
+    env: { NODE_ENV: 'test', WORKER_METRICS_PORT: '0', ...env },
+    path: null,
+    overrides: options.config,
+  });
+}
+
+/** A test event ingested as a webhook delivery carrying its correlation key would be. */
+function ingestTestEvent(ingest: IngestService, event: TestEvent): Promise<IngestResult> {
+  const source = event.source ?? 'test';
+  return ingest.ingest({
+    channel: 'webhook',
+    source,
+    externalId: scopedExternalId(source, event.deliveryId ?? randomBytes(8).toString('hex')),
+    conversationKey: `webhook:${event.correlationKey}`,
+    correlationKey: event.correlationKey,
+    actor: { id: `webhook:${source}` },
+    raw: event.payload,
+    body: { source, correlationKey: event.correlationKey, payload: event.payload },
+    answer: event.payload,
+    reference: null,
+    command: null,
+    route: { openKind: null, busyPolicy: 'inbox', collectWindowMs: 0 },
+  });
 }

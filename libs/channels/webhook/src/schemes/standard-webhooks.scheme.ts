@@ -51,33 +51,9 @@ export class StandardWebhooksScheme implements WebhookSchemeVerifier {
         `the ${SIGNATURE_HEADER} header was sent ${signatureHeader.count} times`,
       );
     }
-    const entries = signatureHeader.value.split(' ').filter((entry) => entry !== '');
-    if (entries.length === 0) {
-      return fail('signature_missing', `the ${SIGNATURE_HEADER} header is empty`);
-    }
-
-    const provided: Buffer[] = [];
-    let undecodable = 0;
-    const skipped = new Set<string>();
-    for (const entry of entries) {
-      const comma = entry.indexOf(',');
-      const version = comma < 0 ? undefined : entry.slice(0, comma);
-      if (version !== 'v1') {
-        skipped.add(
-          version === undefined ? `malformed entry ${quote(entry, 16)}` : quote(version, 16),
-        );
-        continue;
-      }
-      const signature = decodeBase64(entry.slice(comma + 1));
-      if (signature === undefined) undecodable++;
-      else provided.push(signature);
-    }
-    if (provided.length === 0 && undecodable === 0) {
-      return fail(
-        'signature_missing',
-        `${SIGNATURE_HEADER} has no v1 entry (found ${[...skipped].join(', ')}); only v1 (HMAC-SHA256) is verified`,
-      );
-    }
+    const signatures = parseSignatures(signatureHeader.value);
+    if ('ok' in signatures) return signatures;
+    const { provided, undecodable } = signatures;
 
     // Both headers are inside the signed content: without them there is nothing to check.
     const idHeader = readHeader(input.headers, ID_HEADER);
@@ -102,17 +78,7 @@ export class StandardWebhooksScheme implements WebhookSchemeVerifier {
       );
     }
 
-    const keys: Buffer[] = [];
-    const unusableSecrets: number[] = [];
-    input.secrets.forEach((secret, index) => {
-      const key = standardWebhooksKey(secret);
-      if (key === undefined) unusableSecrets.push(index + 1);
-      else keys.push(key);
-    });
-    const secretNote =
-      unusableSecrets.length === 0
-        ? ''
-        : `; configured secret(s) #${unusableSecrets.join(', #')} are not whsec_<base64> and were skipped`;
+    const { keys, secretNote } = usableKeys(input.secrets);
     if (keys.length === 0) {
       return fail('signature_invalid', `no usable secret is configured${secretNote}`);
     }
@@ -173,4 +139,57 @@ function describeUnusable(header: HeaderRead): string {
     case 'single':
       return 'empty';
   }
+}
+
+/**
+ * The v1 signatures of a `webhook-signature` header, decoded; other versions are
+ * skipped as the spec asks. A failure when the header holds no v1 entry at all.
+ */
+function parseSignatures(
+  header: string,
+): { provided: Buffer[]; undecodable: number } | VerifyResult {
+  const entries = header.split(' ').filter((entry) => entry !== '');
+  if (entries.length === 0) {
+    return fail('signature_missing', `the ${SIGNATURE_HEADER} header is empty`);
+  }
+
+  const provided: Buffer[] = [];
+  let undecodable = 0;
+  const skipped = new Set<string>();
+  for (const entry of entries) {
+    const comma = entry.indexOf(',');
+    const version = comma < 0 ? undefined : entry.slice(0, comma);
+    if (version !== 'v1') {
+      skipped.add(
+        version === undefined ? `malformed entry ${quote(entry, 16)}` : quote(version, 16),
+      );
+      continue;
+    }
+    const signature = decodeBase64(entry.slice(comma + 1));
+    if (signature === undefined) undecodable++;
+    else provided.push(signature);
+  }
+  if (provided.length === 0 && undecodable === 0) {
+    return fail(
+      'signature_missing',
+      `${SIGNATURE_HEADER} has no v1 entry (found ${[...skipped].join(', ')}); only v1 (HMAC-SHA256) is verified`,
+    );
+  }
+  return { provided, undecodable };
+}
+
+/** The HMAC keys of the configured secrets, and a note naming the ones unusable. */
+function usableKeys(secrets: readonly string[]): { keys: Buffer[]; secretNote: string } {
+  const keys: Buffer[] = [];
+  const unusableSecrets: number[] = [];
+  secrets.forEach((secret, index) => {
+    const key = standardWebhooksKey(secret);
+    if (key === undefined) unusableSecrets.push(index + 1);
+    else keys.push(key);
+  });
+  const secretNote =
+    unusableSecrets.length === 0
+      ? ''
+      : `; configured secret(s) #${unusableSecrets.join(', #')} are not whsec_<base64> and were skipped`;
+  return { keys, secretNote };
 }
