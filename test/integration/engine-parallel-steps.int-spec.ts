@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { defineWorkflow } from '@app/engine';
-import { correlatedEvent, type EngineHarness, gate, startEngine } from '@test/engine-ledger';
+import {
+  correlatedEvent,
+  type EngineHarness,
+  type Gate,
+  gate,
+  startEngine,
+} from '@test/engine-ledger';
 import { until } from '@test/until';
 import { IngestService } from '@app/ledger';
 
@@ -85,7 +91,7 @@ const pausable = defineWorkflow('par.pausable', async (ctx) => {
 });
 
 /** `width` steps side by side, each held on its own gate; its side effect counted once released. */
-let holds: Array<ReturnType<typeof gate>> = [];
+let holds: Array<Gate<void>> = [];
 const held = defineWorkflow('par.held', async (ctx, input: { width: number }) => {
   const all = await Promise.all(
     Array.from({ length: input.width }, (_, i) =>
