@@ -265,6 +265,28 @@ describe('parallel steps', () => {
     },
   );
 
+  it('lands a cancel requested while steps run side by side only once every one is checkpointed', async () => {
+    const width = 4;
+    holds = Array.from({ length: width }, () => gate());
+    const { workId } = await h.worker.control.start('par.held', { width }, { actor: 'test' });
+    await until(
+      async () => (await h.ledger.steps(workId!)).length === width,
+      'every step of the group to be running',
+    );
+    await h.worker.control.cancel(workId!, 'test');
+    for (const [i, hold] of holds.entries()) {
+      hold.open(); // the bodies ignore the run's abort signal: each finishes its side effect
+      await until(() => runsOf(workId!, `h${i}`) === 1, `step h${i}'s side effect`);
+      if (i < width - 1) expect((await h.ledger.work(workId!)).state).toBe('RUNNING');
+    }
+    await h.ledger.untilState(workId!, 'CANCELLED');
+    const steps = await h.ledger.steps(workId!);
+    expect(steps.map((s) => [s.name, s.status])).toEqual(
+      holds.map((_, i) => [`h${i}`, 'completed']),
+    );
+    expect(runsOf(workId!, 'after')).toBe(0);
+  });
+
   it('property: any shape of groups of parallel steps is recorded once and replays from the record', async () => {
     const shape = fc.array(
       fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 8 }),
