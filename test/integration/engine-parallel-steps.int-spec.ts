@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { defineWorkflow } from '@app/engine';
-import { correlatedEvent, type EngineHarness, gate, startEngine } from '@test/engine-ledger';
+import {
+  correlatedEvent,
+  type EngineHarness,
+  type Gate,
+  gate,
+  startEngine,
+} from '@test/engine-ledger';
 import { until } from '@test/until';
 import { IngestService } from '@app/ledger';
 
@@ -84,13 +90,35 @@ const pausable = defineWorkflow('par.pausable', async (ctx) => {
   return { all, after };
 });
 
+/** `width` steps side by side, each held on its own gate; its side effect counted once released. */
+let holds: Array<Gate<void>> = [];
+const held = defineWorkflow('par.held', async (ctx, input: { width: number }) => {
+  const all = await Promise.all(
+    Array.from({ length: input.width }, (_, i) =>
+      ctx.step(`h${i}`, async () => {
+        await holds[i]!.promise;
+        count(ctx.workId, `h${i}`); // the side effect, after the hold
+        return i;
+      }),
+    ),
+  );
+  const after = await ctx.step('after', () => {
+    count(ctx.workId, 'after');
+    return all.length;
+  });
+  return { all, after };
+});
+
 describe('parallel steps', () => {
   let h: EngineHarness;
 
   beforeAll(async () => {
-    h = await startEngine('par', [shaped, mixed, child, pausable], { concurrency: 16 });
+    h = await startEngine('par', [shaped, mixed, child, pausable, held], { concurrency: 16 });
   });
-  afterAll(async () => h?.close());
+  afterAll(async () => {
+    for (const hold of holds) hold.open(); // a failed test must not leave steps held
+    await h?.close();
+  });
 
   /** Every step completed once, with its output; the work's output is the recorded results. */
   async function expectRecorded(workId: string, groups: Shape) {
@@ -192,6 +220,71 @@ describe('parallel steps', () => {
     expect(done.output).toEqual({ all: ['a', 'b', 'c'], after: 'after' });
     for (const name of ['a', 'b', 'c', 'after']) expect(runsOf(workId!, name)).toBe(1);
     expect((await h.ledger.types(workId!)).filter((t) => t === 'paused')).toHaveLength(1);
+  });
+
+  /**
+   * Issue 13 (simulation seed 5): a pause requested while every step of a Promise.all
+   * runs, the steps then finishing one at a time. The first to finish must not land
+   * the pause on its own: the others' side effects would be done but their checkpoints
+   * refused, and they would run again after the resume.
+   */
+  it.each([3, 8])(
+    'lands a pause requested while %i steps run side by side only once every one is checkpointed',
+    async (width) => {
+      holds = Array.from({ length: width }, () => gate());
+      const { workId } = await h.worker.control.start('par.held', { width }, { actor: 'test' });
+      await until(
+        async () => (await h.ledger.steps(workId!)).length === width,
+        'every step of the group to be running',
+      );
+      await h.worker.control.pause(workId!, 'test');
+      for (const [i, hold] of holds.entries()) {
+        hold.open();
+        await until(() => runsOf(workId!, `h${i}`) === 1, `step h${i}'s side effect`);
+        // Steps are still running: the pause waits for them.
+        if (i < width - 1) expect((await h.ledger.work(workId!)).state).toBe('RUNNING');
+      }
+      const paused = await h.ledger.untilState(workId!, 'PAUSED');
+      expect(paused.pauseRequested).toBe(false);
+      const steps = await h.ledger.steps(workId!);
+      expect(steps.map((s) => [s.name, s.status, s.attempt])).toEqual(
+        holds.map((_, i) => [`h${i}`, 'completed', 1]),
+      );
+      expect(runsOf(workId!, 'after')).toBe(0);
+      await h.worker.control.resume(workId!, 'test');
+      const done = await h.ledger.untilState(workId!, 'COMPLETED');
+      expect(done.output).toEqual({ all: holds.map((_, i) => i), after: width });
+      for (const name of [...holds.map((_, i) => `h${i}`), 'after'])
+        expect(runsOf(workId!, name)).toBe(1);
+      const after = await h.ledger.steps(workId!);
+      expect(after.map((s) => [s.name, s.status, s.attempt])).toEqual([
+        ...holds.map((_, i) => [`h${i}`, 'completed', 1]),
+        ['after', 'completed', 1],
+      ]);
+      expect((await h.ledger.types(workId!)).filter((t) => t === 'paused')).toHaveLength(1);
+    },
+  );
+
+  it('lands a cancel requested while steps run side by side only once every one is checkpointed', async () => {
+    const width = 4;
+    holds = Array.from({ length: width }, () => gate());
+    const { workId } = await h.worker.control.start('par.held', { width }, { actor: 'test' });
+    await until(
+      async () => (await h.ledger.steps(workId!)).length === width,
+      'every step of the group to be running',
+    );
+    await h.worker.control.cancel(workId!, 'test');
+    for (const [i, hold] of holds.entries()) {
+      hold.open(); // the bodies ignore the run's abort signal: each finishes its side effect
+      await until(() => runsOf(workId!, `h${i}`) === 1, `step h${i}'s side effect`);
+      if (i < width - 1) expect((await h.ledger.work(workId!)).state).toBe('RUNNING');
+    }
+    await h.ledger.untilState(workId!, 'CANCELLED');
+    const steps = await h.ledger.steps(workId!);
+    expect(steps.map((s) => [s.name, s.status])).toEqual(
+      holds.map((_, i) => [`h${i}`, 'completed']),
+    );
+    expect(runsOf(workId!, 'after')).toBe(0);
   });
 
   it('property: any shape of groups of parallel steps is recorded once and replays from the record', async () => {

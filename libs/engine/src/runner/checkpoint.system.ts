@@ -146,13 +146,18 @@ export class CheckpointSystem {
 
   /**
    * Every step's output, then ONE step_completed to the highest seq: a pause or cancel
-   * lands once, after all of them. A step of the run still running side by side then
-   * finds the run over, and runs again when the work does (its row stays `running`).
+   * lands once, after all of them. It lands only where no step body of the run is
+   * still running side by side (issue 13): those bodies finish and their checkpoints
+   * join this write — else their side effects, done but refused a checkpoint, would
+   * run again after the resume. (The hot path refused: a pause or cancel is pending,
+   * or the lease is lost, when waiting only defers the LeaseLostError.)
    */
-  writeLocked(run: RunHandle, steps: PendingCheckpoint[]): Promise<void> {
+  async writeLocked(run: RunHandle, steps: PendingCheckpoint[]): Promise<void> {
+    await this.bodiesEnded(run);
+    const all = [...steps, ...(run.pending?.splice(0) ?? [])];
     return this.transactions.run(run, async (client, dispatches) => {
-      for (const p of steps) await this.resources.steps.completeJson(client, p.stepId, p.output);
-      const last = steps.reduce((a, b) => (b.seq > a.seq ? b : a));
+      for (const p of all) await this.resources.steps.completeJson(client, p.stepId, p.output);
+      const last = all.reduce((a, b) => (b.seq > a.seq ? b : a));
       await this.transactions.stepCompleted(client, run, last.seq, last.name, dispatches);
     });
   }
@@ -165,6 +170,37 @@ export class CheckpointSystem {
   checkpointed(run: RunHandle, at: Checkpointed | undefined): void {
     if (!run.known || !at) return;
     run.known = at.version === run.known.version + 1 ? { ...run.known, ...at } : undefined;
+  }
+
+  /**
+   * `body` (a step's body and its completeStep) counted as running until it settles:
+   * a locked checkpoint write waits for it (writeLocked). The body must not wait for
+   * a write of the run itself, or the two would wait for each other.
+   */
+  async running<T>(run: RunHandle, body: () => Promise<T>): Promise<T> {
+    const bodies = (run.bodies ??= { running: 0 });
+    bodies.running++;
+    try {
+      return await body();
+    } finally {
+      if (--bodies.running === 0) {
+        bodies.ended?.resolve();
+        bodies.ended = undefined;
+      }
+    }
+  }
+
+  /** Until no step body of the run is running. */
+  private async bodiesEnded(run: RunHandle): Promise<void> {
+    const bodies = run.bodies;
+    while (bodies?.running) {
+      if (!bodies.ended) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        bodies.ended = { promise, resolve };
+      }
+      await bodies.ended.promise;
+    }
   }
 
   /** At the end of this turn of the event loop, unless a write took the checkpoints first. */

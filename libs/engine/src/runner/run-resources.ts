@@ -72,6 +72,11 @@ export interface RunHandle {
   failed?: { error: unknown };
   /** A flush of `pending` is due at the end of this turn of the event loop. */
   flushDue?: boolean;
+  /**
+   * Step bodies running now (CheckpointSystem.running), and what resolves when the
+   * last of them has ended: a pause or cancel lands only once they are checkpointed.
+   */
+  bodies?: { running: number; ended?: { promise: Promise<void>; resolve: () => void } };
 }
 
 export interface PendingCheckpoint {

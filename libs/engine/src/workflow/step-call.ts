@@ -51,8 +51,12 @@ export async function runStep<T>(
       );
     log.debug('step started');
     try {
-      const value = await executeStep(scope, row, fn, name, timeoutMs);
-      await store.checkpoints.completeStep(scope.run, row, value);
+      // Counted as running until its checkpoint is pending: a pause or cancel waits for it.
+      const value = await store.checkpoints.running(scope.run, async () => {
+        const result = await executeStep(scope, row, fn, name, timeoutMs);
+        await store.checkpoints.completeStep(scope.run, row, result);
+        return result;
+      });
       observe('completed');
       log.debug({ ms: Math.round(performance.now() - started) }, 'step completed');
       return value;
