@@ -53,7 +53,7 @@ const ioPackages = [
 // cannot grow. Shrink a cap (or drop the entry) whenever a file gets split.
 const sizeDebt = {
   // path: [max-lines cap or undefined, max-lines-per-function cap or undefined]
-  'libs/config/src/config.schema.ts': [812, undefined],
+
   'libs/ledger/src/work/work.repository.ts': [430, undefined],
   'libs/engine/src/queues/bullmq-dispatcher.ts': [undefined, 90],
   'libs/engine/src/runner/wake.service.ts': [undefined, 91],
