@@ -2205,21 +2205,32 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          /** @description Unique; lowercase letters, digits, ., - and _. */
           name: string;
+          /** @description The workflow kind each fire starts; must be registered, or the worker refuses to start. */
           workflow: string;
+          /** @description A cron expression: five fields, or six with seconds first. */
           cron?: string;
+          /** @description The cron's IANA time zone (e.g. Europe/Berlin); default UTC, DST handled. */
           timezone?: string;
+          /** @description A fixed interval, 100ms…24d, aligned to the Unix epoch (15m fires at :00, :15, :30, :45 UTC). */
           every?: string | number;
+          /** @description A one-shot: an ISO 8601 time with Z or an offset; fires once. */
           at?: string | unknown;
-          /** @default {} */
+          /**
+           * @description Merged into each fire's work input, with `schedule` (the name) and `fireAt` (the slot, ISO 8601).
+           * @default {}
+           */
           input?: {
             [key: string]: unknown;
           };
           /**
+           * @description Slots more than 60 s late (the workers were down) collapse into the latest: `fire_once` fires it once, `skip` waits for the next slot.
            * @default fire_once
            * @enum {string}
            */
           missed?: 'fire_once' | 'skip';
+          /** @description Absent: a new schedule is enabled, an existing one keeps its state. */
           enabled?: boolean;
         };
       };
