@@ -37,8 +37,8 @@ interface Stage {
  * a disposable PostgreSQL and Redis of its own (never the machine's), each count with a
  * fresh schema and queue prefix. Signed webhooks open `bench.three-steps` works. Per
  * count, two phases:
- * - backlog: `works` events accepted while no worker runs, then the workers start and
- *   drain it: steps/s of the workers alone (the gateway idle);
+ * - backlog: `works` events accepted while the work queue is paused (BullMQ's global
+ *   pause), then resumed: steps/s of the warm workers draining it, the gateway idle;
  * - live: `works` more events in a closed loop while the workers run: events/s accepted
  *   and steps/s completed, everything sharing the machine as in a deployment.
  * Step rates come from the ledger (first step started → last step finished, PostgreSQL's
@@ -68,14 +68,21 @@ async function measure(
     log(`scale-out: ${workers} worker(s): warm-up`);
     await startWorkers(stage);
     await phase(stage, 'warm', Math.min(200, opts.works));
-    await stopWorkers(stage);
+    // The backlog waits in the paused queue, so the same warm worker processes drain it.
     log(`scale-out: ${workers} worker(s): backlog of ${opts.works}, then drain`);
+    const queue = workQueue(stage);
+    await queue.pause();
+    const walBefore = await walBytes(stage);
     const queued = await load(loadOptions(stage, 'backlog', opts.works));
+    const walIngested = await walBytes(stage);
     const load1 = loadavg()[0]!;
-    await startWorkers(stage);
     const drainCpu = workersCpu(stage);
+    await queue.resume();
+    await queue.close();
     const drain = await completed(stage, 'backlog', queued.accepted);
     const cpuPerStep = (workersCpu(stage) - drainCpu) / (queued.accepted * STEPS_PER_WORK);
+    const walPerEvent = (walIngested - walBefore) / queued.accepted / 1024;
+    const walPerWork = ((await walBytes(stage)) - walIngested) / queued.accepted / 1024;
     log(`scale-out: ${workers} worker(s): live, ${opts.works} events`);
     const gatewayCpu = cpuMs(stage.gateway.child.pid!);
     const live = await phase(stage, 'live', opts.works);
@@ -85,9 +92,11 @@ async function measure(
       row(workers, 'events/s accepted (workers running)', live.eventsPerSec, '/s', note),
       row(workers, 'steps/s (workers running, live load)', live.stepsPerSec, '/s'),
       row(workers, 'steps/s (draining a backlog)', drain.stepsPerSec, '/s'),
-      row(workers, 'events/s accepted (no worker)', queued.acceptedPerSec, '/s'),
+      row(workers, 'events/s accepted (queue paused)', queued.acceptedPerSec, '/s'),
       row(workers, 'worker CPU per step (drain, all workers)', cpuPerStep, 'ms'),
       row(workers, 'gateway CPU per event (live)', cpuPerEvent, 'ms'),
+      row(workers, 'WAL per event ingested', walPerEvent, 'kB'),
+      row(workers, 'WAL per work run (3 steps)', walPerWork, 'kB'),
     ];
   } finally {
     await closeStage(stage);
@@ -96,6 +105,14 @@ async function measure(
 
 function row(workers: number, metric: string, value: number, unit: string, note?: string): Row {
   return { scenario: `scale-out ×${workers}`, metric, value: round(value, 2), unit, note };
+}
+
+/** PostgreSQL's WAL position in bytes: the difference is what was written in between. */
+async function walBytes(stage: Stage): Promise<number> {
+  const { rows } = await stage.db.query<{ b: number }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS b`,
+  );
+  return rows[0]!.b;
 }
 
 /** CPU time (user + system, ms) the stage's worker processes have used so far. */
@@ -169,10 +186,7 @@ async function startGateway(
 async function startWorkers(stage: Stage): Promise<void> {
   for (let i = 0; i < stage.workers; i++)
     stage.running.push(spawnApp('worker', { ...stage.env, WORKER_ID: `scale-${i}` }));
-  const queue = new Queue('work', {
-    connection: { url: stage.env.REDIS_URL },
-    prefix: stage.env.WORKGATE_QUEUE_PREFIX,
-  });
+  const queue = workQueue(stage);
   try {
     await until(
       async () => {
@@ -187,6 +201,14 @@ async function startWorkers(stage: Stage): Promise<void> {
   } finally {
     await queue.close();
   }
+}
+
+/** The stage's work queue (one shard: `queues.shards` is 1 here). */
+function workQueue(stage: Stage): Queue {
+  return new Queue('work', {
+    connection: { url: stage.env.REDIS_URL },
+    prefix: stage.env.WORKGATE_QUEUE_PREFIX,
+  });
 }
 
 async function stopWorkers(stage: Stage): Promise<void> {
