@@ -37,6 +37,7 @@ import { CryptoIdGenerator } from './system/crypto-id-generator';
 import { SystemClock } from './system/system-clock';
 import { ApiTokenRepository } from './tokens/api-token.repository';
 import { WorkRepository } from './work/work.repository';
+import { PersonMemoryRepository } from './memory/person-memory.repository';
 import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
 
 /**
@@ -77,6 +78,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    PersonMemoryRepository,
     ChannelCursorRepository,
     { provide: CHANNEL_CURSOR_STORE, useExisting: ChannelCursorRepository },
   ],
@@ -100,6 +102,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    PersonMemoryRepository,
     ChannelCursorRepository,
     CHANNEL_CURSOR_STORE,
   ],
