@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import {
+  ErrorCode,
   type PersonMemoryRecord,
   type PersonMemoryStore,
   type PersonMemoryWrite,
   type PersonMemoryWriteResult,
   type PersonRef,
   personKeyOf,
+  WorkgateError,
 } from '@app/core';
 import { type Queryable, LedgerDatabase } from '../database/ledger-database';
 
@@ -14,8 +16,33 @@ const COLUMNS = `person, channel, source, summary, version, "workId", "forgotten
 /** A page of memories for operators, newest change first. */
 export interface PersonMemoryPage {
   items: PersonMemoryRecord[];
-  /** The `updatedAt|person` of the last item when more follow. */
+  /** Opaque (base64url of the last item's `updatedAt` and person) when more may follow. */
   nextCursor: string | null;
+}
+
+function encodeMemoryCursor(record: PersonMemoryRecord): string {
+  return Buffer.from(JSON.stringify([record.updatedAt.toISOString(), record.person])).toString(
+    'base64url',
+  );
+}
+
+function decodeMemoryCursor(cursor: string): { updatedAt: Date; person: string } {
+  const invalid = new WorkgateError(
+    ErrorCode.ValidationFailed,
+    'cursor: not a cursor this API returned',
+    { errors: [{ path: 'cursor', message: 'not a cursor this API returned' }] },
+  );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid;
+  const [at, person] = parsed as unknown[];
+  const updatedAt = typeof at === 'string' ? new Date(at) : new Date(NaN);
+  if (typeof person !== 'string' || Number.isNaN(updatedAt.getTime())) throw invalid;
+  return { updatedAt, person };
 }
 
 /**
@@ -116,16 +143,17 @@ export class PersonMemoryRepository implements PersonMemoryStore {
   async list(options: {
     limit: number;
     prefix?: string;
-    cursor?: { updatedAt: Date; person: string } | null;
+    cursor?: string;
   }): Promise<PersonMemoryPage> {
+    const after = options.cursor ? decodeMemoryCursor(options.cursor) : null;
     const params: unknown[] = [options.limit + 1];
     const where = ['summary IS NOT NULL'];
     if (options.prefix) {
       params.push(`${options.prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       where.push(`person LIKE $${params.length}`);
     }
-    if (options.cursor) {
-      params.push(options.cursor.updatedAt, options.cursor.person);
+    if (after) {
+      params.push(after.updatedAt, after.person);
       where.push(`("updatedAt", person) < ($${params.length - 1}, $${params.length})`);
     }
     const { rows } = await this.db.pool.query<PersonMemoryRecord>(
@@ -137,10 +165,7 @@ export class PersonMemoryRepository implements PersonMemoryStore {
     const last = items.at(-1);
     return {
       items,
-      nextCursor:
-        rows.length > options.limit && last
-          ? `${last.updatedAt.toISOString()}|${last.person}`
-          : null,
+      nextCursor: rows.length > options.limit && last ? encodeMemoryCursor(last) : null,
     };
   }
 }
