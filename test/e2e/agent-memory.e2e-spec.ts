@@ -192,4 +192,122 @@ describe('assistant memory over Telegram (gateway + worker + loopback Bot API + 
       version: 2,
     });
   });
+
+  it('survives /new: the conversation /new ends writes it, and a later one reads it', async () => {
+    const chatId = 700_100_002;
+    const bob = `telegram:agent:${BOB.id}`;
+    nextSummary = 'Bob deploys on Fridays.';
+    openai.enqueue({ content: 'Noted.' });
+    const first = await say('agent', chatId, 'I deploy on Fridays', BOB);
+    await botMessage(chatId, 1, 'the first answer');
+    await ledger.untilState(first.workId!, 'WAITING');
+    expect(await memoryOf(bob)).toBeUndefined(); // the conversation is still open
+
+    openai.enqueue({ content: 'Fresh start.' });
+    const fresh = await say('agent', chatId, '/new something else', BOB);
+    expect(fresh.decision).toBe('opened');
+    await ledger.untilState(first.workId!, 'COMPLETED', 20_000);
+    await until(
+      async () => (await memoryOf(bob))?.summary === 'Bob deploys on Fridays.',
+      "the first conversation's summary",
+    );
+    // The fresh conversation was opened by the same /new, so it may have begun before
+    // that summary landed; the one after it starts with it.
+    await botMessage(chatId, 2, 'the fresh answer');
+    await ledger.untilState(fresh.workId!, 'WAITING');
+    nextSummary = 'Bob deploys on Fridays. Asked when he deploys.';
+    openai.enqueue({ content: 'On Fridays.' });
+    const third = await say('agent', chatId, '/new when do I deploy?', BOB);
+    const request = await opening('when do I deploy?');
+    expect(request.body.messages[0].content).toContain('Bob deploys on Fridays.');
+    await ledger.untilState(fresh.workId!, 'COMPLETED', 20_000);
+    await botMessage(chatId, 3, 'the third answer');
+    expect(third.workId).not.toBe(fresh.workId);
+  });
+
+  it('/memory shows it in a private chat; /forget erases it, and the next conversation starts without it', async () => {
+    const chatId = 700_100_001;
+    const before = api.botMessages(chatId).length;
+    expect(await say('brief', chatId, '/memory')).toMatchObject({ decision: 'command' });
+    const shown = await botMessage(chatId, before + 1, 'the /memory answer');
+    expect(shown.text).toBe(
+      'What I remember about you:\n\nName: Alice. Likes green tea. Said hello twice.\n\nSend /forget to erase it.',
+    );
+
+    expect(await say('brief', chatId, '/forget')).toMatchObject({ decision: 'command' });
+    expect((await botMessage(chatId, before + 2, 'the /forget answer')).text).toBe(
+      "Done: I've forgotten what I remembered about you.",
+    );
+    expect(await memoryOf(alice)).toMatchObject({ summary: null, forgottenAt: expect.any(Date) });
+    expect(await say('brief', chatId, '/memory')).toMatchObject({ decision: 'command' });
+    expect((await botMessage(chatId, before + 3, 'the empty /memory')).text).toBe(
+      "I don't remember anything about you yet.",
+    );
+
+    nextSummary = 'Asked what the bot knows.';
+    openai.enqueue({ content: 'Nothing about you yet.' });
+    const next = await say('brief', chatId, 'what do you know about me?');
+    expect((await opening('what do you know about me?')).body.messages[0].content).toBe(
+      'You are brief.',
+    );
+    await ledger.untilState(next.workId!, 'COMPLETED', 20_000);
+  });
+
+  it('/forget while a conversation is open: that conversation writes nothing back', async () => {
+    const chatId = 700_100_003;
+    const person = `telegram:agent:${ALICE.id}`;
+    openai.enqueue({ content: 'I will keep that in mind.' });
+    const open = await say('agent', chatId, 'my locker code is 1234');
+    await botMessage(chatId, 1, 'the answer');
+    await ledger.untilState(open.workId!, 'WAITING');
+    expect(await say('agent', chatId, '/forget')).toMatchObject({ decision: 'command' });
+    expect((await botMessage(chatId, 2, 'the /forget answer')).text).toBe(
+      "I didn't remember anything about you, and I won't keep anything from our conversation so far.",
+    );
+    // The conversation is still open (a command does not answer it); /new ends it.
+    expect((await ledger.work(open.workId!)).state).toBe('WAITING');
+    const summariesBefore = openai.completions.filter((r) => isMemoryRequest(r.body)).length;
+    openai.enqueue({ content: 'Hi.' });
+    const fresh = await say('agent', chatId, '/new hi');
+    await ledger.untilState(open.workId!, 'COMPLETED', 20_000);
+    const steps = (await ledger.steps(open.workId!)).map((s) => s.name);
+    expect(steps.at(-1)).toBe('memory:latest');
+    expect(steps).not.toContain('memory:write');
+    expect(openai.completions.filter((r) => isMemoryRequest(r.body))).toHaveLength(summariesBefore);
+    expect(await memoryOf(person)).toMatchObject({ summary: null });
+    await ledger.untilState(fresh.workId!, 'WAITING');
+  });
+
+  it('operators list, show and erase it over the API, with problem+json errors', async () => {
+    const chatId = 700_100_001;
+    await until(async () => (await memoryOf(alice))?.summary, "Alice's new memory");
+    const list = await apiCall('GET', '/api/v1/memories?prefix=telegram:brief:');
+    expect(list.status).toBe(200);
+    expect(list.json.items.map((m: any) => m.person)).toEqual([alice]);
+    const shown = await apiCall('GET', `/api/v1/memories/${encodeURIComponent(alice)}`);
+    expect(shown).toMatchObject({
+      status: 200,
+      json: { person: alice, source: 'brief', summary: 'Asked what the bot knows.' },
+    });
+
+    const erased = await apiCall('DELETE', `/api/v1/memories/${encodeURIComponent(alice)}`);
+    expect(erased).toMatchObject({ status: 200, json: { person: alice, erased: true } });
+    expect(await memoryOf(alice)).toMatchObject({ summary: null });
+    const before = api.botMessages(chatId).length;
+    await say('brief', chatId, '/memory');
+    expect((await botMessage(chatId, before + 1, 'the empty /memory')).text).toBe(
+      "I don't remember anything about you yet.",
+    );
+
+    const missing = await apiCall('DELETE', '/api/v1/memories/telegram:brief:999');
+    expect(missing.status).toBe(404);
+    expect(missing.type).toContain('application/problem+json');
+    const bad = await apiCall('GET', '/api/v1/memories/nobody');
+    expect(bad.status).toBe(400);
+    expect(bad.type).toContain('application/problem+json');
+    const badCursor = await apiCall('GET', '/api/v1/memories?cursor=nope');
+    expect(badCursor.status).toBe(400);
+    const anonymous = await fetch(`${gw.url}/api/v1/memories`);
+    expect(anonymous.status).toBe(401);
+  });
 });
