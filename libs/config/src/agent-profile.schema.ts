@@ -26,7 +26,7 @@ export const agentProfileSchema = z.strictObject({
   description: z
     .string()
     .optional()
-    .describe('What the profile is for (shown in /memory and docs).'),
+    .describe('What the profile is for, for the people who read this config.'),
   api: z.enum(['chat', 'responses']).optional().describe('As `agent.api`.'),
   baseURL: z.string().url().optional().describe('As `agent.baseURL`.'),
   apiKey: z.string().min(1).optional().describe('As `agent.apiKey`.'),
