@@ -86,7 +86,11 @@ describe('assistant memory over Telegram (gateway + worker + loopback Bot API + 
       method,
       headers: { authorization: `Bearer ${OPERATOR}` },
     });
-    return { status: res.status, type: res.headers.get('content-type'), json: await res.json() };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      json: (await res.json()) as any,
+    };
   };
 
   beforeAll(async () => {
