@@ -144,6 +144,11 @@ function responseObject(n: number, reply: ScriptedMessage, body: any) {
 export class OpenAiApiServer {
   readonly requests: ChatRequest[] = [];
   private readonly script: ScriptedReply[] = [];
+  /**
+   * Answers a request by what it asks, before the script: for calls whose order against
+   * the others is not fixed (an assistant's memory summary while another work starts).
+   */
+  answerBy?: (body: any) => ScriptedReply | undefined;
   private server?: Server;
   private seq = 0;
 
@@ -188,7 +193,7 @@ export class OpenAiApiServer {
           return send(404, {
             error: { message: `no route ${req.url}`, type: 'invalid_request_error' },
           });
-        const reply = this.script.shift();
+        const reply = this.answerBy?.(body) ?? this.script.shift();
         if (!reply)
           return send(500, { error: { message: 'script exhausted', type: 'server_error' } });
         switch (reply.kind) {

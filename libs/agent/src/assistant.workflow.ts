@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type AgentConfig } from '@app/config';
+import { type PersonMemoryStore } from '@app/core';
 import {
   CancelRequested,
   DeterminismError,
@@ -10,13 +11,12 @@ import {
   type LlmMessage,
   type LlmToolCall,
   type ModelClient,
-  NonRetryableError,
   Suspend,
   type WorkflowContext,
   type WorkflowDefinition,
   WorkerStopping,
 } from '@app/engine';
-import { builtinTools } from './builtin-tools';
+import { startConversation } from './conversation-start';
 import {
   budgetPassed,
   describeSpend,
@@ -25,9 +25,8 @@ import {
   type Spend,
   trimOldestTurn,
 } from './conversation.util';
-import { OpenAiChatModelClient } from './openai-model.client';
-import { OpenAiResponsesModelClient } from './openai-responses-model.client';
-import { type AgentTool, type EffectTool, ToolRegistry, toolSpecs, userTools } from './tool';
+import { rememberConversation } from './person-memory';
+import { type AgentTool, type EffectTool, type ToolRegistry, type toolSpecs } from './tool';
 
 /** What the `agent:` config block sets for every assistant in this process (the worker sets it at start). */
 let configured: AgentConfig | undefined;
@@ -35,19 +34,6 @@ let configured: AgentConfig | undefined;
 /** Called by the worker with the parsed `agent:` block (or undefined: no model). */
 export function configureAgent(settings: AgentConfig | undefined): void {
   configured = settings;
-}
-
-const clients = new WeakMap<AgentConfig, ModelClient>();
-function clientFor(settings: AgentConfig): ModelClient {
-  let client = clients.get(settings);
-  if (!client) {
-    client =
-      settings.api === 'responses'
-        ? new OpenAiResponsesModelClient(settings)
-        : new OpenAiChatModelClient(settings);
-    clients.set(settings, client);
-  }
-  return client;
 }
 
 export interface AssistantOptions {
@@ -59,6 +45,8 @@ export interface AssistantOptions {
   tools?: AgentTool[];
   /** Default: the OpenAI SDK over settings.baseURL. */
   client?: ModelClient;
+  /** Where per-person memory is kept; default: the worker's (configureMemoryStore). */
+  memory?: PersonMemoryStore;
 }
 
 const assistantInput = z
@@ -67,6 +55,8 @@ const assistantInput = z
 
 export interface AssistantOutput {
   answer: string | null;
+  /** The profile the conversation ran with (`default`: the top-level settings). */
+  profile: string;
   stopped?: 'budget';
   spent: Spend;
 }
@@ -170,32 +160,17 @@ export function createAssistantWorkflow(
   return defineWorkflow(
     options.name ?? 'assistant',
     async (ctx, input): Promise<AssistantOutput> => {
-      const settings = options.settings ?? configured;
-      if (!settings)
-        throw new NonRetryableError(
-          'the assistant needs a model: add an `agent:` block (agent.model, agent.apiKey) to the config',
-          'agent_not_configured',
-        );
-      const client = options.client ?? clientFor(settings);
-      const tools = new ToolRegistry().register(
-        ...builtinTools(settings),
-        ...(options.tools ?? []),
-        ...userTools.list(),
-      );
-      const specs = toolSpecs(tools.list());
+      const { profile, settings, client, specs, tools, messages, recalled } =
+        await startConversation(ctx, input, {
+          ...options,
+          settings: options.settings ?? configured,
+        });
       const here = ctx.origin.address;
       const reply = async (text: string) => {
         if (here) await ctx.send(here, { text });
       };
       // Only a chat can carry a follow-up; a work started by API or webhook ends with its answer.
       const followUpWindow = here ? settings.followUpWindow : 0;
-      const messages: LlmMessage[] = [
-        { role: 'system', content: settings.system },
-        {
-          role: 'user',
-          content: input.text ?? input.prompt ?? JSON.stringify(input),
-        },
-      ];
       let limits = settings.budget;
       const spent: Spend = { tokens: 0, costUsd: 0, turns: 0 };
       for (;;) {
@@ -208,7 +183,7 @@ export function createAssistantWorkflow(
             await reply(
               'I reached the spending limit for this request and it was not extended, so I have to stop here. Sorry!',
             );
-            return { answer: null, stopped: 'budget', spent };
+            return { answer: null, stopped: 'budget', spent, profile };
           }
           limits = raiseLimit(limits, settings.budget, passed);
           continue;
@@ -219,7 +194,16 @@ export function createAssistantWorkflow(
           const answer = message.content ?? '';
           const text = answer || '(no answer)';
           if (await continueAfterAnswer(ctx, here, followUpWindow, text, messages, reply)) continue;
-          return { answer, spent };
+          // The conversation ended (its window passed, or /new): what it taught goes to memory.
+          if (recalled)
+            await rememberConversation(ctx, {
+              store: options.memory,
+              recalled,
+              settings,
+              client,
+              messages,
+            });
+          return { answer, spent, profile };
         }
         for (const call of calls) {
           const result = await runToolCall(ctx, tools, call, settings);

@@ -5,3 +5,5 @@ export * from './openai-model.client';
 export * from './openai-responses-model.client';
 export * from './pricing.util';
 export * from './tool';
+export * from './agent-profiles';
+export * from './person-memory';

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  agentProfileSchema,
+  memorySettingsSchema,
+  PROFILE_NAME,
+  profileRouteSchema,
+} from './agent-profile.schema';
 import { byteSize, durationMs } from './config-primitives';
 
 export const modelPrice = z.strictObject({
@@ -12,7 +18,7 @@ export const modelPrice = z.strictObject({
 });
 
 /** The model behind the `assistant` workflow (libs/agent, docs/agent.md). */
-export const agentConfigSchema = z.strictObject({
+const agentSettingsSchema = z.strictObject({
   /**
    * Which OpenAI API the SDK calls: `chat` (Chat Completions, what OpenAI-compatible
    * servers speak) or `responses` (the Responses API, stateless: `store: false`).
@@ -122,5 +128,47 @@ export const agentConfigSchema = z.strictObject({
     .describe(
       'After an answer in a chat, how long the work waits for a follow-up message in that conversation; `0` ends it after the answer.',
     ),
+  /** Which tools the assistant offers (built-ins and registered ones); absent: all of them. */
+  tools: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'The only tools offered, by name (built-ins and registered tools); absent: all of them.',
+    ),
+  memory: memorySettingsSchema.prefault({}),
+  /** Named variants of the settings above; the top-level settings are the profile `default`. */
+  profiles: z
+    .record(
+      z
+        .string()
+        .regex(PROFILE_NAME, 'profile names: lowercase letters, digits and _, at most 32')
+        .refine((name) => name !== 'default', '`default` is the top-level settings'),
+      agentProfileSchema,
+    )
+    .default({})
+    .describe('Named profiles; each field set replaces the top-level value.'),
+  /** Which profile a new conversation gets, by where it starts; the first matching line wins. */
+  profileRoutes: z
+    .array(profileRouteSchema)
+    .default([])
+    .describe(
+      'Which profile a new conversation uses, by channel, bot/workspace and chat; the first matching line wins, else `default`.',
+    ),
+});
+
+/** The `agent:` block; a route naming an unknown profile stops the config from loading. */
+export const agentConfigSchema = agentSettingsSchema.superRefine((agent, ctx) => {
+  agent.profileRoutes.forEach((route, i) => {
+    if (route.profile !== 'default' && !Object.hasOwn(agent.profiles, route.profile))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profileRoutes', i, 'profile'],
+        message: `no profile "${route.profile}" in agent.profiles (known: default${Object.keys(
+          agent.profiles,
+        )
+          .map((n) => `, ${n}`)
+          .join('')})`,
+      });
+  });
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

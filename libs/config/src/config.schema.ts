@@ -11,6 +11,7 @@ export * from './config-primitives';
 export * from './channel-config.schema';
 export * from './schedule-config.schema';
 export * from './agent-config.schema';
+export * from './agent-profile.schema';
 
 export const fileConfigSchema = z.strictObject({
   server: z

@@ -23,3 +23,4 @@ export * from './ports/outbound-sender.port';
 export * from './schedules/schedule-slots';
 export * from './redact/redact-secrets.util';
 export * from './chat-format';
+export * from './memory/person-memory';

@@ -31,3 +31,4 @@ export * from './operator/operator-outbox.repository';
 export * from './operator/operator-conversation.repository';
 export * from './tokens/api-token.repository';
 export * from './workflows/workflow-kind.repository';
+export * from './memory/person-memory.repository';

@@ -37,6 +37,8 @@ import { CryptoIdGenerator } from './system/crypto-id-generator';
 import { SystemClock } from './system/system-clock';
 import { ApiTokenRepository } from './tokens/api-token.repository';
 import { WorkRepository } from './work/work.repository';
+import { ChatMemoryCommands } from './ingest/chat-memory-commands';
+import { PersonMemoryRepository } from './memory/person-memory.repository';
 import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
 
 /**
@@ -55,6 +57,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     ChatResponders,
     ChatReplies,
     ChatCommands,
+    ChatMemoryCommands,
     ChatRouting,
     RouteCandidateReader,
     InboxWriter,
@@ -77,6 +80,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    PersonMemoryRepository,
     ChannelCursorRepository,
     { provide: CHANNEL_CURSOR_STORE, useExisting: ChannelCursorRepository },
   ],
@@ -100,6 +104,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     OperatorConversationRepository,
     ApiTokenRepository,
     WorkflowKindRepository,
+    PersonMemoryRepository,
     ChannelCursorRepository,
     CHANNEL_CURSOR_STORE,
   ],

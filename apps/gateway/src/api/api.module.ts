@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EngineModule } from '@app/engine';
 import { EventsController } from './events.controller';
+import { MemoryController } from './memory.controller';
 import { OutboxController } from './outbox.controller';
 import { QueueDepthsService } from './queue-depths.service';
 import { ScheduleAdminService } from './schedule-admin.service';
@@ -27,6 +28,7 @@ import { WorksController } from './works.controller';
     OutboxController,
     SchedulesController,
     WorkflowsController,
+    MemoryController,
   ],
   providers: [WorkActionsService, WorkStartService, QueueDepthsService, ScheduleAdminService],
 })

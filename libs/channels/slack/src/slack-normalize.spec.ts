@@ -136,6 +136,10 @@ describe(parseMentionText.name, () => {
     ['<@U0FAKE02> ask <@U0OTHER1> about it', 'U0FAKE02', null, 'ask <@U0OTHER1> about it'],
     ['<@U0FAKE02> new', undefined, 'new', ''],
     ['status of the deploy', 'U0FAKE02', null, 'status of the deploy'],
+    // forget and memory are commands only alone: a sentence starting with them is a message.
+    ['<@U0FAKE02> forget', 'U0FAKE02', 'forget', ''],
+    ['<@U0FAKE02> memory', 'U0FAKE02', 'memory', ''],
+    ['<@U0FAKE02> forget it, I meant prod', 'U0FAKE02', null, 'forget it, I meant prod'],
   ])('%j', (text, bot, command, rest) => {
     expect(parseMentionText(text, bot, { commandsWithoutMention: false })).toEqual({
       command,

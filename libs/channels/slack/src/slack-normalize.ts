@@ -27,6 +27,11 @@ export interface SlackWorkspaceRef {
 export const SLACK_CHANNEL = 'slack';
 
 const COMMANDS: readonly ChatCommand[] = ['new', 'cancel', 'status'];
+/**
+ * Commands only when the word is the whole message: a DM that begins "forget it, I
+ * meant…" is a message, not an erase of the person's memory.
+ */
+const ALONE_COMMANDS: readonly ChatCommand[] = ['forget', 'memory'];
 
 /**
  * Human message subtypes: everything else (edits, deletions, joins, bot_message, …) is
@@ -72,7 +77,12 @@ export function parseMentionText(
   if (match || opts.commandsWithoutMention) {
     const word = /^\s*\/?([A-Za-z]+)(?=\s|$)/.exec(after);
     const candidate = word?.[1]?.toLowerCase() as ChatCommand | undefined;
-    if (word && candidate && COMMANDS.includes(candidate)) {
+    const alone = !!word && !after.slice(word[0].length).trim();
+    if (
+      word &&
+      candidate &&
+      (COMMANDS.includes(candidate) || (alone && ALONE_COMMANDS.includes(candidate)))
+    ) {
       command = candidate;
       after = after.slice(word[0].length);
     }

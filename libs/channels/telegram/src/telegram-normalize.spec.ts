@@ -273,6 +273,8 @@ describe(parseTelegramCommand.name, () => {
     ['/STATUS', 'status', ''],
     ['/status@workgate_test_bot', 'status', ''],
     ['/status@Workgate_Test_Bot now', 'status', 'now'],
+    ['/forget', 'forget', ''],
+    ['/memory@workgate_test_bot', 'memory', ''],
     ['/start', null, '/start'],
     ['/newer', null, '/newer'],
     ['please /cancel', null, 'please /cancel'],

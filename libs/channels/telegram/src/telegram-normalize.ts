@@ -35,7 +35,7 @@ export type TelegramOutcome =
   | { kind: 'forged_button'; callbackQueryId: string; reason: string }
   | { kind: 'ignored'; reason: string; callbackQueryId?: string; feedback?: string };
 
-const COMMANDS: readonly ChatCommand[] = ['new', 'cancel', 'status'];
+const COMMANDS: readonly ChatCommand[] = ['new', 'cancel', 'status', 'forget', 'memory'];
 
 /** Shown to the presser of a button workgate cannot verify. */
 export const FORGED_BUTTON_FEEDBACK = 'This button is not valid (it was not sent by workgate).';
@@ -63,7 +63,7 @@ export function parseTelegramTarget(
 }
 
 /**
- * A leading `/new`, `/cancel` or `/status` (also `/status@botname`, Telegram's form in
+ * A leading `/new`, `/cancel`, `/status`, `/forget` or `/memory` (also `/status@botname`, Telegram's form in
  * groups) and the text after it. A command addressed to another bot is flagged, so the
  * caller can leave it alone; other commands (`/start`, `/help`) stay plain text.
  */

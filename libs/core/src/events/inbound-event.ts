@@ -41,8 +41,11 @@ export interface InboundEventInput {
   replyAddress?: { channel: string; target: string; thread?: string } | null;
 }
 
-/** `/new` forces a new work; `/cancel` and `/status` are answered by the gateway. */
-export type ChatCommand = 'new' | 'cancel' | 'status';
+/**
+ * `/new` forces a new work; `/cancel` and `/status` are answered by the gateway, and so
+ * are `/memory` (shows the person's memory) and `/forget` (erases it).
+ */
+export type ChatCommand = 'new' | 'cancel' | 'status' | 'forget' | 'memory';
 
 /**
  * What a verified button carries (libs/security signs and verifies it): the wait

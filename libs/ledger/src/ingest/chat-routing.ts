@@ -5,6 +5,7 @@ import { type Dispatch } from '../ports/work-dispatcher.port';
 import { WaitRepository } from '../waits/wait.repository';
 import { WorkRepository } from '../work/work.repository';
 import { ChatCommands } from './chat-commands';
+import { ChatMemoryCommands } from './chat-memory-commands';
 import { type ChatPrepared, nothing } from './chat.types';
 
 /**
@@ -20,6 +21,7 @@ export class ChatRouting {
     private readonly waits: WaitRepository,
     private readonly works: WorkRepository,
     private readonly commands: ChatCommands,
+    private readonly memoryCommands: ChatMemoryCommands,
   ) {}
 
   async prepare(
@@ -38,6 +40,11 @@ export class ChatRouting {
     }
     if (event.command === 'status' || event.command === 'cancel')
       return { kind: 'handled', applied: await this.commands.command(client, eventId, routed) };
+    if (event.command === 'forget' || event.command === 'memory')
+      return {
+        kind: 'handled',
+        applied: await this.memoryCommands.command(client, eventId, routed),
+      };
     return { kind: 'route', event: routed };
   }
 

@@ -74,7 +74,9 @@ export class UnkeyedIngest {
       input.replyTo ||
       input.button ||
       input.command === 'status' ||
-      input.command === 'cancel'
+      input.command === 'cancel' ||
+      input.command === 'forget' ||
+      input.command === 'memory'
     )
       return null;
     const outcome = route(

@@ -433,6 +433,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/memories': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What the assistant remembers, per person, newest change first
+     * @description Only people with something remembered; keyset-paginated on (updatedAt, person).
+     */
+    get: operations['memory_list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/memories/{person}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One person's memory
+     * @description An erased memory answers with `summary: null` and `forgottenAt`.
+     */
+    get: operations['memory_show'];
+    put?: never;
+    post?: never;
+    /**
+     * Erase a person's memory
+     * @description As the person's own /forget: the summary is erased, and a conversation already under way does not write back what it heard before.
+     */
+    delete: operations['memory_forget'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -888,6 +932,29 @@ export interface components {
       registeredBy: string;
       /** Format: date-time */
       registeredAt: string;
+    };
+    PersonMemoryPage: {
+      items: components['schemas']['PersonMemory'][];
+      nextCursor: string | null;
+    };
+    PersonMemory: {
+      person: string;
+      channel: string;
+      /** @description the bot or workspace */
+      source: string;
+      /** @description null: nothing remembered (erased) */
+      summary: string | null;
+      version: number;
+      /** @description the work whose conversation wrote it last */
+      workId: string | null;
+      forgottenAt: string | null;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    PersonMemoryErased: {
+      person: string;
+      /** @description false: nothing was remembered */
+      erased: boolean;
     };
   };
   responses: never;
@@ -2573,6 +2640,187 @@ export interface operations {
       };
       /** @description Missing, unknown or revoked token (with `WWW-Authenticate`) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description PostgreSQL or Redis unreachable (with `Retry-After`) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  memory_list: {
+    parameters: {
+      query?: {
+        /** @description only people whose key starts with this, e.g. `telegram:main:` */
+        prefix?: string;
+        /** @description page size (1-200) */
+        limit?: number;
+        /** @description `nextCursor` of the previous page; absent for the first page */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of memories */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PersonMemoryPage'];
+        };
+      };
+      /** @description Invalid query, parameters or body (`validation_failed`, with `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing, unknown or revoked token (with `WWW-Authenticate`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description PostgreSQL or Redis unreachable (with `Retry-After`) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  memory_show: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description person, e.g. `telegram:main:42` or `slack:acme:T0123:U0456` */
+        person: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The memory */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PersonMemory'];
+        };
+      };
+      /** @description Invalid query, parameters or body (`validation_failed`, with `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing, unknown or revoked token (with `WWW-Authenticate`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such item */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description PostgreSQL or Redis unreachable (with `Retry-After`) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  memory_forget: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description person, e.g. `telegram:main:42` or `slack:acme:T0123:U0456` */
+        person: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Erased */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PersonMemoryErased'];
+        };
+      };
+      /** @description Invalid query, parameters or body (`validation_failed`, with `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing, unknown or revoked token (with `WWW-Authenticate`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The token’s role may not do this (viewers read, operators act) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such item */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -7,6 +7,7 @@ import { HttpSender } from '@app/channels/webhook';
 import { type Clock, type OutboundSender } from '@app/core';
 import { LedgerModule } from '@app/ledger';
 import { MetricsModule } from '@app/observability';
+import { AgentMemoryWiring } from './agent-memory.wiring';
 
 export interface WorkerModuleOptions {
   config: AppConfig;
@@ -68,6 +69,7 @@ export class WorkerModule {
           senders: [...outboundSenders(options.config, options.logger), ...(options.senders ?? [])],
         }),
       ],
+      providers: [AgentMemoryWiring],
     };
   }
 }
