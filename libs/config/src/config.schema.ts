@@ -324,7 +324,7 @@ export const envSchema = z.object({
     .url()
     .optional()
     .describe(
-      'A read replica for the operator API\'s work lists, search and stats (they may lag it); default DATABASE_URL.',
+      "A read replica for the operator API's work lists, search and stats (they may lag it); default DATABASE_URL.",
     ),
   /** A PostgreSQL schema other than public (tests give each file its own). */
   WORKGATE_DB_SCHEMA: z

@@ -15,7 +15,9 @@ export const databaseConfigSchema = z
     /** PostgreSQL ends a session idle inside a transaction this long (a frozen process). */
     idleInTransactionTimeout: durationMs
       .default(10_000)
-      .describe('PostgreSQL ends a session idle inside a transaction this long (a frozen process).'),
+      .describe(
+        'PostgreSQL ends a session idle inside a transaction this long (a frozen process).',
+      ),
     /**
      * DATABASE_URL is a pooler in transaction mode (PgBouncer `pool_mode = transaction`):
      * no session state may be relied on, so nothing is sent as a startup option, the
