@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, type QueryConfig } from 'pg';
 
 /**
  * A pg Client that sends every statement unnamed, even where the code names it for
@@ -13,8 +13,8 @@ export class UnnamedStatementClient extends Client {
   // pg's query() has a dozen overloads; each takes the text or a config object first.
   override query(...args: unknown[]): never {
     const [first, ...rest] = args;
-    const query = super.query as (...a: unknown[]) => unknown;
-    return query.call(this, withoutName(first), ...rest) as never;
+    // The casts only pick an overload for the compiler; pg sorts the arguments at run time.
+    return super.query(withoutName(first) as QueryConfig, ...(rest as [unknown[]])) as never;
   }
 }
 
