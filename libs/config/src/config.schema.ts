@@ -316,7 +316,7 @@ export const envSchema = z.object({
     .url()
     .optional()
     .describe(
-      "A direct PostgreSQL connection (not a transaction pooler) for migrations and what holds a session lock (the migration lock, the Telegram poller's lease); default DATABASE_URL.",
+      "A direct PostgreSQL connection (no transaction pooler) for migrations and session locks (the migration lock, the Telegram poller's lease); default DATABASE_URL.",
     ),
   /** A replica for the operator's lists, search and stats (read-only, lag-tolerant). */
   DATABASE_READ_URL: z

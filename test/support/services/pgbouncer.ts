@@ -40,7 +40,13 @@ export interface PgBouncerOptions {
  */
 export function pgbouncerAvailable(): boolean {
   if (existsSync(PGBOUNCER_BIN)) return true;
-  spawnSync('apt-get', ['install', '-y', 'pgbouncer'], { stdio: 'pipe', timeout: 300_000 });
+  const apt = (...args: string[]) =>
+    spawnSync('apt-get', args, {
+      stdio: 'pipe',
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    }).status === 0;
+  if (!apt('install', '-y', 'pgbouncer') && apt('update', '-q')) apt('install', '-y', 'pgbouncer');
   return existsSync(PGBOUNCER_BIN);
 }
 
