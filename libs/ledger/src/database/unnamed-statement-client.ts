@@ -18,7 +18,8 @@ export class UnnamedStatementClient extends Client {
   }
 }
 
-function withoutName(config: unknown): unknown {
+/** The query config without its statement name (a copy); anything else as it is. */
+export function withoutName(config: unknown): unknown {
   // A Submittable (pg-cursor, pg-query-stream) is an object with its own submit(), not
   // a config to copy; none here is named.
   if (typeof config !== 'object' || config === null || !('name' in config)) return config;
