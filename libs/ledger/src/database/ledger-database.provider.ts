@@ -32,19 +32,27 @@ function databaseOptions(
   };
 }
 
+/** A pool on `url`, refused (and closed) when the pooler's session defaults are wrong. */
+async function checkedDatabase(
+  config: AppConfig,
+  logger: Logger,
+  url: string,
+): Promise<LedgerDatabase> {
+  const db = new LedgerDatabase(databaseOptions(config, logger, url));
+  try {
+    await db.checkSessionDefaults((message) => logger.warn(message));
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
 export const ledgerDatabaseProvider: Provider = {
   provide: LedgerDatabase,
   inject: [APP_CONFIG, LOGGER],
-  useFactory: async (config: AppConfig, logger: Logger) => {
-    const db = new LedgerDatabase(databaseOptions(config, logger, config.env.DATABASE_URL));
-    try {
-      await db.checkSessionDefaults((message) => logger.warn(message));
-    } catch (err) {
-      await db.close();
-      throw err;
-    }
-    return db;
-  },
+  useFactory: (config: AppConfig, logger: Logger) =>
+    checkedDatabase(config, logger, config.env.DATABASE_URL),
 };
 
 /**
@@ -54,11 +62,8 @@ export const ledgerDatabaseProvider: Provider = {
 export const ledgerReadDatabaseProvider: Provider = {
   provide: LedgerReadDatabase,
   inject: [APP_CONFIG, LOGGER, LedgerDatabase],
-  useFactory: (config: AppConfig, logger: Logger, primary: LedgerDatabase) =>
+  useFactory: async (config: AppConfig, logger: Logger, primary: LedgerDatabase) =>
     config.env.DATABASE_READ_URL
-      ? new LedgerReadDatabase(
-          new LedgerDatabase(databaseOptions(config, logger, readDatabaseUrl(config))),
-          true,
-        )
+      ? new LedgerReadDatabase(await checkedDatabase(config, logger, readDatabaseUrl(config)), true)
       : new LedgerReadDatabase(primary, false),
 };
