@@ -15,6 +15,12 @@ import {
 } from '../support/disposable-services';
 import { FAULT_WORKFLOWS } from '../support/fault-harness';
 import { type AppProcess, spawnApp } from '../support/processes';
+import {
+  createPooledRole,
+  type DisposablePgBouncer,
+  pgbouncerAvailable,
+  startPgBouncer,
+} from '../support/services/pgbouncer';
 import { type DisposableRedisCluster, startRedisCluster } from '../support/services/redis-cluster';
 import {
   type DisposableRedisSentinel,
@@ -39,6 +45,9 @@ const scheme = new StandardWebhooksScheme();
 
 let pg: DisposablePostgres;
 let databaseUrl: string;
+// The processes reach PostgreSQL through PgBouncer in transaction mode (3 server
+// connections per deployment's role), migrations and the audit directly.
+let pooler: DisposablePgBouncer | undefined;
 
 beforeAll(async () => {
   pg = await startDisposablePostgres();
@@ -47,9 +56,21 @@ beforeAll(async () => {
   await admin.query('CREATE DATABASE workgate_scale');
   await admin.end();
   databaseUrl = pg.url('workgate_scale');
+  for (const schema of ['scale_cluster', 'scale_sentinel'])
+    await createPooledRole(databaseUrl, { role: schema, database: 'workgate_scale', schema });
+  if (pgbouncerAvailable())
+    pooler = await startPgBouncer({
+      postgresPort: pg.port,
+      poolSize: 3,
+      users: ['scale_cluster', 'scale_sentinel'],
+    });
+  else console.warn('PgBouncer is not installed and cannot be: the processes connect directly');
 });
 
-afterAll(() => pg?.destroy());
+afterAll(() => {
+  pooler?.destroy();
+  pg?.destroy();
+});
 
 interface Acked {
   externalId: string;
@@ -78,6 +99,7 @@ class Deployment {
       [
         'worker: { lease: 2s, reconcileEvery: 300ms, concurrency: 6 }',
         `queues: { shards: ${this.shards} }`,
+        `database: { transactionPooling: ${pooler !== undefined} }`,
         'webhooks:',
         '  sources:',
         `    jobs: { scheme: standard-webhooks, secrets: ["${SECRET}"], workflow: fault.dozer }`,
@@ -98,7 +120,8 @@ class Deployment {
 
   private spawn(app: 'gateway' | 'worker', env: Record<string, string>): AppProcess {
     const proc = spawnApp(app, {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: pooler?.url('workgate_scale', this.schema) ?? databaseUrl,
+      DATABASE_MIGRATE_URL: databaseUrl,
       WORKGATE_DB_SCHEMA: this.schema,
       REDIS_URL: this.redisUrl,
       WORKGATE_QUEUE_PREFIX: 'wg',
@@ -248,10 +271,15 @@ describe('on a Redis Cluster (3 masters, 3 replicas), 3 shards, 3 workers', () =
     const started = Date.now();
     let killedMaster = false;
     let killedWorker = false;
+    let restartedPooler = false;
     const acked = await deployment.drive(EVENTS, async (n) => {
       if (n >= EVENTS / 3 && !killedMaster) {
         killedMaster = true;
         cluster.kill(masterOf);
+      }
+      if (n >= EVENTS / 2 && !restartedPooler) {
+        restartedPooler = true;
+        await pooler?.restart(); // kill -9 and start again
       }
       if (n >= (EVENTS * 2) / 3 && !killedWorker) {
         killedWorker = true;

@@ -1,6 +1,6 @@
 import { type Client } from 'pg';
 import { defineWorkflow, EngineControl } from '@app/engine';
-import { LedgerDatabase, OperatorWorksRepository } from '@app/ledger';
+import { LedgerDatabase, LedgerReadDatabase, OperatorWorksRepository } from '@app/ledger';
 import { WorkActionsService } from '../../apps/gateway/src/api/work-actions.service';
 import { type EngineHarness, gate, startEngine } from '@test/engine-ledger';
 import { until } from '@test/until';
@@ -56,7 +56,10 @@ describe('an operator action and its reason', () => {
     });
     const actions = new WorkActionsService(
       lockAfter,
-      new OperatorWorksRepository(h.worker.app.get(LedgerDatabase)),
+      new OperatorWorksRepository(
+        h.worker.app.get(LedgerDatabase),
+        h.worker.app.get(LedgerReadDatabase),
+      ),
     );
     const answered = await actions
       .act(workId, 'cancel', 'operator:ana', 'wrong customer')

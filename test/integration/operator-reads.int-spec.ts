@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import {
   LedgerDatabase,
+  LedgerReadDatabase,
   OperatorEventsRepository,
   OperatorOutboxRepository,
   OperatorWorksRepository,
@@ -35,7 +36,7 @@ describe('operator reads through Prisma Client', () => {
   beforeAll(async () => {
     s = await createTestSchema('op_reads');
     db = new LedgerDatabase({ connectionString: TEST_DATABASE_URL, schema: s.schema, poolSize: 4 });
-    works = new OperatorWorksRepository(db);
+    works = new OperatorWorksRepository(db, new LedgerReadDatabase(db, false));
     events = new OperatorEventsRepository(db);
     outbox = new OperatorOutboxRepository(db, new WorkRepository({ now: () => Date.now() }));
     const states = ['QUEUED', 'RUNNING', 'WAITING', 'COMPLETED', 'FAILED', 'PAUSED'];
@@ -336,7 +337,7 @@ describe('operator reads through Prisma Client', () => {
       poolSize: 1,
     });
     try {
-      const repo = new OperatorWorksRepository(gone);
+      const repo = new OperatorWorksRepository(gone, new LedgerReadDatabase(gone, false));
       await expect(repo.list({ limit: 5 })).rejects.toMatchObject({ code: 'ledger_unavailable' });
       await expect(repo.detail(id(1))).rejects.toMatchObject({ code: 'ledger_unavailable' });
       await expect(new OperatorEventsRepository(gone).list({ limit: 5 })).rejects.toMatchObject({

@@ -5,6 +5,7 @@ import { type z } from 'zod';
 import { envSchema, fileConfigSchema, type EnvConfig, type FileConfig } from './config.schema';
 import { interpolateEnv } from './interpolate.util';
 import { redisTargetOf } from './redis-target';
+import { databaseSettingsProblem } from './database-urls';
 
 /** Everything a process needs, parsed and validated once at boot, then injected. */
 export interface AppConfig extends FileConfig {
@@ -81,6 +82,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   } catch (err) {
     throw new ConfigError(`Invalid Redis settings: ${(err as Error).message}`);
   }
+  const databaseProblem = databaseSettingsProblem({ env, database: config.database });
+  if (databaseProblem) throw new ConfigError(`Invalid database settings: ${databaseProblem}`);
   if (env.PORT !== undefined) config.server.port = env.PORT;
   if (env.HOST !== undefined) config.server.host = env.HOST;
   if (env.WORKER_CONCURRENCY !== undefined) config.worker.concurrency = env.WORKER_CONCURRENCY;

@@ -5,6 +5,7 @@ import { scheduleSpecSchema } from './schedule-config.schema';
 import { agentConfigSchema } from './agent-config.schema';
 import { parseRedisUrl, redisConfigSchema } from './redis-target';
 import { retentionConfigSchema } from './retention.schema';
+import { databaseConfigSchema } from './database-config.schema';
 
 // The sections live in their own files; what the rest of the code imports from here stays.
 export * from './config-primitives';
@@ -12,6 +13,7 @@ export * from './channel-config.schema';
 export * from './schedule-config.schema';
 export * from './agent-config.schema';
 export * from './agent-profile.schema';
+export * from './database-config.schema';
 
 export const fileConfigSchema = z.strictObject({
   server: z
@@ -90,21 +92,8 @@ export const fileConfigSchema = z.strictObject({
         ),
     })
     .prefault({}),
-  /** How the ledger's connections treat locks (see LedgerDatabase). */
-  database: z
-    .strictObject({
-      /** The longest a statement waits for a lock before failing (55P03) to be retried. */
-      lockTimeout: durationMs
-        .default(5_000)
-        .describe('The longest a statement waits for a lock before failing (55P03) to be retried.'),
-      /** PostgreSQL ends a session idle inside a transaction this long (a frozen process). */
-      idleInTransactionTimeout: durationMs
-        .default(10_000)
-        .describe(
-          'PostgreSQL ends a session idle inside a transaction this long (a frozen process).',
-        ),
-    })
-    .prefault({}),
+  /** How the ledger's connections behave (see LedgerDatabase, docs/scaling.md). */
+  database: databaseConfigSchema,
   workflows: z
     .strictObject({
       /** Extra modules (compiled JS) exporting workflow definitions, resolved from the config file's folder. */
@@ -321,7 +310,23 @@ export const envSchema = z.object({
     .string()
     .url()
     .default('postgresql://postgres@127.0.0.1:5432/workgate')
-    .describe('The ledger (PostgreSQL).'),
+    .describe('The ledger (PostgreSQL), or a pooler in front of it (PgBouncer; docs/scaling.md).'),
+  /** A direct (session) connection for what needs a session: migrations, the poller's lease. */
+  DATABASE_MIGRATE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "A direct PostgreSQL connection (no transaction pooler) for migrations and session locks (the migration lock, the Telegram poller's lease); default DATABASE_URL.",
+    ),
+  /** A replica for the operator's lists, search and stats (read-only, lag-tolerant). */
+  DATABASE_READ_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "A read replica for the operator API's work lists, search and stats (they may lag it); default DATABASE_URL.",
+    ),
   /** A PostgreSQL schema other than public (tests give each file its own). */
   WORKGATE_DB_SCHEMA: z
     .string()

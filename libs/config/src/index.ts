@@ -7,3 +7,4 @@ export * from './logger';
 export * from './graceful-shutdown';
 export * from './redis-target';
 export * from './retention.schema';
+export * from './database-urls';

@@ -1,6 +1,7 @@
 export * from './channel-cursors/channel-cursor.repository';
 export * from './database/database-errors';
 export * from './database/ledger-database';
+export * from './database/ledger-read-database';
 export * from './database/pg-row';
 export * from './database/statement-batcher';
 export * from './ingest/answer-validator';

@@ -8,7 +8,11 @@ import {
 import { CHANNEL_CURSOR_STORE, CLOCK, type Clock, ID_GENERATOR } from '@app/core';
 import { ChannelCursorRepository } from './channel-cursors/channel-cursor.repository';
 import { LedgerDatabase } from './database/ledger-database';
-import { ledgerDatabaseProvider } from './database/ledger-database.provider';
+import {
+  ledgerDatabaseProvider,
+  ledgerReadDatabaseProvider,
+} from './database/ledger-database.provider';
+import { LedgerReadDatabase } from './database/ledger-read-database';
 import { AnswerValidator } from './ingest/answer-validator';
 import { ChatCommands } from './ingest/chat-commands';
 import { ChatReplies } from './ingest/chat-replies';
@@ -50,6 +54,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
 @Module({
   providers: [
     ledgerDatabaseProvider,
+    ledgerReadDatabaseProvider,
     { provide: CLOCK, useClass: SystemClock },
     { provide: ID_GENERATOR, useClass: CryptoIdGenerator },
     WorkRepository,
@@ -86,6 +91,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
   ],
   exports: [
     LedgerDatabase,
+    LedgerReadDatabase,
     CLOCK,
     ID_GENERATOR,
     WorkRepository,
@@ -119,9 +125,13 @@ export class LedgerModule implements OnApplicationShutdown {
     return { module: LedgerModule, providers: [{ provide: CLOCK, useValue: clock }] };
   }
 
-  constructor(@Inject(LedgerDatabase) private readonly db: LedgerDatabase) {}
+  constructor(
+    @Inject(LedgerDatabase) private readonly db: LedgerDatabase,
+    @Inject(LedgerReadDatabase) private readonly read: LedgerReadDatabase,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.read.close();
     await this.db.close();
   }
 }

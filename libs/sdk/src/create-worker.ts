@@ -1,6 +1,12 @@
 import { type INestApplicationContext } from '@nestjs/common';
 import { type AgentTool, configureAgent, registerTool } from '@app/agent';
-import { type AppConfig, createLogger, exitGracefully, loadConfig } from '@app/config';
+import {
+  type AppConfig,
+  createLogger,
+  exitGracefully,
+  loadConfig,
+  sessionDatabaseUrl,
+} from '@app/config';
 import { type AnyWorkflowDefinition } from '@app/engine';
 import { runMigrations } from '@app/ledger';
 import { startWorkerApp } from './worker/worker.app';
@@ -57,13 +63,16 @@ export async function createWorker(settings: WorkerSettings): Promise<Worker> {
   return { config, app, close };
 }
 
-/** Applies the ledger's migrations to DATABASE_URL (what `workgate migrate` does). */
+/**
+ * Applies the ledger's migrations (what `workgate migrate` does) through
+ * DATABASE_MIGRATE_URL, else DATABASE_URL: the migration lock is a session lock.
+ */
 export async function migrate(
   settings: Pick<WorkerSettings, 'config' | 'env' | 'configPath'> = {},
 ): Promise<{ applied: string[] }> {
   const config = settingsOf(settings);
   const result = await runMigrations({
-    connectionString: config.env.DATABASE_URL,
+    connectionString: sessionDatabaseUrl(config),
     schema: config.env.WORKGATE_DB_SCHEMA,
   });
   return { applied: result.applied };

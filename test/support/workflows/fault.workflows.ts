@@ -151,3 +151,23 @@ export const longAnswer = defineWorkflow(
     return { sent: true };
   },
 );
+
+/**
+ * A timer, a side effect (to the test's server, with its idempotency key), then a wait
+ * that a correlated webhook on the `replies` source resumes (or that takes the reply
+ * from the inbox, when it came first). The PgBouncer test's workload.
+ */
+export const pooled = defineWorkflow(
+  'fault.pooled',
+  // A webhook opens a work with its envelope as input; the delivery's JSON is `payload`.
+  async (ctx, input: { payload: { url: string; ref: string; ms: number } }) => {
+    const { url, ref, ms } = input.payload;
+    await ctx.sleep(ms);
+    await ctx.step('effect', async ({ idempotencyKey, attempt }) => {
+      await post(`${url}/effect`, { workId: ctx.workId, attempt }, idempotencyKey);
+      return { attempt };
+    });
+    const reply = await ctx.waitFor<{ ref: string }>({ match: `replies:${ref}`, timeout: '10m' });
+    return ctx.step('after-reply', async () => ({ ref: reply.ref }));
+  },
+);

@@ -1,5 +1,5 @@
 import { type Command } from 'commander';
-import { loadConfig } from '@app/config';
+import { loadConfig, sessionDatabaseUrl } from '@app/config';
 import { isDatabaseUnavailable, MigrationError, runMigrations } from '@app/ledger';
 import { EXIT } from '../exit-codes';
 
@@ -7,17 +7,19 @@ export function registerMigrate(program: Command): void {
   program
     .command('migrate')
     .description(
-      'apply pending migrations (prisma/migrations) to DATABASE_URL, as `prisma migrate deploy` would',
+      'apply pending migrations (prisma/migrations) through DATABASE_MIGRATE_URL, else DATABASE_URL, as `prisma migrate deploy` would',
     )
     .action(async () => {
       const config = loadConfig();
-      const target = new URL(config.env.DATABASE_URL);
+      // A direct connection when one is given: the migration lock is a session lock.
+      const url = sessionDatabaseUrl(config);
+      const target = new URL(url);
       console.log(
         `[migrate] ${target.host}${target.pathname} schema ${config.env.WORKGATE_DB_SCHEMA}`,
       );
       try {
         const result = await runMigrations({
-          connectionString: config.env.DATABASE_URL,
+          connectionString: url,
           schema: config.env.WORKGATE_DB_SCHEMA,
           log: (line) => console.log(`[migrate] ${line}`),
         });

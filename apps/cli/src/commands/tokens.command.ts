@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '@app/config';
+import { loadConfig, sessionDatabaseUrl } from '@app/config';
 import { WorkgateError } from '@app/core';
 import {
   API_TOKEN_ROLES,
@@ -17,9 +17,13 @@ import { dash, printJson, renderTable, when } from '../output/table';
  * has to come from somewhere, and whoever can reach the database owns the system anyway.
  */
 async function withTokens<T>(fn: (tokens: ApiTokenRepository) => Promise<T>): Promise<T> {
-  const { env } = loadConfig({ path: null });
+  const config = loadConfig({ path: null });
+  const { env } = config;
+  // A one-off session with startup options: the direct URL when there is one (a
+  // transaction pooler refuses or drops those options).
+  const url = sessionDatabaseUrl(config);
   const db = new LedgerDatabase({
-    connectionString: env.DATABASE_URL,
+    connectionString: url,
     schema: env.WORKGATE_DB_SCHEMA,
     poolSize: 1,
     onPoolError: () => undefined,
@@ -31,7 +35,7 @@ async function withTokens<T>(fn: (tokens: ApiTokenRepository) => Promise<T>): Pr
     if (isDatabaseUnavailable(err))
       throw new CliError(
         EXIT.unavailable,
-        `PostgreSQL is unreachable at ${new URL(env.DATABASE_URL).host}: ${(err as Error).message}`,
+        `PostgreSQL is unreachable at ${new URL(url).host}: ${(err as Error).message}`,
       );
     throw err;
   } finally {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { APP_CONFIG, type AppConfig } from '@app/config';
+import { APP_CONFIG, type AppConfig, sessionDatabaseUrl } from '@app/config';
 import { type ChannelCursorStore, type CursorLease, type StoredCursor } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
 
@@ -18,7 +18,8 @@ export class ChannelCursorRepository implements ChannelCursorStore {
 
   tryAcquire(name: string): Promise<CursorLease | null> {
     return PgCursorLease.tryAcquire({
-      connectionString: this.config.env.DATABASE_URL,
+      // A session lock: DATABASE_MIGRATE_URL when set (see sessionDatabaseUrl).
+      connectionString: sessionDatabaseUrl(this.config),
       schema: this.db.schema,
       name,
     });
@@ -34,7 +35,8 @@ export class ChannelCursorRepository implements ChannelCursorStore {
  * The cursor is written on the same connection, which makes the lock a fence: a holder
  * that lost its connection (and so its lock) cannot move the cursor any more, whatever it
  * still believes. Advisory locks are per database, so the key includes the schema:
- * deployments (and test files) sharing a database do not block each other.
+ * deployments (and test files) sharing a database do not block each other. It needs a
+ * real session, so it never goes through a transaction pooler (sessionDatabaseUrl).
  */
 class PgCursorLease implements CursorLease {
   private isLost = false;

@@ -1,6 +1,7 @@
 import { Pool, type PoolClient } from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { UnnamedStatementClient } from './unnamed-statement-client';
 
 /** A pool or one of its clients: where a single statement needs no transaction. */
 export type Queryable = Pick<PoolClient, 'query'>;
@@ -26,6 +27,15 @@ export interface LedgerDatabaseOptions {
    * more than a round trip, so only a frozen one meets it.
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * The URL is a pooler in transaction mode (PgBouncer): startup options would be
+   * refused (PgBouncer 1.18) or lost between transactions, so none are sent; the two
+   * timeouts are `SET LOCAL` at each BEGIN, and search_path must come from the role
+   * (`checkSessionDefaults` refuses to start otherwise).
+   */
+  transactionPooling?: boolean;
+  /** Named statements stay named (default); false sends every one unnamed. */
+  preparedStatements?: boolean;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
@@ -40,17 +50,35 @@ export class LedgerDatabase {
   readonly prisma: PrismaClient;
   readonly schema: string;
 
-  constructor(options: LedgerDatabaseOptions) {
+  private readonly beginStatement: string;
+
+  constructor(private readonly options: LedgerDatabaseOptions) {
     this.schema = options.schema;
+    const timeouts = {
+      lock_timeout: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout:
+        options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    };
+    const settings = Object.entries(timeouts);
+    // Behind a transaction pooler the settings ride on each BEGIN (one round trip with
+    // it, as one simple-protocol string): a session SET would stick to whichever server
+    // connection ran it, for other clients, and be missing on the next one.
+    this.beginStatement = options.transactionPooling
+      ? ['BEGIN', ...settings.map(([k, v]) => `SET LOCAL ${k} = ${v}`)].join('; ')
+      : 'BEGIN';
     this.pool = new Pool({
       connectionString: options.connectionString,
       max: options.poolSize,
+      ...(options.preparedStatements === false ? { Client: UnnamedStatementClient } : {}),
       // search_path makes raw SQL resolve unqualified table names in the configured schema.
-      options: [
-        `-c search_path="${options.schema}"`,
-        `-c lock_timeout=${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS}`,
-        `-c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
-      ].join(' '),
+      ...(options.transactionPooling
+        ? {}
+        : {
+            options: [
+              `-c search_path="${options.schema}"`,
+              ...settings.map(([k, v]) => `-c ${k}=${v}`),
+            ].join(' '),
+          }),
       ...(options.applicationName ? { application_name: options.applicationName } : {}),
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
@@ -75,7 +103,7 @@ export class LedgerDatabase {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
+      await client.query(this.beginStatement);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
@@ -87,6 +115,29 @@ export class LedgerDatabase {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Behind a transaction pooler the schema comes from the role's or the database's
+   * search_path (`ALTER ROLE … SET search_path`), not from us: raw SQL that resolved
+   * unqualified names elsewhere would read and write another schema's tables. Refuses
+   * to start then; warns when statements outside our transactions may wait for locks
+   * without limit. A no-op on a direct connection, where the startup options set both.
+   */
+  async checkSessionDefaults(warn: (message: string) => void): Promise<void> {
+    if (!this.options.transactionPooling) return;
+    const { rows } = await this.pool.query<{ schema: string | null; lockTimeout: string }>(
+      `SELECT current_schema() AS schema, current_setting('lock_timeout') AS "lockTimeout"`,
+    );
+    const seen = rows[0];
+    if (seen?.schema !== this.schema)
+      throw new Error(
+        `behind a transaction pooler the ledger's schema must be the role's search_path: current_schema() is ${seen?.schema ?? 'none'}, expected ${this.schema} (ALTER ROLE <user> IN DATABASE <db> SET search_path = "${this.schema}"; docs/scaling.md)`,
+      );
+    if (seen.lockTimeout === '0')
+      warn(
+        'lock_timeout is 0 for statements outside transactions (behind a transaction pooler it comes from the role: ALTER ROLE <user> SET lock_timeout = 5000; docs/scaling.md)',
+      );
   }
 
   async ping(): Promise<void> {

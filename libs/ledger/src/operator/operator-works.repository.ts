@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { WORK_STATES, type WorkState } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
+import { LedgerReadDatabase } from '../database/ledger-read-database';
 import { unlessUnavailable } from '../database/database-errors';
 import { type Prisma } from '../generated/prisma/client';
 import { nextCursorOf } from './keyset-cursor.util';
@@ -39,10 +40,21 @@ const NEWEST_FIRST = [
  * counts. Prisma Client on the shared pool, outside transactions: each answer is a few
  * independent statements, and a read never blocks a worker's write. The one exception
  * is the free-text search (`q`), which stays SQL (see worksSearchQuery).
+ *
+ * Lists, search and stats read from `replica` (DATABASE_READ_URL when set): they are
+ * lag-tolerant. A work's own page and result read the primary, so an operator who just
+ * started or steered a work sees it at once.
  */
 @Injectable()
 export class OperatorWorksRepository {
-  constructor(private readonly db: LedgerDatabase) {}
+  private readonly replica: LedgerDatabase;
+
+  constructor(
+    private readonly db: LedgerDatabase,
+    read: LedgerReadDatabase,
+  ) {
+    this.replica = read.db;
+  }
 
   private get prisma() {
     return this.db.prisma;
@@ -181,8 +193,8 @@ export class OperatorWorksRepository {
   async stats(since: Date, until: Date): Promise<LedgerStats> {
     const [states, costs] = await unlessUnavailable(() =>
       Promise.all([
-        this.prisma.work.groupBy({ by: ['state'], _count: { _all: true } }),
-        this.db.pool.query<{ day: string; costUsd: number }>(
+        this.replica.prisma.work.groupBy({ by: ['state'], _count: { _all: true } }),
+        this.replica.pool.query<{ day: string; costUsd: number }>(
           `SELECT to_char(("createdAt" AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,
              sum("costUsd")::float8 AS "costUsd"
            FROM "ModelCall" WHERE "createdAt" >= $1 AND "createdAt" < $2 GROUP BY 1 ORDER BY 1`,
@@ -209,7 +221,7 @@ export class OperatorWorksRepository {
     const branches = states.length ? states.map((state) => ({ ...where, state })) : [where];
     const pages = await Promise.all(
       branches.map((branch) =>
-        this.prisma.work.findMany({
+        this.replica.prisma.work.findMany({
           where: branch,
           select: SUMMARY_SELECT,
           orderBy: [...NEWEST_FIRST],
@@ -221,14 +233,17 @@ export class OperatorWorksRepository {
       .flat()
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || compareIds(b.id, a.id))
       .slice(0, filters.limit);
-    const costs = await this.costsOf(rows.map((r) => r.id));
+    const costs = await this.costsOf(
+      rows.map((r) => r.id),
+      this.replica,
+    );
     return rows.map((r) => toSummary(r, costs));
   }
 
   private async search(filters: WorkFilters & { q: string }): Promise<WorkSummary[]> {
     const query = worksSearchQuery(filters);
     const { rows } = await unlessUnavailable(() =>
-      this.db.pool.query<WorkSummary>(query.text, query.values),
+      this.replica.pool.query<WorkSummary>(query.text, query.values),
     );
     return rows;
   }
@@ -244,9 +259,9 @@ export class OperatorWorksRepository {
   }
 
   /** Model spend per work (a sum over the workId index); works without calls are absent. */
-  private async costsOf(ids: string[]): Promise<Map<string, number>> {
+  private async costsOf(ids: string[], from = this.db): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
-    const sums = await this.prisma.modelCall.groupBy({
+    const sums = await from.prisma.modelCall.groupBy({
       by: ['workId'],
       where: { workId: { in: ids } },
       _sum: { costUsd: true },

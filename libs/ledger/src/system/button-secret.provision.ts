@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { type AppConfig } from '@app/config';
+import { type AppConfig, sessionDatabaseUrl } from '@app/config';
 import { type Queryable } from '../database/ledger-database';
 
 const BUTTON_SECRET_NAME = 'buttons';
@@ -51,8 +51,10 @@ export async function provisionButtonSecret(config: AppConfig): Promise<AppConfi
 }
 
 async function withClient<T>(config: AppConfig, fn: (client: Client) => Promise<T>): Promise<T> {
+  // The startup option below is refused by PgBouncer 1.18 (and lost by any transaction
+  // pooler), so this one-off read goes where the migrations go.
   const client = new Client({
-    connectionString: config.env.DATABASE_URL,
+    connectionString: sessionDatabaseUrl(config),
     options: `-c search_path="${config.env.WORKGATE_DB_SCHEMA}"`,
     connectionTimeoutMillis: 5_000,
   });
