@@ -135,11 +135,19 @@ export const parallel = defineWorkflow(
  * so a worker running many of these is often inside one (the frozen-worker test
  * freezes it there).
  */
+interface Naps {
+  naps: number;
+  ms: number;
+}
+
 export const dozer = defineWorkflow(
   'fault.dozer',
-  async (ctx, input: { naps: number; ms: number }) => {
-    for (let i = 0; i < input.naps; i++) await ctx.sleep(input.ms);
-    return ctx.step('after-naps', async () => ({ naps: input.naps }));
+  async (ctx, input: Naps | { payload: Naps }) => {
+    // Started over the API the input is the naps; opened by a webhook it is the event
+    // envelope, with the naps as its payload.
+    const { naps, ms } = 'payload' in input ? input.payload : input;
+    for (let i = 0; i < naps; i++) await ctx.sleep(ms);
+    return ctx.step('after-naps', async () => ({ naps }));
   },
 );
 
