@@ -140,16 +140,13 @@ interface Naps {
   ms: number;
 }
 
-export const dozer = defineWorkflow(
-  'fault.dozer',
-  async (ctx, input: Naps | { payload: Naps }) => {
-    // Started over the API the input is the naps; opened by a webhook it is the event
-    // envelope, with the naps as its payload.
-    const { naps, ms } = 'payload' in input ? input.payload : input;
-    for (let i = 0; i < naps; i++) await ctx.sleep(ms);
-    return ctx.step('after-naps', async () => ({ naps }));
-  },
-);
+export const dozer = defineWorkflow('fault.dozer', async (ctx, input: Naps | { payload: Naps }) => {
+  // Started over the API the input is the naps; opened by a webhook it is the event
+  // envelope, with the naps as its payload.
+  const { naps, ms } = 'payload' in input ? input.payload : input;
+  for (let i = 0; i < naps; i++) await ctx.sleep(ms);
+  return ctx.step('after-naps', async () => ({ naps }));
+});
 
 /** Sends one long text (several outbox parts) to a chat address. */
 export const longAnswer = defineWorkflow(
