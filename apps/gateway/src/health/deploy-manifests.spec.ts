@@ -21,7 +21,7 @@ const K8S = join(DOCKER, 'k8s');
  * the worker's health port). Accepted while envSchema lacks them; once they are merged
  * this list can be emptied, and then a rename of either fails like any other.
  */
-const PENDING_ENV = new Set(['DATABASE_MIGRATE_URL', 'WORKGATE_WORKER_HEALTH_PORT']);
+const PENDING_ENV = new Set(['WORKGATE_WORKER_HEALTH_PORT']);
 
 /** The worker's health listener in the examples (worker.healthPort is being added). */
 const WORKER_HEALTH_PORT = 9090;
