@@ -84,12 +84,17 @@ export class CheckpointSystem {
     this.throwIfFailed(run);
     const pending = (run.pending ??= []);
     pending.push({ ...step, output: storedOutput(step.name, output) });
-    if (pending.filter((p) => p.fresh).length >= limits.maxSteps) this.flushSoon(run);
-    else
-      run.batchTimer ??= setTimeout(() => {
+    // At the limit the batch goes now, not at the end of this turn: the next step's
+    // body may run within this turn and would join a batch already full.
+    if (pending.filter((p) => p.fresh).length >= limits.maxSteps) this.flush(run);
+    else if (!run.batchTimer) {
+      run.batchTimer = setTimeout(() => {
         run.batchTimer = undefined;
         this.flush(run);
       }, limits.maxDelayMs);
+      // A run's end writes its batch itself; the timer must not hold a stopping worker.
+      run.batchTimer.unref();
+    }
   }
 
   /**

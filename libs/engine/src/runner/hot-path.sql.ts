@@ -94,7 +94,7 @@ export const STEP_START_BATCH = {
 } as const;
 
 /**
- * Checkpoints ($1–$11, doneValues) and nothing else: `w`'s rows, one per work updated.
+ * Checkpoints ($1–$12, doneValues) and nothing else: `w`'s rows, one per work updated.
  * Without a timeline entry: the Step row is the record of a completed step.
  */
 export const STEP_CHECKPOINT_BATCH = {
@@ -105,7 +105,7 @@ export const STEP_CHECKPOINT_BATCH = {
 } as const;
 
 /**
- * Checkpoints ($9–$19) and the next steps' starts ($1–$8) together: the start's insert
+ * Checkpoints ($9–$20) and the next steps' starts ($1–$8) together: the start's insert
  * only for the works the checkpoint updated (the UPDATE holds their row locks, so no
  * claim can come between). Each started step with its work's new version and
  * checkpointSeq.

@@ -23,7 +23,7 @@ export async function runBatchedStep<T>(
 ): Promise<T> {
   const { store, clock, durability } = scope.deps;
   const identity = batchedStepIdentity(scope.work.id, scope.work.stepEpoch, seq);
-  const step = (startedAt: Date) => ({
+  const step = (startedAt: Date, attempt: number) => ({
     stepId: identity.id,
     seq,
     name,
@@ -31,6 +31,7 @@ export async function runBatchedStep<T>(
     fresh: {
       type: 'task' as const,
       idempotencyKey: identity.idempotencyKey,
+      attempt,
       startedAt,
       finishedAt: new Date(clock.now()),
     },
@@ -48,7 +49,7 @@ export async function runBatchedStep<T>(
       const value = await store.checkpoints.running(scope.run, async () => {
         const body = { ...identity, attempt };
         const result = await executeStep(scope, body, fn, name, options.timeoutMs);
-        store.checkpoints.completeBatched(scope.run, step(startedAt), result, durability);
+        store.checkpoints.completeBatched(scope.run, step(startedAt, attempt), result, durability);
         return result;
       });
       observe('completed');
@@ -65,7 +66,7 @@ export async function runBatchedStep<T>(
       }
       // Recorded (after the batch before it), so the work's retry runs it again on
       // its row as a `step` step would: same key, attempt + 1.
-      await store.steps.failBatched(scope.run, step(startedAt), serializeError(err));
+      await store.steps.failBatched(scope.run, step(startedAt, attempt), serializeError(err));
       throw err;
     }
   }

@@ -27,6 +27,8 @@ export interface StepCheckpoint {
   fresh?: {
     type: StepType;
     idempotencyKey: string;
+    /** Its inline attempts (StepOptions.retry) in this run, the last one included. */
+    attempt: number;
     /** When the body started and ended, on the worker's clock (no row existed to stamp). */
     startedAt: Date;
     finishedAt: Date;
@@ -34,17 +36,17 @@ export interface StepCheckpoint {
 }
 
 /**
- * The unnest of the checkpoints a statement writes ($from to $from + 10, see
+ * The unnest of the checkpoints a statement writes ($from to $from + 11, see
  * stepCheckpointValues), one row per completed step, as a CTE named `input`.
  */
 export function stepCheckpointInput(from: number): string {
   const p = (i: number, type: string) => `$${from + i}::${type}[]`;
   return `input AS (
-         SELECT * FROM unnest(${p(0, 'uuid')}, ${p(1, 'bigint')}, ${p(2, 'int')}, ${p(3, 'uuid')}, ${p(4, 'jsonb')}, ${p(5, 'text')}, ${p(6, '"StepType"')}, ${p(7, 'text')}, ${p(8, 'timestamptz')}, ${p(9, 'timestamptz')}, ${p(10, 'text')})
-           AS t("workId", token, "doneSeq", "doneId", output, name, type, "idempotencyKey", "startedAt", "finishedAt", "workerId"))`;
+         SELECT * FROM unnest(${p(0, 'uuid')}, ${p(1, 'bigint')}, ${p(2, 'int')}, ${p(3, 'uuid')}, ${p(4, 'jsonb')}, ${p(5, 'text')}, ${p(6, '"StepType"')}, ${p(7, 'text')}, ${p(8, 'timestamptz')}, ${p(9, 'timestamptz')}, ${p(10, 'text')}, ${p(11, 'int')})
+           AS t("workId", token, "doneSeq", "doneId", output, name, type, "idempotencyKey", "startedAt", "finishedAt", "workerId", attempt))`;
 }
 
-/** The values of stepCheckpointInput: 11 arrays, one per column. */
+/** The values of stepCheckpointInput: 12 arrays, one per column. */
 export function stepCheckpointValues(
   rows: Array<{ workId: string; token: bigint; workerId: string; step: StepCheckpoint }>,
 ): unknown[][] {
@@ -60,6 +62,7 @@ export function stepCheckpointValues(
     rows.map((r) => r.step.fresh?.startedAt ?? null),
     rows.map((r) => r.step.fresh?.finishedAt ?? null),
     rows.map((r) => r.workerId),
+    rows.map((r) => r.step.fresh?.attempt ?? null),
   ];
 }
 
@@ -77,7 +80,7 @@ export function stepCheckpointWrites(fence: string): string {
          WHERE "Step".id = input."doneId" AND "Step"."workId" = input."workId" AND input."idempotencyKey" IS NULL),
        fresh AS (
          INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, output, attempt, "workerId", "startedAt", "finishedAt")
-         SELECT input."doneId", input."workId", input."doneSeq", input.name, input.type, input."idempotencyKey", 'completed', input.output, 1, input."workerId", input."startedAt", input."finishedAt"
+         SELECT input."doneId", input."workId", input."doneSeq", input.name, input.type, input."idempotencyKey", 'completed', input.output, input.attempt, input."workerId", input."startedAt", input."finishedAt"
          FROM input JOIN ${fence} ON ${fence}.id = input."workId" AND ${fence}."leaseToken" = input.token
          WHERE input."idempotencyKey" IS NOT NULL)`;
 }

@@ -104,7 +104,7 @@ export class StepRepository {
   ): Promise<void> {
     await client.query(
       `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, output, error, attempt, "workerId", "startedAt", "finishedAt")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, 1, $10, $11, $12)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)`,
       [
         step.stepId,
         workId,
@@ -115,6 +115,7 @@ export class StepRepository {
         error === undefined ? 'completed' : 'failed',
         error === undefined ? step.output : null,
         json(error),
+        step.fresh.attempt,
         workerId,
         step.fresh.startedAt,
         step.fresh.finishedAt,
