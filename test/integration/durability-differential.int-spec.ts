@@ -58,7 +58,10 @@ const flows = [
 
 const arbMode = fc.option(fc.constantFrom<DurabilityMode>('step', 'batched'), { nil: undefined });
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('step' as const), v: fc.integer(), d: arbMode }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ t: fc.constant('step' as const), v: fc.integer(), d: arbMode }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({

@@ -40,19 +40,16 @@ const flows = [
     },
     { durability: 'batched' },
   ),
-  defineWorkflow(
-    'dur.mixed',
-    async (ctx) => {
-      const a = await ctx.step('batched-a', () => 'a', { durability: 'batched' });
-      const b = await ctx.step('step-b', async () => {
-        heldStarted.open();
-        await held.promise;
-        return 'b';
-      });
-      const c = await ctx.step('batched-c', () => 'c', { durability: 'batched' });
-      return a + b + c;
-    },
-  ),
+  defineWorkflow('dur.mixed', async (ctx) => {
+    const a = await ctx.step('batched-a', () => 'a', { durability: 'batched' });
+    const b = await ctx.step('step-b', async () => {
+      heldStarted.open();
+      await held.promise;
+      return 'b';
+    });
+    const c = await ctx.step('batched-c', () => 'c', { durability: 'batched' });
+    return a + b + c;
+  }),
   defineWorkflow(
     'dur.max-steps',
     async (ctx) => {

@@ -232,11 +232,7 @@ export class WorkRepository {
       ({ rows } = await db.query<WorkRow & { __rerouted?: number }>({
         // A claim's text carries its lease length (see updateStatement): a name of its own.
         name: `work-apply-known${
-          steps
-            ? '-steps'
-            : command.type === 'claim'
-              ? `-claim-${Math.round(command.leaseMs)}`
-              : ''
+          steps ? '-steps' : command.type === 'claim' ? `-claim-${Math.round(command.leaseMs)}` : ''
         }${rerouting ? '-rr' : ''}`,
         text: `WITH ${ctes}${
           steps
