@@ -84,3 +84,27 @@ export function stepCheckpointWrites(fence: string): string {
          FROM input JOIN ${fence} ON ${fence}.id = input."workId" AND ${fence}."leaseToken" = input.token
          WHERE input."idempotencyKey" IS NOT NULL)`;
 }
+
+/**
+ * `list`'s checkpoints, written by the run holding `token` of work `workId`, as CTEs to
+ * append to a statement whose parameters end at `after` and whose CTE `fence` is the
+ * work's own update: the CTE text and the parameters to append.
+ */
+export function stepCheckpointCtes(
+  after: number,
+  fence: string,
+  run: { workId: string; token: bigint; workerId: string; list: StepCheckpoint[] },
+): { text: string; values: unknown[][] } {
+  return {
+    text: `${stepCheckpointInput(after + 1)},
+         ${stepCheckpointWrites(fence)}`,
+    values: stepCheckpointValues(
+      run.list.map((step) => ({
+        workId: run.workId,
+        token: run.token,
+        workerId: run.workerId,
+        step,
+      })),
+    ),
+  };
+}

@@ -19,9 +19,7 @@ import { type Dispatch } from '../ports/work-dispatcher.port';
 import {
   completeStepSet,
   type StepCheckpoint,
-  stepCheckpointInput,
-  stepCheckpointValues,
-  stepCheckpointWrites,
+  stepCheckpointCtes,
 } from '../steps/step-completion.sql';
 import { toSnapshot, type WorkRow } from './work-row';
 
@@ -226,6 +224,8 @@ export class WorkRepository {
     const plan = this.planKnown(known, command, opts);
     if (plan === 'stale' || !plan.ok) return plan;
     const { outcome, ctes, values } = plan;
+    const writes =
+      steps && stepCheckpointCtes(values.length, 'upd', { workId: known.id, ...steps });
     const rerouting = outcome.effects.some((e) => e.type === 'reroute_inbox');
     let rows: Array<WorkRow & { __rerouted?: number }>;
     try {
@@ -234,28 +234,10 @@ export class WorkRepository {
         name: `work-apply-known${
           steps ? '-steps' : command.type === 'claim' ? `-claim-${Math.round(command.leaseMs)}` : ''
         }${rerouting ? '-rr' : ''}`,
-        text: `WITH ${ctes}${
-          steps
-            ? `,
-         ${stepCheckpointInput(values.length + 1)},
-         ${stepCheckpointWrites('upd')}`
-            : ''
-        }
+        text: `WITH ${ctes}${writes ? `, ${writes.text}` : ''}
 ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
          SELECT upd.*${rerouting ? ', (SELECT count(*) FROM rr)::int AS "__rerouted"' : ''} FROM upd`,
-        values: [
-          ...values,
-          ...(steps
-            ? stepCheckpointValues(
-                steps.list.map((step) => ({
-                  workId: known.id,
-                  token: steps.token,
-                  workerId: steps.workerId,
-                  step,
-                })),
-              )
-            : []),
-        ],
+        values: [...values, ...(writes?.values ?? [])],
       }));
     } catch (err) {
       if ((err as { code?: string }).code === '23505') return 'stale';
@@ -386,15 +368,13 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
             workId,
             effect.seq,
           ]);
-          await client.query('DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2', [
-            workId,
-            effect.seq,
-          ]);
           // The discarded positions are new positions now: batched steps taking them get
           // new ids and idempotency keys (they derive from the epoch, see batched-step.util).
-          await client.query('UPDATE "Work" SET "stepEpoch" = "stepEpoch" + 1 WHERE id = $1', [
-            workId,
-          ]);
+          await client.query(
+            `WITH gone AS (DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2)
+             UPDATE "Work" SET "stepEpoch" = "stepEpoch" + 1 WHERE id = $1`,
+            [workId, effect.seq],
+          );
           break;
         case 'reroute_inbox':
           if (await markUnreadForReroute(client, workId))
