@@ -26,7 +26,7 @@ export async function sequentialRuns(opts: { works: number; warm: number }): Pro
 }
 
 async function sequentialIn(mode: Mode, opts: { works: number; warm: number }): Promise<Row[]> {
-  const ledger = await freshLedger(`seq-${mode}`);
+  const ledger = await freshLedger(`seq_${mode}`);
   const ctx = await ledgerContext(ledger.schema, ledger.prefix);
   const worker = await startWorker(ledger.schema, ledger.prefix);
   // The job's completion, pushed by Redis (no polling on the path being measured).

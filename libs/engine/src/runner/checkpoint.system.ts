@@ -86,11 +86,11 @@ export class CheckpointSystem {
     pending.push({ ...step, output: storedOutput(step.name, output) });
     // At the limit the batch goes now, not at the end of this turn: the next step's
     // body may run within this turn and would join a batch already full.
-    if (pending.filter((p) => p.fresh).length >= limits.maxSteps) this.flush(run);
+    if (pending.filter((p) => p.fresh).length >= limits.maxSteps) this.flushBatch(run);
     else if (!run.batchTimer) {
       run.batchTimer = setTimeout(() => {
         run.batchTimer = undefined;
-        this.flush(run);
+        this.flushBatch(run);
       }, limits.maxDelayMs);
       // A run's end writes its batch itself; the timer must not hold a stopping worker.
       run.batchTimer.unref();
@@ -140,8 +140,8 @@ export class CheckpointSystem {
     const flushing = write.then(
       () => {
         run.flushing = undefined;
-        // Batched steps alone wait for their timer (completeBatched); the rest go now.
-        if (run.pending?.some((p) => !p.fresh)) this.flushSoon(run);
+        // Batched steps alone wait for their limits (completeBatched); the rest go now.
+        if (run.batchDue || run.pending?.some((p) => !p.fresh)) this.flushSoon(run);
       },
       (error: unknown) => {
         run.failed ??= { error };
@@ -238,11 +238,18 @@ export class CheckpointSystem {
     });
   }
 
+  /** A batch at its limits: written now, or right after the write on its way. */
+  private flushBatch(run: RunHandle): void {
+    run.batchDue = true;
+    this.flush(run);
+  }
+
   /** Every pending checkpoint in one write, unless one is on its way (it flushes after). */
   private flush(run: RunHandle): void {
     if (run.flushing || run.failed || !run.pending?.length) return;
     clearTimeout(run.batchTimer);
     run.batchTimer = undefined;
+    run.batchDue = false;
     void this.track(run, this.write(run, run.pending.splice(0)));
   }
 }

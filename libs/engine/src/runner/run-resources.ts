@@ -78,6 +78,8 @@ export interface RunHandle {
    * run's next write, or go out on their own when this fires (the batch's time limit).
    */
   batchTimer?: NodeJS.Timeout;
+  /** The batch reached a limit while a write was on its way: it goes right after. */
+  batchDue?: boolean;
   /**
    * Step bodies running now (CheckpointSystem.running), and what resolves when the
    * last of them has ended: a pause or cancel lands only once they are checkpointed.
