@@ -17,7 +17,11 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
  * start transaction's, to finishedAt); the phases between come from the timestamps
  * the run leaves — the work queue's event stream (job added, job active: Redis's
  * clock), the `claimed` timeline entry and the Step rows (the worker's and
- * PostgreSQL's clocks, all this machine's one clock).
+ * PostgreSQL's clocks, all this machine's one clock). A `step` step's row is stamped by
+ * statements — started by the one that starts it, finished by the one that checkpoints
+ * it, which starts the next step too — so its phase holds its body and that next round
+ * trip, and the gaps between steps are 0; a `batched` step's row holds its body's own
+ * start and end (the worker's clock), and its commit is in the last phase.
  */
 export async function sequentialRuns(opts: { works: number; warm: number }): Promise<Row[]> {
   const rows: Row[] = [];
