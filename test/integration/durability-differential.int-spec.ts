@@ -46,7 +46,10 @@ async function interpret(
           { ...opts(op.d), retry: { maxAttempts: 2, initialIntervalMs: 1 } },
         ),
       );
-    else await ctx.sleep('5ms');
+    // Long enough to suspend the run in both modes: a sleep already due when its wait is
+    // written (a batch's commit comes first) is recorded without waiting — a difference
+    // of timing, not of durability.
+    else await ctx.sleep('1s');
   }
   return out;
 }

@@ -370,11 +370,13 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
           ]);
           // The discarded positions are new positions now: batched steps taking them get
           // new ids and idempotency keys (they derive from the epoch, see batched-step.util).
-          await client.query(
-            `WITH gone AS (DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2)
-             UPDATE "Work" SET "stepEpoch" = "stepEpoch" + 1 WHERE id = $1`,
-            [workId, effect.seq],
-          );
+          await client.query('DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2', [
+            workId,
+            effect.seq,
+          ]);
+          await client.query('UPDATE "Work" SET "stepEpoch" = "stepEpoch" + 1 WHERE id = $1', [
+            workId,
+          ]);
           break;
         case 'reroute_inbox':
           if (await markUnreadForReroute(client, workId))
