@@ -186,7 +186,9 @@ async function main(): Promise<void> {
       args.durabilities.map((d) => ({ seed: args.seed + i, durability: d })),
     ).flat();
     for (const [i, play] of plays.entries()) {
-      if (args.budgetS && i > 0 && Date.now() - started > args.budgetS * 1000) break;
+      // The budget stops new seeds, not a seed's other modes: each seed is played in all.
+      const newSeed = play.durability === args.durabilities[0];
+      if (args.budgetS && i > 0 && newSeed && Date.now() - started > args.budgetS * 1000) break;
       const result = await runOnce(services, counters, play.seed, args, play.durability, i);
       results.push(result);
       for (const v of result.violations) {
