@@ -8,6 +8,7 @@ import { firstStep, ingest } from './scenarios/ingest.scenarios';
 import { ledgerSize } from './scenarios/ledger.scenarios';
 import { manyWaiting, recovery, timersAtScale } from './scenarios/scale.scenarios';
 import { sequentialRuns } from './scenarios/sequential.scenarios';
+import { scaleOut } from './scenarios/scale-out.scenarios';
 
 /**
  * `npm run bench` (full) or `npm run bench -- --quick` (about a minute). Figures are
@@ -52,6 +53,12 @@ async function main(): Promise<void> {
     ['recovery', () => recovery({ works: 500, rate: 25, steps: 6, leaseMs: 5_000 })],
     ['ledger', () => ledgerSize({ works: quick ? 100_000 : 1_000_000, repeats: quick ? 20 : 50 })],
   ];
+  // Run only when named (--only=scale-out): it starts servers of its own and takes
+  // minutes, and its figures go to docs/scaling.md rather than latest.md.
+  const optIn: Array<[string, () => Promise<Row[]>]> = [
+    ['scale-out', () => scaleOut({ works: quick ? 600 : 1_000, counts: [1, 2, 3] })],
+  ];
+  if (only) scenarios.push(...optIn);
   const rows: Row[] = [];
   const startedAt = new Date();
   for (const [name, run] of scenarios) {

@@ -55,7 +55,7 @@ export async function load(opts: LoadOptions): Promise<LoadReport> {
 }
 
 /** User + system CPU time of a process so far, in ms (/proc/<pid>/stat, fields 14 and 15). */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -62,7 +62,8 @@ describe('createTestEnv (@workgate/sdk/testing)', () => {
     // The work's own clock passed the hour of sleep and the two hours of the ask.
     const at = Date.parse((result.output as { at: string }).at);
     expect(at - began).toBeGreaterThanOrEqual(3 * 3_600_000);
-    expect(Date.now() - began).toBeLessThan(10_000);
+    // No wall-clock bound (a loaded machine makes any bound flaky): three hours of the
+    // work's clock passing inside this test's jest timeout is the skip being shown.
   });
 
   it('advances by hand, and a signal answers the ask before its timeout', async () => {
