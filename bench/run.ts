@@ -7,6 +7,7 @@ import { durableSteps, type Row, startLatency } from './scenarios/engine.scenari
 import { firstStep, ingest } from './scenarios/ingest.scenarios';
 import { ledgerSize } from './scenarios/ledger.scenarios';
 import { manyWaiting, recovery, timersAtScale } from './scenarios/scale.scenarios';
+import { sequentialRuns } from './scenarios/sequential.scenarios';
 import { scaleOut } from './scenarios/scale-out.scenarios';
 
 /**
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
   const scenarios: Array<[string, () => Promise<Row[]>]> = [
     // Full: 6 000 works (about 12 s), so one stall of the shared machine does not decide the ratio.
     ['steps', () => durableSteps({ works: quick ? 500 : 6_000, concurrency: 8 })],
+    // One lone run at a time (warm-up runs not counted), in each durability mode.
+    [
+      'sequential',
+      () => sequentialRuns(quick ? { works: 100, warm: 20 } : { works: 500, warm: 50 }),
+    ],
     ['latency', () => startLatency({ rate: quick ? 50 : 200, seconds: quick ? 4 : 10 })],
     // Every sleeper is asleep before the first fires; they fire at a steady rate. Quick:
     // a 4-second burst at 250/s; full: 10 000 at 125/s, a rate the worker can resume at

@@ -47,17 +47,63 @@ async function plainWorker(queue: string, prefix: string, concurrency: number) {
 
 /**
  * Durable steps per second against plain BullMQ jobs per second, same Redis, same
- * concurrency: N works of three trivial steps (queued before the worker starts, so the
- * figure is execution, not ingest) against 3N no-op jobs.
+ * concurrency, in one run: N works of three trivial steps in each durability mode
+ * (queued before the worker starts, so the figure is execution, not ingest) against 3N
+ * no-op jobs.
  */
 export async function durableSteps(opts: { works: number; concurrency: number }): Promise<Row[]> {
+  const step = await durableRun('bench.three-steps', opts);
+  const batched = await durableRun('bench.three-steps-batched', opts);
+  const jobsPerSec = await plainJobs(3 * opts.works, opts.concurrency);
+  const note = `concurrency ${opts.concurrency}, ${opts.works} works`;
+  const scenario = 'durable steps';
+  const modeRows = (
+    mode: string,
+    r: { stepsPerSec: number; runMs: { p50: number; p99: number } },
+  ) => [
+    {
+      scenario,
+      metric: `steps/s (3-step workflow, ${mode})`,
+      value: round(r.stepsPerSec),
+      unit: '/s',
+      note,
+    },
+    {
+      scenario,
+      metric: `claim → completed per work p50 / p99 (${mode})`,
+      value: round(r.runMs.p50),
+      unit: 'ms',
+      note: `p99 ${round(r.runMs.p99)} ms`,
+    },
+    {
+      scenario,
+      metric: `ratio durable / plain (${mode})`,
+      value: round(r.stepsPerSec / jobsPerSec, 3),
+      unit: '×',
+    },
+  ];
+  return [
+    ...modeRows('step', step),
+    ...modeRows('batched', batched),
+    {
+      scenario,
+      metric: 'plain BullMQ jobs/s',
+      value: round(jobsPerSec),
+      unit: '/s',
+      note: 'same Redis, same concurrency',
+    },
+  ];
+}
+
+/** N works of `kind` run by a fresh worker: steps/s over the whole run, and each work's claim → completed. */
+async function durableRun(kind: string, opts: { works: number; concurrency: number }) {
   const ledger = await freshLedger('steps');
   const ctx = await ledgerContext(ledger.schema, ledger.prefix);
   try {
-    log(`durable steps: queueing ${opts.works} works of 3 steps`);
+    log(`durable steps: queueing ${opts.works} works of 3 steps (${kind})`);
     await startMany(
       ctx.get(EngineControl, { strict: false }),
-      'bench.three-steps',
+      kind,
       Array.from({ length: opts.works }, () => ({})),
     );
     const worker = await startWorker(ledger.schema, ledger.prefix, {
@@ -76,65 +122,41 @@ export async function durableSteps(opts: { works: number; concurrency: number })
       `SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'completed') - min(at) FILTER (WHERE type = 'claimed')) * 1000 AS ms
        FROM "WorkEvent" GROUP BY "workId"`,
     );
-    const runMs = summarize(perWork.rows.map((r) => Number(r.ms)));
     await worker.stop();
-    const durableMs = Number(rows[0].ms);
-    const stepsPerSec = (3 * opts.works) / (durableMs / 1000);
-
-    log(`plain BullMQ: ${3 * opts.works} jobs`);
-    const queue = new Queue('plain', { connection: { url: REDIS_URL }, prefix: ledger.prefix });
-    for (let i = 0; i < 3 * opts.works; i += 1000) {
-      await queue.addBulk(
-        Array.from({ length: Math.min(1000, 3 * opts.works - i) }, () => ({
-          name: 'noop',
-          data: {},
-        })),
-      );
-    }
-    const plain = await plainWorker('plain', ledger.prefix, opts.concurrency);
-    await waitFor(
-      async () => (await queue.getJobCounts('completed')).completed === 3 * opts.works,
-      'every plain job to complete',
-    );
-    const jobs = await queue.getJobs(['completed'], 0, -1);
-    const first = Math.min(...jobs.map((j) => j.processedOn ?? Infinity));
-    const last = Math.max(...jobs.map((j) => j.finishedOn ?? 0));
-    const jobsPerSec = (3 * opts.works) / ((last - first) / 1000);
-    plain.kill('SIGTERM');
-    await queue.obliterate({ force: true });
-    await queue.close();
-    return [
-      {
-        scenario: 'durable steps',
-        metric: 'steps/s (3-step workflow)',
-        value: round(stepsPerSec),
-        unit: '/s',
-        note: `concurrency ${opts.concurrency}, ${opts.works} works`,
-      },
-      {
-        scenario: 'durable steps',
-        metric: 'claim → completed per work p50 / p99',
-        value: round(runMs.p50),
-        unit: 'ms',
-        note: `p99 ${round(runMs.p99)} ms`,
-      },
-      {
-        scenario: 'durable steps',
-        metric: 'plain BullMQ jobs/s',
-        value: round(jobsPerSec),
-        unit: '/s',
-        note: 'same Redis, same concurrency',
-      },
-      {
-        scenario: 'durable steps',
-        metric: 'ratio durable / plain',
-        value: round(stepsPerSec / jobsPerSec, 3),
-        unit: '×',
-      },
-    ];
+    return {
+      stepsPerSec: (3 * opts.works) / (Number(rows[0].ms) / 1000),
+      runMs: summarize(perWork.rows.map((r) => Number(r.ms))),
+    };
   } finally {
     await ctx.close();
     await ledger.drop();
+  }
+}
+
+/** `jobs` no-op BullMQ jobs, queued first, run by the plain worker: jobs/s from first to last. */
+async function plainJobs(jobs: number, concurrency: number): Promise<number> {
+  const prefix = `bench-plain-${process.pid}-${Date.now()}`;
+  log(`plain BullMQ: ${jobs} jobs`);
+  const queue = new Queue('plain', { connection: { url: REDIS_URL }, prefix });
+  try {
+    for (let i = 0; i < jobs; i += 1000) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, jobs - i) }, () => ({ name: 'noop', data: {} })),
+      );
+    }
+    const plain = await plainWorker('plain', prefix, concurrency);
+    await waitFor(
+      async () => (await queue.getJobCounts('completed')).completed === jobs,
+      'every plain job to complete',
+    );
+    const done = await queue.getJobs(['completed'], 0, -1);
+    const first = Math.min(...done.map((j) => j.processedOn ?? Infinity));
+    const last = Math.max(...done.map((j) => j.finishedOn ?? 0));
+    plain.kill('SIGTERM');
+    return jobs / ((last - first) / 1000);
+  } finally {
+    await queue.obliterate({ force: true });
+    await queue.close();
   }
 }
 

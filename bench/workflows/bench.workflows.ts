@@ -1,13 +1,20 @@
 import { Redis } from 'ioredis';
-import { defineWorkflow } from '@app/engine';
+import { defineWorkflow, type WorkflowContext } from '@app/engine';
 
 /** Workflows the benchmark runs in real worker processes (WORKGATE_WORKFLOWS). */
 
 /** Three trivial steps: the engine's per-step cost with nothing else in the way. */
-export const threeSteps = defineWorkflow('bench.three-steps', async (ctx) => {
+async function threeTrivialSteps(ctx: WorkflowContext): Promise<number> {
   const a = await ctx.step('one', async () => 1);
   const b = await ctx.step('two', async () => a + 1);
   return ctx.step('three', async () => b + 1);
+}
+
+export const threeSteps = defineWorkflow('bench.three-steps', threeTrivialSteps);
+
+/** The same in `batched` durability: the three results committed with the completion. */
+export const threeStepsBatched = defineWorkflow('bench.three-steps-batched', threeTrivialSteps, {
+  durability: 'batched',
 });
 
 /** One trivial step: what a webhook opens in the ingest and first-step scenarios. */

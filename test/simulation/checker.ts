@@ -5,6 +5,7 @@ import { type Counters } from './counters';
 import { type Injected, type Stall } from './faults';
 import { type Plan } from './generator';
 import { expectedFold, hasBadStep } from './program';
+import { checkDurability } from './checks-durability';
 import { checkLive, checkProcesses } from './checks-runtime';
 import { checkTimeline } from './timeline';
 import { type TrafficDriver } from './traffic';
@@ -208,6 +209,19 @@ export async function check(
           `step ${first.name} (key ${key}) ran ${list.length}× (attempts ${list.map((e) => e.attempt).join(',')}) with no crash to force it`,
         );
     }
+
+    // 2b. What the durability mode promises about a step's identity and key.
+    const rerunOrChildOfRerun = (workId: string) => {
+      const parent = byId.get(workId)?.parentId;
+      return rerunWorks.has(workId) || (!!parent && rerunWorks.has(parent));
+    };
+    checks += await checkDurability(
+      db,
+      plan.durability,
+      counters.effects,
+      rerunOrChildOfRerun,
+      flag,
+    );
 
     // 3. Outcomes: what each program must end as, and the fold its output must equal.
     // A work left live says what it is stuck on: its open waits and its last entries.

@@ -15,7 +15,8 @@ import {
 import { DIST } from '../support/paths';
 import { type AppProcess, spawnApp } from '../support/processes';
 import { until } from '../support/until';
-import { type Mode, WORKERS } from './generator';
+import { type Durability, type Load, WORKERS } from './generator';
+import { SIM_KINDS } from './program';
 
 /**
  * The system under test, for real: a disposable PostgreSQL and Redis (ours to restart,
@@ -110,7 +111,8 @@ export class Cluster {
 
   constructor(
     readonly services: Services,
-    private readonly mode: Mode,
+    private readonly load: Load,
+    private readonly durability: Durability,
   ) {}
 
   async start(): Promise<void> {
@@ -125,8 +127,8 @@ export class Cluster {
         'worker:',
         `  lease: ${LEASE_MS}ms`,
         `  reconcileEvery: ${RECONCILE_MS}ms`,
-        // Batched mode: many runs at once, so group-committed statements carry many rows.
-        `  concurrency: ${this.mode === 'batched' ? 16 : 4}`,
+        // A burst load: many runs at once, so group-committed statements carry many rows.
+        `  concurrency: ${this.load === 'burst' ? 16 : 4}`,
         // A frozen worker's row locks last until PostgreSQL ends its idle transaction:
         // the lease-recovery monitor's grace (1.5 leases past expiry) assumes that is
         // shorter than it. The product's default (10 s) would flag that wait, which is
@@ -135,7 +137,7 @@ export class Cluster {
         `  idleInTransactionTimeout: ${IDLE_IN_TRANSACTION_MS}ms`,
         'webhooks:',
         '  sources:',
-        `    starts: ${source('workflow: sim.program')}`,
+        `    starts: ${source(`workflow: ${SIM_KINDS[this.durability]}`)}`,
         `    replies: ${source('correlation: { pointer: /ref }')}`,
       ].join('\n'),
     );

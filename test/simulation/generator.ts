@@ -8,7 +8,14 @@ import { type Op, type Program } from './program';
  * timing jitter differs between two runs of one seed.
  */
 
-export type Mode = 'step' | 'batched';
+/**
+ * The load's shape: `steady` starts programs spread over the window, `burst` many more
+ * in a few bursts, so group-committed statements carry many rows. (Named `--mode step|
+ * batched` before durability modes existed: `--mode batched` is `--load burst`.)
+ */
+export type Load = 'steady' | 'burst';
+/** The workflow's durability mode (docs/guarantees.md, "Durability modes"). */
+export type Durability = 'step' | 'batched';
 
 export type FaultKind =
   | 'kill-worker'
@@ -36,7 +43,8 @@ export type Traffic =
 
 export interface Plan {
   seed: number;
-  mode: Mode;
+  load: Load;
+  durability: Durability;
   programs: Program[];
   traffic: Traffic[];
   faults: Fault[];
@@ -111,11 +119,11 @@ function programArb(id: string): fc.Arbitrary<Program> {
     );
 }
 
-function trafficFor(programs: Program[], mode: Mode, trafficMs: number): fc.Arbitrary<Traffic[]> {
+function trafficFor(programs: Program[], load: Load, trafficMs: number): fc.Arbitrary<Traffic[]> {
   const startWindow = Math.floor(trafficMs * 0.6);
-  // Batched mode starts programs in bursts, so many runs share each group-committed statement.
+  // A burst load starts programs in bursts, so many runs share each group-committed statement.
   const startAt =
-    mode === 'batched'
+    load === 'burst'
       ? fc.integer({ min: 0, max: 3 }).map((b) => Math.floor((b * startWindow) / 3))
       : fc.integer({ min: 0, max: startWindow });
   const perProgram = programs.map((program, p) => {
@@ -187,9 +195,17 @@ const faultArb = (trafficMs: number): fc.Arbitrary<Fault> =>
     holdMs: fc.integer({ min: 6_000, max: 10_000 }),
   });
 
-/** The whole plan of one run, a pure function of (seed, mode). */
-export function generatePlan(seed: number, mode: Mode, runLabel: string): Plan {
-  const count = mode === 'batched' ? { min: 24, max: 40 } : { min: 8, max: 16 };
+/**
+ * The whole plan of one run, a pure function of (seed, load): the durability does not
+ * change what is drawn, so one seed plays the same schedule in every mode.
+ */
+export function generatePlan(
+  seed: number,
+  load: Load,
+  durability: Durability,
+  runLabel: string,
+): Plan {
+  const count = load === 'burst' ? { min: 24, max: 40 } : { min: 8, max: 16 };
   const arb = fc
     .record({
       trafficMs: fc.integer({ min: 12_000, max: 18_000 }),
@@ -202,7 +218,7 @@ export function generatePlan(seed: number, mode: Mode, runLabel: string): Plan {
           fc.record({
             trafficMs: fc.constant(trafficMs),
             programs: fc.constant(programs),
-            traffic: trafficFor(programs, mode, trafficMs),
+            traffic: trafficFor(programs, load, trafficMs),
             faults: fc
               .array(faultArb(trafficMs), { minLength: 1, maxLength: 4 })
               .map((fs) => fs.sort((a, b) => a.at - b.at)),
@@ -211,5 +227,5 @@ export function generatePlan(seed: number, mode: Mode, runLabel: string): Plan {
     );
   const [drawn] = fc.sample(arb, { seed, numRuns: 1 });
   if (!drawn) throw new Error(`seed ${seed} drew no plan`);
-  return { seed, mode, ...drawn };
+  return { seed, load, durability, ...drawn };
 }

@@ -120,3 +120,13 @@ export function expectedFold(program: Program): {
 export function hasBadStep(ops: Op[]): boolean {
   return ops.some((op) => op.t === 'bad' || (op.t === 'child' && hasBadStep(op.ops)));
 }
+
+/** The simulated workflow's kind in each durability mode (same interpreter, see sim.workflows.ts). */
+export const SIM_KINDS = { step: 'sim.program', batched: 'sim.program.batched' } as const;
+
+/**
+ * In a `batched` program, about one step in eight is overridden back to `step`
+ * (`ctx.step(…, { durability: 'step' })`), chosen from its name so the choice is the
+ * same in every run of the seed and draws nothing from it: mixed batches are played too.
+ */
+export const overriddenToStep = (name: string): boolean => /[01]$/.test(digest(`d|${name}`));

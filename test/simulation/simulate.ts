@@ -5,22 +5,25 @@ import { check, type Violation } from './checker';
 import { Cluster, Services } from './cluster';
 import { Counters } from './counters';
 import { FaultInjector } from './faults';
-import { generatePlan, type Mode } from './generator';
+import { type Durability, generatePlan, type Load } from './generator';
 import { TrafficDriver } from './traffic';
 
 /**
- * `npm run simulate -- [--seed N] [--runs K] [--budget SECONDS] [--mode step|batched]
- * [--quiesce SECONDS]`: randomized fault simulation against the real gateway and
- * worker processes (docs/contributing.md, "Simulation"). Each run draws programs, traffic and faults
- * from its seed, plays them, waits for quiescence and checks the guarantees. A failing
- * run prints the command that reproduces it and the process exits 1.
+ * `npm run simulate -- [--seed N] [--runs K] [--budget SECONDS] [--load steady|burst]
+ * [--durability step|batched|step,batched] [--quiesce SECONDS]`: randomized fault
+ * simulation against the real gateway and worker processes (docs/contributing.md,
+ * "Simulation"). Each run draws programs, traffic and faults from its seed, plays them
+ * in each durability mode asked for, waits for quiescence and checks the guarantees
+ * (the checker knows what each mode promises). A failing run prints the command that
+ * reproduces it and the process exits 1.
  */
 
 interface Args {
   seed: number;
   runs: number;
   budgetS: number;
-  mode: Mode;
+  load: Load;
+  durabilities: Durability[];
   quiesceS: number;
 }
 
@@ -29,13 +32,21 @@ function parseArgs(argv: string[]): Args {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const mode = get('mode') ?? 'step';
-  if (mode !== 'step' && mode !== 'batched') throw new Error(`--mode step|batched, not ${mode}`);
+  if (get('mode') !== undefined)
+    throw new Error(
+      '--mode is now --load (the shape of the load: --mode batched is --load burst); durability modes are --durability step|batched',
+    );
+  const load = get('load') ?? 'steady';
+  if (load !== 'steady' && load !== 'burst') throw new Error(`--load steady|burst, not ${load}`);
+  const durabilities = (get('durability') ?? 'step,batched').split(',');
+  for (const d of durabilities)
+    if (d !== 'step' && d !== 'batched') throw new Error(`--durability step|batched, not ${d}`);
   return {
     seed: Number(get('seed') ?? Math.floor(Math.random() * 2 ** 31)),
     runs: Number(get('runs') ?? 1),
     budgetS: Number(get('budget') ?? 0),
-    mode,
+    load,
+    durabilities: durabilities as Durability[],
     quiesceS: Number(get('quiesce') ?? 30),
   };
 }
@@ -44,6 +55,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 interface RunResult {
   seed: number;
+  durability: Durability;
   violations: Violation[];
   events: number;
   works: number;
@@ -78,18 +90,19 @@ async function runOnce(
   counters: Counters,
   seed: number,
   args: Args,
+  durability: Durability,
   index: number,
 ): Promise<RunResult> {
-  const plan = generatePlan(seed, args.mode, `r${seed}`);
+  const plan = generatePlan(seed, args.load, durability, `r${seed}`);
   for (const p of plan.programs) p.url = counters.url;
   counters.reset();
   const kinds = plan.faults.map((f) => `${f.kind}@${f.at}`).join(' ');
   log(
-    `run ${index + 1}: seed ${seed}, mode ${args.mode}: ${plan.programs.length} programs, ${plan.traffic.length} traffic items, faults: ${kinds}`,
+    `run ${index + 1}: seed ${seed}, load ${args.load}, durability ${durability}: ${plan.programs.length} programs, ${plan.traffic.length} traffic items, faults: ${kinds}`,
   );
   const pgLog = join(services.pg.dir, 'log');
   const pgLogFrom = existsSync(pgLog) ? statSync(pgLog).size : 0;
-  const cluster = new Cluster(services, args.mode);
+  const cluster = new Cluster(services, args.load, durability);
   const driver = new TrafficDriver(cluster, plan, `r${seed}`);
   const faults = new FaultInjector(cluster);
   try {
@@ -124,12 +137,13 @@ async function runOnce(
       });
     // SIM_DUMP=<dir>: a failing run's process output, for the finding's evidence.
     if (violations.length && process.env.SIM_DUMP) {
-      const file = join(process.env.SIM_DUMP, `seed-${seed}-${args.mode}.log`);
+      const file = join(process.env.SIM_DUMP, `seed-${seed}-${args.load}-${durability}.log`);
       writeFileSync(file, `${cluster.allOutput().join('\n')}\n`);
       log(`  process output: ${file}`);
     }
     return {
       seed,
+      durability,
       violations,
       events: driver.acked.length,
       works: driver.workIds.size,
@@ -147,7 +161,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   log(
-    `simulate: seed ${args.seed}, runs ${args.runs}, mode ${args.mode}${args.budgetS ? `, budget ${args.budgetS}s` : ''}`,
+    `simulate: seed ${args.seed}, runs ${args.runs}, load ${args.load}, durability ${args.durabilities.join(',')}${args.budgetS ? `, budget ${args.budgetS}s` : ''}`,
   );
   const counters = await new Counters().start();
   const services = await Services.start();
@@ -167,9 +181,15 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   let failed: RunResult | undefined;
   try {
-    for (let i = 0; i < args.runs; i++) {
-      if (args.budgetS && i > 0 && Date.now() - started > args.budgetS * 1000) break;
-      const result = await runOnce(services, counters, args.seed + i, args, i);
+    // Each seed in every durability mode asked for: the same schedule, each mode's promise.
+    const plays = Array.from({ length: args.runs }, (_, i) =>
+      args.durabilities.map((d) => ({ seed: args.seed + i, durability: d })),
+    ).flat();
+    for (const [i, play] of plays.entries()) {
+      // The budget stops new seeds, not a seed's other modes: each seed is played in all.
+      const newSeed = play.durability === args.durabilities[0];
+      if (args.budgetS && i > 0 && newSeed && Date.now() - started > args.budgetS * 1000) break;
+      const result = await runOnce(services, counters, play.seed, args, play.durability, i);
       results.push(result);
       for (const v of result.violations) {
         log(
@@ -194,7 +214,7 @@ async function main(): Promise<void> {
   );
   if (failed) {
     log(
-      `FAILED. Reproduce: npm run simulate -- --seed ${failed.seed} --runs 1 --mode ${args.mode} --quiesce ${args.quiesceS}`,
+      `FAILED. Reproduce: npm run simulate -- --seed ${failed.seed} --runs 1 --load ${args.load} --durability ${failed.durability} --quiesce ${args.quiesceS}`,
     );
     process.exitCode = 1;
   }

@@ -20,7 +20,13 @@ export * from './work/work.repository';
 export * from './outbox/outbox.repository';
 export * from './retention/retention.repository';
 export * from './steps/step.repository';
-export { completeStepSet } from './steps/step-completion.sql';
+export {
+  completeStepSet,
+  stepCheckpointInput,
+  stepCheckpointValues,
+  stepCheckpointWrites,
+  type StepCheckpoint,
+} from './steps/step-completion.sql';
 export * from './waits/wait.repository';
 export * from './schedules/schedule.repository';
 export * from './operator/keyset-cursor.util';

@@ -13,6 +13,8 @@ export {
 export type {
   Address,
   AskOptions,
+  BatchLimits,
+  DurabilityMode,
   Duration,
   EscalationStep,
   InboxEvent,

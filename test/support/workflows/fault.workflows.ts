@@ -176,3 +176,30 @@ export const pooled = defineWorkflow(
     return ctx.step('after-reply', async () => ({ ref: reply.ref }));
   },
 );
+
+/**
+ * `batched` durability under kill -9: four steps, each posting its effect with its
+ * idempotency key; the batch commits at two steps, and the third hangs (in the process
+ * `hangPid` only) after its effect, so a kill there leaves s1–s2 committed and s3 not.
+ */
+export const batchedEffects = defineWorkflow(
+  'fault.batched',
+  async (ctx, input: { url: string; hangPid: number }) => {
+    const done: number[] = [];
+    for (let i = 1; i <= 4; i++) {
+      done.push(
+        await ctx.step(`s${i}`, async ({ idempotencyKey, attempt }) => {
+          await post(
+            `${input.url}/effect`,
+            { workId: ctx.workId, step: i, attempt, pid: process.pid },
+            idempotencyKey,
+          );
+          if (i === 3 && process.pid === input.hangPid) await new Promise(() => undefined);
+          return i;
+        }),
+      );
+    }
+    return done;
+  },
+  { durability: 'batched', batch: { maxSteps: 2, maxDelay: '1h' } },
+);

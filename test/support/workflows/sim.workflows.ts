@@ -8,7 +8,9 @@ import {
   foldWait,
   type Op,
   type Program,
+  overriddenToStep,
   type ProgramOutput,
+  SIM_KINDS,
   stepValue,
 } from '../../simulation/program';
 
@@ -59,7 +61,10 @@ function runStep(
       if (bad === 'surrogate') return `lone\ud800${name}`;
       return stepValue(name, prev);
     },
-    flaky ? { retry: { maxAttempts: 3, initialIntervalMs: 50 } } : undefined,
+    {
+      ...(flaky && { retry: { maxAttempts: 3, initialIntervalMs: 50 } }),
+      ...(overriddenToStep(name) && { durability: 'step' as const }),
+    },
   );
 }
 
@@ -99,7 +104,8 @@ async function interpret(ctx: WorkflowContext, program: Program, ops: Op[]): Pro
         break;
       case 'child': {
         const child: Program = { id: childId(program.id, i), url: program.url, ops: op.ops };
-        const out = await ctx.child<ProgramOutput>('sim.program', child);
+        // The child runs in its parent's mode.
+        const out = await ctx.child<ProgramOutput>(ctx.kind, child);
         acc = foldChild(acc, String(out?.acc));
         break;
       }
@@ -115,14 +121,24 @@ async function interpret(ctx: WorkflowContext, program: Program, ops: Op[]): Pro
   return acc;
 }
 
-export const simProgram = defineWorkflow(
-  'sim.program',
-  async (ctx, input: Program | { payload: Program }): Promise<ProgramOutput> => {
-    // Opened by a webhook the program is the delivery's payload; as a child, the input.
-    const program = 'payload' in input ? input.payload : input;
-    return { acc: await interpret(ctx, program, program.ops) };
-  },
-  // Faults use attempts up (a kill -9 mid-run costs one): enough that only a real
-  // defect, not the schedule, exhausts them.
-  { retry: { maxAttempts: 25, initialIntervalMs: 200, maxIntervalMs: 1_000 } },
-);
+async function simulated(
+  ctx: WorkflowContext,
+  input: Program | { payload: Program },
+): Promise<ProgramOutput> {
+  // Opened by a webhook the program is the delivery's payload; as a child, the input.
+  const program = 'payload' in input ? input.payload : input;
+  return { acc: await interpret(ctx, program, program.ops) };
+}
+
+// Faults use attempts up (a kill -9 mid-run costs one): enough that only a real
+// defect, not the schedule, exhausts them.
+const retry = { maxAttempts: 25, initialIntervalMs: 200, maxIntervalMs: 1_000 };
+
+/** The program in `step` durability (the default). */
+export const simProgram = defineWorkflow(SIM_KINDS.step, simulated, { retry });
+
+/** The same program in `batched` durability (`--durability batched`). */
+export const simProgramBatched = defineWorkflow(SIM_KINDS.batched, simulated, {
+  retry,
+  durability: 'batched',
+});

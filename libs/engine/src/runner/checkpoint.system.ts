@@ -51,10 +51,6 @@ export class CheckpointSystem {
    * step straight to the next, so the two share a statement and a commit. Returns at
    * once; a failure to write it (a lost lease, a pause or cancel landing at this
    * boundary) ends the run at its next write.
-   *
-   * The output is turned into the JSON text jsonb takes here, in the step's own run:
-   * a value that is not JSON, or holds what jsonb refuses, fails this step with a
-   * clear error instead of the statement it would have shared with other runs.
    */
   async completeStep(
     run: RunHandle,
@@ -62,21 +58,43 @@ export class CheckpointSystem {
     output: unknown,
   ): Promise<void> {
     this.throwIfFailed(run);
-    const stored = toJsonbText(wrapStepOutput(output));
-    if (!stored.ok)
-      throw new NonRetryableError(
-        `step ${JSON.stringify(step.name)} returned a value that cannot be recorded: it ${stored.problem}`,
-        'unstorable_output',
-      );
     (run.pending ??= []).push({
       stepId: step.id,
       seq: step.seq,
       name: step.name,
-      output: stored.text,
+      output: storedOutput(step.name, output),
     });
     // Nothing followed within this turn (the workflow awaits something else, or ran
     // steps side by side): written on its own.
     this.flushSoon(run);
+  }
+
+  /**
+   * A `batched` step's checkpoint: its whole row (it has none yet), held with the run's
+   * other pending checkpoints until the run's next write — a wait, a message, a model
+   * call, a child, a `step` step, the end — or until the batch reaches `limits`, when
+   * it goes out on its own. Nothing else of the run commits before it (settle).
+   */
+  completeBatched(
+    run: RunHandle,
+    step: PendingCheckpoint & { fresh: NonNullable<PendingCheckpoint['fresh']> },
+    output: unknown,
+    limits: { maxSteps: number; maxDelayMs: number },
+  ): void {
+    this.throwIfFailed(run);
+    const pending = (run.pending ??= []);
+    pending.push({ ...step, output: storedOutput(step.name, output) });
+    // At the limit the batch goes now, not at the end of this turn: the next step's
+    // body may run within this turn and would join a batch already full.
+    if (pending.filter((p) => p.fresh).length >= limits.maxSteps) this.flushBatch(run);
+    else if (!run.batchTimer) {
+      run.batchTimer = setTimeout(() => {
+        run.batchTimer = undefined;
+        this.flushBatch(run);
+      }, limits.maxDelayMs);
+      // A run's end writes its batch itself; the timer must not hold a stopping worker.
+      run.batchTimer.unref();
+    }
   }
 
   /**
@@ -122,7 +140,8 @@ export class CheckpointSystem {
     const flushing = write.then(
       () => {
         run.flushing = undefined;
-        if (run.pending?.length) this.flushSoon(run);
+        // Batched steps alone wait for their limits (completeBatched); the rest go now.
+        if (run.batchDue || run.pending?.some((p) => !p.fresh)) this.flushSoon(run);
       },
       (error: unknown) => {
         run.failed ??= { error };
@@ -156,7 +175,13 @@ export class CheckpointSystem {
     await this.bodiesEnded(run);
     const all = [...steps, ...(run.pending?.splice(0) ?? [])];
     return this.transactions.run(run, async (client, dispatches) => {
-      for (const p of all) await this.resources.steps.completeJson(client, p.stepId, p.output);
+      for (const p of all)
+        if (p.fresh)
+          await this.resources.steps.insertCompleted(client, run.workId, run.workerId, {
+            ...p,
+            fresh: p.fresh,
+          });
+        else await this.resources.steps.completeJson(client, p.stepId, p.output);
       const last = all.reduce((a, b) => (b.seq > a.seq ? b : a));
       await this.transactions.stepCompleted(client, run, last.seq, last.name, dispatches);
     });
@@ -213,9 +238,33 @@ export class CheckpointSystem {
     });
   }
 
+  /** A batch at its limits: written now, or right after the write on its way. */
+  private flushBatch(run: RunHandle): void {
+    run.batchDue = true;
+    this.flush(run);
+  }
+
   /** Every pending checkpoint in one write, unless one is on its way (it flushes after). */
   private flush(run: RunHandle): void {
     if (run.flushing || run.failed || !run.pending?.length) return;
+    clearTimeout(run.batchTimer);
+    run.batchTimer = undefined;
+    run.batchDue = false;
     void this.track(run, this.write(run, run.pending.splice(0)));
   }
+}
+
+/**
+ * The output as the JSON text jsonb takes, in the step's own run: a value that is not
+ * JSON, or holds what jsonb refuses, fails this step with a clear error instead of the
+ * statement it would have shared with other runs.
+ */
+function storedOutput(name: string, output: unknown): string {
+  const stored = toJsonbText(wrapStepOutput(output));
+  if (!stored.ok)
+    throw new NonRetryableError(
+      `step ${JSON.stringify(name)} returned a value that cannot be recorded: it ${stored.problem}`,
+      'unstorable_output',
+    );
+  return stored.text;
 }

@@ -1,5 +1,10 @@
 import { stepIdempotencyKey } from '@app/core';
-import { completeStepSet, type StepType } from '@app/ledger';
+import {
+  stepCheckpointInput,
+  stepCheckpointValues,
+  stepCheckpointWrites,
+  type StepType,
+} from '@app/ledger';
 import { type PendingCheckpoint, type RunHandle } from './run-resources';
 
 /**
@@ -37,23 +42,20 @@ export function newStepValues(items: NewStepItem[]): unknown[][] {
   ];
 }
 
-/** The unnest of the checkpoints a batched statement writes, one row per completed step. */
-const DONE_INPUT = (from: number) =>
-  `input AS (
-         SELECT * FROM unnest($${from}::uuid[], $${from + 1}::bigint[], $${from + 2}::int[], $${from + 3}::uuid[], $${from + 4}::jsonb[])
-           AS t("workId", token, "doneSeq", "doneId", output))`;
-
+/** The checkpoints a batched statement writes, one row per completed step (stepCheckpointInput). */
 export function doneValues(
   items: Array<{ run: RunHandle; steps: PendingCheckpoint[] }>,
 ): unknown[][] {
-  const rows = items.flatMap((i) => i.steps.map((p) => ({ run: i.run, p })));
-  return [
-    rows.map((r) => r.run.workId),
-    rows.map((r) => r.run.token.toString()),
-    rows.map((r) => r.p.seq),
-    rows.map((r) => r.p.stepId),
-    rows.map((r) => r.p.output),
-  ];
+  return stepCheckpointValues(
+    items.flatMap((i) =>
+      i.steps.map((step) => ({
+        workId: i.run.workId,
+        token: i.run.token,
+        workerId: i.run.workerId,
+        step,
+      })),
+    ),
+  );
 }
 
 /**
@@ -61,9 +63,9 @@ export function doneValues(
  * "doneId", output), several rows per run when its steps ran side by side: per run,
  * what ONE transition('step_completed') to its highest seq does when neither a pause
  * nor a cancel is pending (checkpointSeq forward, version + 1), fenced on the run's
- * token; and every step's output only where its own run's update was made (the token
- * too: a zombie run of the same work in the same batch writes nothing). `w` returns
- * the works updated.
+ * token; and every step's output (completed on its row, or a batched step's row
+ * inserted whole) only where its own run's update was made (the token too: a zombie
+ * run of the same work in the same batch writes nothing). `w` returns the works updated.
  */
 const CHECKPOINT_CTES = `mark AS (
          SELECT "workId", token, max("doneSeq") AS "doneSeq" FROM input GROUP BY "workId", token),
@@ -73,10 +75,7 @@ const CHECKPOINT_CTES = `mark AS (
          WHERE "Work".id = mark."workId" AND "Work".state = 'RUNNING' AND "Work"."leaseToken" = mark.token
            AND NOT "Work"."pauseRequested" AND NOT "Work"."cancelRequested"
          RETURNING "Work".id, "Work".version, "Work"."checkpointSeq", "Work"."leaseToken"),
-       done AS (
-         UPDATE "Step" SET ${completeStepSet('input.output')}
-         FROM input JOIN w ON w.id = input."workId" AND w."leaseToken" = input.token
-         WHERE "Step".id = input."doneId" AND "Step"."workId" = input."workId")`;
+       ${stepCheckpointWrites('w')}`;
 
 /**
  * Starting steps ($1–$8, NewStepItem). The insert selects the work FOR SHARE, so a
@@ -95,18 +94,18 @@ export const STEP_START_BATCH = {
 } as const;
 
 /**
- * Checkpoints ($1–$5, doneValues) and nothing else: `w`'s rows, one per work updated.
+ * Checkpoints ($1–$12, doneValues) and nothing else: `w`'s rows, one per work updated.
  * Without a timeline entry: the Step row is the record of a completed step.
  */
 export const STEP_CHECKPOINT_BATCH = {
   name: 'step-checkpoint-batch',
-  text: `WITH ${DONE_INPUT(1)},
+  text: `WITH ${stepCheckpointInput(1)},
        ${CHECKPOINT_CTES}
        SELECT * FROM w`,
 } as const;
 
 /**
- * Checkpoints ($9–$13) and the next steps' starts ($1–$8) together: the start's insert
+ * Checkpoints ($9–$20) and the next steps' starts ($1–$8) together: the start's insert
  * only for the works the checkpoint updated (the UPDATE holds their row locks, so no
  * claim can come between). Each started step with its work's new version and
  * checkpointSeq.
@@ -115,7 +114,7 @@ export const STEP_CHECKPOINT_START_BATCH = {
   name: 'step-checkpoint-start-batch',
   text: `WITH start AS (
          SELECT * FROM unnest(${NEW_STEP_ARRAYS}) AS s(${NEW_STEP_COLUMNS})),
-       ${DONE_INPUT(9)},
+       ${stepCheckpointInput(9)},
        ${CHECKPOINT_CTES},
        started AS (
          INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, attempt, "workerId", "startedAt")

@@ -22,9 +22,9 @@ export class RunEndSystem {
 
   async complete(run: RunHandle, output: unknown): Promise<void> {
     // Hot path: decided on the row this run last wrote (no lock, one statement, with
-    // the last step's checkpoint when it is still pending); the locked transaction
-    // when the row moved on or a parent waits for this work. Several checkpoints
-    // pending (the last steps ran side by side) go out first, in their own statement.
+    // the checkpoints still pending: the last step's, the last steps run side by side,
+    // or a batch's whole rows); the locked transaction when the row moved on or a
+    // parent waits for this work.
     await this.checkpoints.idle(run);
     const pending = run.pending?.length ? run.pending.splice(0) : [];
     if (pending.length && (await this.completeWithCheckpoints(run, output, pending))) return;
@@ -43,8 +43,8 @@ export class RunEndSystem {
   }
 
   /**
-   * The completion with the run's pending checkpoints: in one statement when there is
-   * one (the last step's), else the checkpoints on their own first. True when the
+   * The completion with the run's pending checkpoints in one statement; when it cannot
+   * be decided on the known row, the checkpoints on their own first. True when the
    * work was completed; false leaves the completion to the caller.
    */
   private async completeWithCheckpoints(
@@ -52,12 +52,13 @@ export class RunEndSystem {
     output: unknown,
     pending: PendingCheckpoint[],
   ): Promise<boolean> {
-    const only = pending.length === 1 ? pending[0] : undefined;
+    clearTimeout(run.batchTimer);
+    run.batchTimer = undefined;
     let completed = false;
     await this.checkpoints.track(
       run,
       (async () => {
-        completed = !!only && (await this.completeKnown(run, output, only));
+        completed = await this.completeKnown(run, output, pending);
         if (!completed) await this.checkpoints.write(run, pending);
       })(),
     );
@@ -66,27 +67,27 @@ export class RunEndSystem {
   }
 
   /**
-   * The completion decided on the run's known row, with `pending` (the last step's
-   * checkpoint) in the same statement. False when there is no known row or it moved
-   * on: the caller takes the locked path.
+   * The completion decided on the run's known row, with `pending` (checkpoints not yet
+   * written) in the same statement: checkpointSeq moved to the highest, as one
+   * step_completed before the completion would. False when there is no known row or
+   * it moved on: the caller takes the locked path.
    */
   private async completeKnown(
     run: RunHandle,
     output: unknown,
-    pending?: PendingCheckpoint,
+    pending: PendingCheckpoint[] = [],
   ): Promise<boolean> {
     if (!run.known) return false;
+    const highest = Math.max(run.known.checkpointSeq, ...pending.map((p) => p.seq));
     const applied = await this.resources.works
       .applyKnown(
         this.resources.db.pool,
-        pending
-          ? { ...run.known, checkpointSeq: Math.max(run.known.checkpointSeq, pending.seq) }
-          : run.known,
+        { ...run.known, checkpointSeq: highest },
         { type: 'complete', token: run.token },
         {
           actor: `worker:${run.workerId}`,
           patch: { output: output ?? null },
-          ...(pending && { step: { id: pending.stepId, output: pending.output } }),
+          steps: { token: run.token, workerId: run.workerId, list: pending },
         },
       )
       .catch((err: unknown) => translateDatabaseError(err));
@@ -149,7 +150,8 @@ export class RunEndSystem {
     return this.checkpoints.fenced(run, async (client, dispatches) => {
       const { fromSeq, discarded, retaken } = await this.discardFromLastRead(client, run);
       await client.query(
-        `UPDATE "Work" SET "interruptRequestedAt" = NULL, "checkpointSeq" = LEAST("checkpointSeq", $2) WHERE id = $1`,
+        // stepEpoch: the discarded positions get new batched-step keys (batched-step.util).
+        `UPDATE "Work" SET "interruptRequestedAt" = NULL, "checkpointSeq" = LEAST("checkpointSeq", $2), "stepEpoch" = "stepEpoch" + 1 WHERE id = $1`,
         [run.workId, fromSeq === null ? 2_147_483_647 : fromSeq - 1],
       );
       await this.resources.works.appendEvent(

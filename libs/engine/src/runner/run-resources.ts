@@ -9,6 +9,7 @@ import {
   type NewWait,
   type OutboxRepository,
   type StepRepository,
+  type StepCheckpoint,
   type StepRow,
   type StepType,
   type WaitRepository,
@@ -73,19 +74,21 @@ export interface RunHandle {
   /** A flush of `pending` is due at the end of this turn of the event loop. */
   flushDue?: boolean;
   /**
+   * Set while `pending` holds batched steps (`batched` durability): they wait for the
+   * run's next write, or go out on their own when this fires (the batch's time limit).
+   */
+  batchTimer?: NodeJS.Timeout;
+  /** The batch reached a limit while a write was on its way: it goes right after. */
+  batchDue?: boolean;
+  /**
    * Step bodies running now (CheckpointSystem.running), and what resolves when the
    * last of them has ended: a pause or cancel lands only once they are checkpointed.
    */
   bodies?: { running: number; ended?: { promise: Promise<void>; resolve: () => void } };
 }
 
-export interface PendingCheckpoint {
-  stepId: string;
-  seq: number;
-  name: string;
-  /** The step's output, wrapped (wrapStepOutput), as the JSON text jsonb takes (toJsonbText). */
-  output: string;
-}
+/** A completed step whose checkpoint is not written yet (the ledger's StepCheckpoint). */
+export type PendingCheckpoint = StepCheckpoint;
 
 /** What a hot-path checkpoint changed on the work. */
 export type Checkpointed = Pick<WorkRow, 'version' | 'checkpointSeq'>;

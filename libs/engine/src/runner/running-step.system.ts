@@ -134,6 +134,23 @@ export class RunningStepSystem {
     );
   }
 
+  /** A `batched` step that failed: its row written whole, failed, after the batch before it. */
+  async failBatched(
+    run: RunHandle,
+    step: PendingCheckpoint & { fresh: NonNullable<PendingCheckpoint['fresh']> },
+    error: unknown,
+  ): Promise<void> {
+    await this.checkpoints.fenced(run, (client) =>
+      this.resources.steps.insertCompleted(
+        client,
+        run.workId,
+        run.workerId,
+        step,
+        storableCopy(error),
+      ),
+    );
+  }
+
   async heartbeat(stepId: string): Promise<void> {
     await this.resources.db.pool
       .query('UPDATE "Step" SET "heartbeatAt" = now() WHERE id = $1', [stepId])

@@ -6,14 +6,22 @@ import {
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { CLOCK, type Clock, ID_GENERATOR, type IdGenerator, toJsonbText } from '@app/core';
+import {
+  CLOCK,
+  type Clock,
+  ID_GENERATOR,
+  type IdGenerator,
+  parseDurationMs,
+  toJsonbText,
+} from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger, redisTargetOf } from '@app/config';
 import { LeaseService, WORK_DISPATCHER, type WorkDispatcher, type WorkRow } from '@app/ledger';
 import { METRICS, type MetricsPort, NOOP_METRICS } from '@app/observability';
 import { OnJob } from '../jobs/on-job.decorator';
 import { nudgeChannel, runWorkJob, type RunWorkPayload } from '../queues/job-catalog';
 import { createRedis, type RedisClient } from '../queues/redis-connection';
-import { type WorkflowDefinition } from '../workflow/define-workflow';
+import { BATCH_DEFAULTS, type WorkflowDefinition } from '../workflow/define-workflow';
+import { type RunDurability } from '../workflow/run-scope';
 import { WorkflowRegistry } from '../workflow/workflow-registry';
 import { WorkflowRun } from '../workflow/workflow-run';
 import { LeaseLostError, NonRetryableError, WorkerStopping } from '../workflow/workflow.errors';
@@ -111,7 +119,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     let ctx: WorkflowRun | undefined;
     try {
       const { definition, input } = await this.prepare(claim, handle);
-      ctx = this.workflowRun(claim, handle, input, abort, log);
+      ctx = this.workflowRun(claim, handle, input, abort, log, runDurability(definition));
       const output = await withRunTimeout(
         definition.fn(ctx, input),
         definition.options.runTimeout,
@@ -191,6 +199,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     input: unknown,
     abort: AbortController,
     log: Logger,
+    durability: RunDurability,
   ): WorkflowRun {
     return new WorkflowRun(
       {
@@ -201,6 +210,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
         renewLease: () => this.leases.renew(handle.workId, claim.token, this.config.worker.lease),
         retryPolicyFor: (kind) => this.registry.retryPolicy(kind),
         metrics: this.metrics,
+        durability,
       },
       handle,
       claim.work,
@@ -250,4 +260,17 @@ function assertJson(value: unknown): void {
       `the workflow's result cannot be recorded: it ${stored.problem}`,
       'invalid_output',
     );
+}
+
+/** The workflow's durability options, with the batch limits' defaults. */
+function runDurability(definition: WorkflowDefinition): RunDurability {
+  const { durability, batch } = definition.options;
+  return {
+    mode: durability ?? 'step',
+    maxSteps: batch?.maxSteps ?? BATCH_DEFAULTS.maxSteps,
+    maxDelayMs:
+      batch?.maxDelay !== undefined
+        ? (parseDurationMs(batch.maxDelay) ?? BATCH_DEFAULTS.maxDelayMs)
+        : BATCH_DEFAULTS.maxDelayMs,
+  };
 }

@@ -1,6 +1,11 @@
 import { type z } from 'zod';
-import { type RetryPolicy } from '@app/core';
-import { type Duration, type WorkflowContext } from './workflow.types';
+import { parseDurationMs, type RetryPolicy } from '@app/core';
+import {
+  type BatchLimits,
+  type DurabilityMode,
+  type Duration,
+  type WorkflowContext,
+} from './workflow.types';
 
 export interface WorkflowOptions<TSchema extends z.ZodType> {
   /** Validates the work's input before the first step; a mismatch fails the work without retry. */
@@ -10,7 +15,14 @@ export interface WorkflowOptions<TSchema extends z.ZodType> {
   /** Abort a single run (not counting waits) after this long; the run fails and retries. */
   runTimeout?: Duration;
   description?: string;
+  /** When steps' results are committed: `step` (default) or `batched` (docs/workflows.md). */
+  durability?: DurabilityMode;
+  /** Limits of a `batched` run's uncommitted steps (also for `batched` steps of a `step` workflow). */
+  batch?: BatchLimits;
 }
+
+/** The defaults of BatchLimits. */
+export const BATCH_DEFAULTS = { maxSteps: 64, maxDelayMs: 200 } as const;
 
 export interface WorkflowDefinition<TInput = unknown, TOutput = unknown> {
   readonly name: string;
@@ -33,7 +45,20 @@ export function defineWorkflow<TInput = unknown, TOutput = unknown>(
       `workflow name "${name}": use letters, digits, '.', '-' and '_' (starting with a letter)`,
     );
   }
+  assertDurability(name, options);
   return { name, fn, options };
+}
+
+/** A mistyped durability or batch limit fails at definition, not at the first run. */
+function assertDurability(name: string, options: WorkflowOptions<z.ZodType>): void {
+  const { durability, batch } = options;
+  if (durability !== undefined && durability !== 'step' && durability !== 'batched')
+    throw new Error(`workflow "${name}": durability must be 'step' or 'batched'`);
+  const max = batch?.maxSteps;
+  if (max !== undefined && !(Number.isInteger(max) && max >= 1))
+    throw new Error(`workflow "${name}": batch.maxSteps must be a whole number ≥ 1`);
+  if (batch?.maxDelay !== undefined && parseDurationMs(batch.maxDelay) === undefined)
+    throw new Error(`workflow "${name}": batch.maxDelay is not a duration`);
 }
 
 /**

@@ -11,7 +11,7 @@ import { type MetricsPort } from '@app/observability';
 import { type RunHandle } from '../runner/run-resources';
 import { type RunStore } from '../runner/run-store';
 import { NonRetryableError } from './workflow.errors';
-import { type Duration, type WorkOrigin } from './workflow.types';
+import { type DurabilityMode, type Duration, type WorkOrigin } from './workflow.types';
 
 export interface RunDeps {
   store: RunStore;
@@ -23,6 +23,15 @@ export interface RunDeps {
   retryPolicyFor: (kind: string) => RetryPolicy;
   /** Step durations go to workgate_step_duration_seconds. */
   metrics?: MetricsPort;
+  /** The workflow's durability, and the limits of a batch (defineWorkflow's options). */
+  durability: RunDurability;
+}
+
+/** A run's durability: its workflow's mode, and how much a batch may hold uncommitted. */
+export interface RunDurability {
+  mode: DurabilityMode;
+  maxSteps: number;
+  maxDelayMs: number;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   unwrapStepOutput,
 } from '@app/core';
 import { type StepRow } from '@app/ledger';
+import { runBatchedStep } from './batched-step-call';
 import { abortReason, durationMs, type RunScope } from './run-scope';
 import {
   InterruptRequested,
@@ -38,6 +39,16 @@ export async function runStep<T>(
     options.timeout !== undefined
       ? durationMs(options.timeout, `step "${name}" timeout`)
       : undefined;
+  const durability = options.durability ?? scope.deps.durability.mode;
+  if (durability !== 'step' && durability !== 'batched')
+    throw new NonRetryableError(
+      `step "${name}": durability must be 'step' or 'batched'`,
+      'invalid_durability',
+    );
+  // A position the record holds (a step that failed or crashed while on the record)
+  // runs again on its row, whatever the mode: same key, attempt + 1.
+  if (durability === 'batched' && !recorded)
+    return runBatchedStep(scope, seq, name, fn, { policy, timeoutMs });
   const { store } = scope.deps;
   let row = await store.steps.start(scope.run, seq, name, 'task', recorded);
   for (let inline = 1; ; inline++) {
@@ -77,7 +88,7 @@ export async function runStep<T>(
 }
 
 /** Whether the step's own retry policy runs it again now, after `inline` attempts. */
-function inlineRetry(
+export function inlineRetry(
   scope: RunScope,
   policy: RetryPolicy | undefined,
   inline: number,
@@ -98,7 +109,7 @@ function inlineRetry(
 /** A step's body, with its own abort signal (the run's, or its timeout) and heartbeat. */
 export async function executeStep<T>(
   scope: RunScope,
-  row: StepRow,
+  row: Pick<StepRow, 'id' | 'idempotencyKey' | 'attempt'>,
   fn: (step: StepContext) => Promise<T> | T,
   name: string,
   timeoutMs: number | undefined,

@@ -31,6 +31,25 @@ export interface StepOptions {
   timeout?: Duration;
   /** Retries inside the run, before the work's own retry policy takes over. */
   retry?: Partial<RetryPolicy>;
+  /** This step's durability, over the workflow's (docs/workflows.md, "Durability modes"). */
+  durability?: DurabilityMode;
+}
+
+/**
+ * When a step's result is committed (docs/guarantees.md). `step`: on the record as
+ * running before its body runs, its result committed before anything after it. `batched`:
+ * consecutive steps' results committed together at the run's next externally visible
+ * action (a wait, a message, a child, a model call, a `step` step, the end) or when the
+ * batch reaches its limits; a crash re-runs the uncommitted ones with the same keys.
+ */
+export type DurabilityMode = 'step' | 'batched';
+
+/** Bounds on how much a `batched` run holds uncommitted. */
+export interface BatchLimits {
+  /** Commit once this many batched steps are waiting (default 64). */
+  maxSteps?: number;
+  /** Commit once the oldest waiting batched step has waited this long (default '200ms'). */
+  maxDelay?: Duration;
 }
 
 /** One rung of an escalation ladder, relative to when the wait opened. */

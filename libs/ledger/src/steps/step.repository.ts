@@ -5,7 +5,7 @@ import { type Queryable } from '../database/ledger-database';
 import { type PgRow } from '../database/pg-row';
 import { type Step, type StepStatus, type StepType } from '../generated/prisma/client';
 import { type WorkRow } from '../work/work-row';
-import { completeStepSet } from './step-completion.sql';
+import { completeStepSet, type StepCheckpoint } from './step-completion.sql';
 
 export type { StepStatus, StepType } from '../generated/prisma/enums';
 
@@ -89,6 +89,38 @@ export class StepRepository {
       ],
     );
     return rows[0]!;
+  }
+
+  /**
+   * A `batched` step's row, written whole at its checkpoint (the locked path's twin of
+   * stepCheckpointWrites' `fresh`): completed, or failed with `error`.
+   */
+  async insertCompleted(
+    client: PoolClient,
+    workId: string,
+    workerId: string,
+    step: StepCheckpoint & { fresh: NonNullable<StepCheckpoint['fresh']> },
+    error?: unknown,
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO "Step" (id, "workId", seq, name, type, "idempotencyKey", status, output, error, attempt, "workerId", "startedAt", "finishedAt")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)`,
+      [
+        step.stepId,
+        workId,
+        step.seq,
+        step.name,
+        step.fresh.type,
+        step.fresh.idempotencyKey,
+        error === undefined ? 'completed' : 'failed',
+        error === undefined ? step.output : null,
+        json(error),
+        step.fresh.attempt,
+        workerId,
+        step.fresh.startedAt,
+        step.fresh.finishedAt,
+      ],
+    );
   }
 
   /** A step that crashed or failed runs again: same row, same idempotency key, attempt + 1. */

@@ -16,7 +16,11 @@ import {
 } from '@app/core';
 import { MARK_UNREAD_CTE, markUnreadForReroute, returnReadEvents } from '../ingest/inbox.sql';
 import { type Dispatch } from '../ports/work-dispatcher.port';
-import { completeStepSet } from '../steps/step-completion.sql';
+import {
+  completeStepSet,
+  type StepCheckpoint,
+  stepCheckpointCtes,
+} from '../steps/step-completion.sql';
 import { toSnapshot, type WorkRow } from './work-row';
 
 export interface NewWork {
@@ -204,43 +208,36 @@ export class WorkRepository {
       data?: Record<string, unknown>;
       patch?: WorkPatch;
       /**
-       * A step checkpoint that goes with this transition (the run's last step, written
-       * with its completion): the step's output, only if the transition is written.
+       * Step checkpoints that go with this transition (the run's last steps, written
+       * with its completion): each step's output — or a batched step's whole row — only
+       * if the transition is written, by the run holding `token`.
        */
-      step?: { id: string; output: string };
+      steps?: { token: bigint; workerId: string; list: StepCheckpoint[] };
     },
   ): Promise<ApplyOutcome | 'stale'> {
     // The step's checkpoint rides along only in step_completed's plain case, as the
     // checkpoint CTE's (no pause or cancel pending): otherwise that checkpoint is where
     // the pause or cancel lands, and a completion written over it would skip it. Found
     // by the differential test (state-machine-differential.int-spec.ts).
-    if (opts.step && (known.pauseRequested || known.cancelRequested)) return 'stale';
+    const steps = opts.steps?.list.length ? opts.steps : undefined;
+    if (steps && (known.pauseRequested || known.cancelRequested)) return 'stale';
     const plan = this.planKnown(known, command, opts);
     if (plan === 'stale' || !plan.ok) return plan;
     const { outcome, ctes, values } = plan;
+    const writes =
+      steps && stepCheckpointCtes(values.length, 'upd', { workId: known.id, ...steps });
     const rerouting = outcome.effects.some((e) => e.type === 'reroute_inbox');
     let rows: Array<WorkRow & { __rerouted?: number }>;
     try {
       ({ rows } = await db.query<WorkRow & { __rerouted?: number }>({
         // A claim's text carries its lease length (see updateStatement): a name of its own.
         name: `work-apply-known${
-          opts.step
-            ? '-step'
-            : command.type === 'claim'
-              ? `-claim-${Math.round(command.leaseMs)}`
-              : ''
+          steps ? '-steps' : command.type === 'claim' ? `-claim-${Math.round(command.leaseMs)}` : ''
         }${rerouting ? '-rr' : ''}`,
-        text: `WITH ${ctes}${
-          opts.step
-            ? `,
-         st AS (
-           UPDATE "Step" SET ${completeStepSet(`$${values.length + 2}::jsonb`)}
-           FROM upd WHERE "Step".id = $${values.length + 1} AND "Step"."workId" = upd.id)`
-            : ''
-        }
+        text: `WITH ${ctes}${writes ? `, ${writes.text}` : ''}
 ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
          SELECT upd.*${rerouting ? ', (SELECT count(*) FROM rr)::int AS "__rerouted"' : ''} FROM upd`,
-        values: [...values, ...(opts.step ? [opts.step.id, opts.step.output] : [])],
+        values: [...values, ...(writes?.values ?? [])],
       }));
     } catch (err) {
       if ((err as { code?: string }).code === '23505') return 'stale';
@@ -371,9 +368,14 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
             workId,
             effect.seq,
           ]);
+          // The discarded positions are new positions now: batched steps taking them get
+          // new ids and idempotency keys (they derive from the epoch, see batched-step.util).
           await client.query('DELETE FROM "Step" WHERE "workId" = $1 AND seq >= $2', [
             workId,
             effect.seq,
+          ]);
+          await client.query('UPDATE "Work" SET "stepEpoch" = "stepEpoch" + 1 WHERE id = $1', [
+            workId,
           ]);
           break;
         case 'reroute_inbox':

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Work" ADD COLUMN     "stepEpoch" INTEGER NOT NULL DEFAULT 0;
