@@ -5,12 +5,14 @@ import { scheduleSpecSchema } from './schedule-config.schema';
 import { agentConfigSchema } from './agent-config.schema';
 import { parseRedisUrl, redisConfigSchema } from './redis-target';
 import { retentionConfigSchema } from './retention.schema';
+import { attachmentsConfigSchema } from './attachments.schema';
 
 // The sections live in their own files; what the rest of the code imports from here stays.
 export * from './config-primitives';
 export * from './channel-config.schema';
 export * from './schedule-config.schema';
 export * from './agent-config.schema';
+export * from './attachments.schema';
 
 export const fileConfigSchema = z.strictObject({
   server: z
@@ -286,6 +288,8 @@ export const fileConfigSchema = z.strictObject({
     .prefault({}),
   /** Deleting old finished works and old inbound events (docs/retention.md). */
   retention: retentionConfigSchema,
+  /** Files people send in chat and files workgate sends (docs/telegram.md, docs/slack.md). */
+  attachments: attachmentsConfigSchema,
   /** The model for the `assistant` workflow kind; absent = no model (routes to `assistant` are refused at start). */
   agent: agentConfigSchema
     .optional()

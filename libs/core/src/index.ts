@@ -23,3 +23,5 @@ export * from './ports/outbound-sender.port';
 export * from './schedules/schedule-slots';
 export * from './redact/redact-secrets.util';
 export * from './chat-format';
+export * from './attachments/attachment';
+export * from './attachments/attachment-store.port';
