@@ -5,3 +5,7 @@ export * from './openai-model.client';
 export * from './openai-responses-model.client';
 export * from './pricing.util';
 export * from './tool';
+export * from './media/agent-media';
+export * from './media/prepare-attachment';
+export * from './media/send-file.tool';
+export * from './media/user-turn';

@@ -2,3 +2,4 @@ export * from './body-policy';
 export * from './storable-json.util';
 export * from './http.util';
 export * from './channel-adapter.port';
+export * from './download.util';

@@ -185,3 +185,31 @@ export function decodeTextFile(
   if (text.length <= maxChars) return { text, truncated: false };
   return { text: text.slice(0, maxChars), truncated: true };
 }
+
+/** A chat message with files, as a wait receives it (a message without files answers with its text). */
+export interface MessageWithFiles {
+  text: string;
+  attachments: AttachmentRef[];
+}
+
+/**
+ * What a chat message answers a wait with: its text, or `{ text, attachments }` when it
+ * carries files — so a free-text ask (`expects: { type: 'string' }`) is not answered by
+ * a photo, and a follow-up that accepts objects gets the files too.
+ */
+export function answerOf(text: string, attachments: AttachmentRef[]): string | MessageWithFiles {
+  return attachments.length ? { text, attachments } : text;
+}
+
+/** The files an inbound body carries (`body.attachments`), checked loosely. */
+export function attachmentsOf(body: unknown): AttachmentRef[] {
+  const list = (body as { attachments?: unknown } | null)?.attachments;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (a): a is AttachmentRef =>
+      typeof a === 'object' &&
+      a !== null &&
+      typeof (a as AttachmentRef).id === 'string' &&
+      typeof (a as AttachmentRef).channel === 'string',
+  );
+}
