@@ -40,16 +40,14 @@ export async function downloadCapped(
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
-  for (;;) {
-    const next: ReadableStreamReadResult<Uint8Array> | undefined = await reader?.read();
-    if (!next || next.done) break;
-    total += next.value.byteLength;
-    if (total > maxBytes) {
-      await reader?.cancel();
-      throw new AttachmentFetchError(`${what}: more than ${maxBytes} bytes`, 'too_large', false);
+  if (res.body) {
+    // Leaving the loop early (throw) cancels the stream: the rest is never read.
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      total += chunk.byteLength;
+      if (total > maxBytes)
+        throw new AttachmentFetchError(`${what}: more than ${maxBytes} bytes`, 'too_large', false);
+      chunks.push(chunk);
     }
-    chunks.push(next.value);
   }
   const data = new Uint8Array(total);
   let at = 0;
