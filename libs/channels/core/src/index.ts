@@ -3,3 +3,4 @@ export * from './storable-json.util';
 export * from './http.util';
 export * from './channel-adapter.port';
 export * from './download.util';
+export * from './outbound-file.util';
