@@ -312,7 +312,8 @@ async function openingTurn(
   follow: FollowUp,
 ): Promise<boolean> {
   const opening = messageOfBody(input);
-  const text = input.text ?? input.prompt ?? (opening.attachments.length ? '' : JSON.stringify(input));
+  const text =
+    input.text ?? input.prompt ?? (opening.attachments.length ? '' : JSON.stringify(input));
   const turn = await follow.turns.of({ text, attachments: opening.attachments });
   if (turn.message) {
     if (turn.notice) await follow.reply(turn.notice);

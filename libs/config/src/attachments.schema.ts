@@ -21,7 +21,7 @@ export const attachmentsConfigSchema = z
     maxBytes: byteSize
       .default(20 * 1024 * 1024)
       .describe(
-        "Largest file fetched at all (Telegram bots can download at most 20 MB); a larger one gets a reply saying so and is not downloaded.",
+        'Largest file fetched at all (Telegram bots can download at most 20 MB); a larger one gets a reply saying so and is not downloaded.',
       ),
     imageMaxBytes: byteSize
       .default(10 * 1024 * 1024)
@@ -37,12 +37,14 @@ export const attachmentsConfigSchema = z
       .describe(
         'Characters of a text file given to the model; longer files are cut there, and the model is told so.',
       ),
-    fetchTimeout: durationMs.default(60_000).describe('One file download\'s time limit.'),
+    fetchTimeout: durationMs.default(60_000).describe("One file download's time limit."),
     transcriptionModel: z
       .string()
       .min(1)
       .default('whisper-1')
-      .describe('The model `audio.transcriptions.create` is called with (whisper-1, gpt-4o-transcribe, …).'),
+      .describe(
+        'The model `audio.transcriptions.create` is called with (whisper-1, gpt-4o-transcribe, …).',
+      ),
   })
   .prefault({});
 export type AttachmentsConfig = z.infer<typeof attachmentsConfigSchema>;

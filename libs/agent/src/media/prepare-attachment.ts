@@ -31,7 +31,8 @@ export interface PreparedAttachment {
 }
 
 /** What the model can take, said once in every refusal. */
-export const CAN_READ = 'I can read images, text files (text, Markdown, JSON, CSV, code) and voice or audio messages';
+export const CAN_READ =
+  'I can read images, text files (text, Markdown, JSON, CSV, code) and voice or audio messages';
 
 function describe(p: Pick<PreparedAttachment, 'name' | 'mime'>): string {
   return `${p.name} (${p.mime})`;
@@ -68,7 +69,10 @@ async function fetchAndStore(
     return { ...base, problem: tooLarge(ref.size) };
   const fetcher = media.fetchers.find((f) => f.channel === ref.channel);
   if (!fetcher)
-    return { ...base, problem: `I cannot download files from ${ref.channel}, so I could not open ${describe(base)}` };
+    return {
+      ...base,
+      problem: `I cannot download files from ${ref.channel}, so I could not open ${describe(base)}`,
+    };
   let data: Uint8Array;
   try {
     data = await fetcher.fetch(ref, {
@@ -78,7 +82,10 @@ async function fetchAndStore(
   } catch (err) {
     if (!(err instanceof AttachmentFetchError) || err.retryable) throw err;
     if (err.reason === 'too_large') return { ...base, problem: tooLarge(null) };
-    return { ...base, problem: `I could not download ${describe(base)}: it is no longer available` };
+    return {
+      ...base,
+      problem: `I could not download ${describe(base)}: it is no longer available`,
+    };
   }
   const stored = await media.store.put(ref.id, data, { mime, name });
   const prepared: PreparedAttachment = { ...base, size: stored.size, stored };

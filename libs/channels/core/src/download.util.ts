@@ -7,7 +7,12 @@ import { AttachmentFetchError } from '@app/core';
  */
 export async function downloadCapped(
   url: string,
-  options: { headers?: Record<string, string>; maxBytes: number; signal: AbortSignal; what: string },
+  options: {
+    headers?: Record<string, string>;
+    maxBytes: number;
+    signal: AbortSignal;
+    what: string;
+  },
 ): Promise<Uint8Array> {
   const { maxBytes, what } = options;
   let res: Response;

@@ -89,7 +89,11 @@ export class SlackFileFetcher implements AttachmentFetcher {
   ): Promise<Uint8Array> {
     const ws = this.workspaces.get(ref.source);
     if (!ws)
-      throw new AttachmentFetchError(`no Slack workspace named "${ref.source}"`, 'unavailable', false);
+      throw new AttachmentFetchError(
+        `no Slack workspace named "${ref.source}"`,
+        'unavailable',
+        false,
+      );
     if (!ref.url) throw new AttachmentFetchError('the file has no private URL', 'not_found', false);
     // The URL came in a signed event, but the token is a bearer secret: it goes to Slack only.
     let origin: string;

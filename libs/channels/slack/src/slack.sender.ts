@@ -163,7 +163,11 @@ export class SlackSender implements OutboundSender {
     const file = outboundFileOf(delivery.payload);
     if (file && delivery.payload.kind === 'message') {
       const resolved = await resolveOutboundFile(file, this.attachments);
-      const rendered = renderMessage({ ...delivery.payload, file: undefined }, target.channel, format);
+      const rendered = renderMessage(
+        { ...delivery.payload, file: undefined },
+        target.channel,
+        format,
+      );
       const client = this.client(target.workspace);
       return uploadSlackFile(client, resolved, rendered.args);
     }

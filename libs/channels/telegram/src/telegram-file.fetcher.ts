@@ -1,11 +1,7 @@
 import { Telegram, TelegramError } from 'telegraf';
 import { downloadCapped } from '@app/channels/core';
 import { type AppConfig } from '@app/config';
-import {
-  AttachmentFetchError,
-  type AttachmentFetcher,
-  type AttachmentRef,
-} from '@app/core';
+import { AttachmentFetchError, type AttachmentFetcher, type AttachmentRef } from '@app/core';
 import { TelegramBots } from './telegram-bots';
 import { TELEGRAM_CHANNEL } from './telegram-normalize';
 
@@ -42,7 +38,8 @@ export class TelegramFileFetcher implements AttachmentFetcher {
       );
       if (file.file_size !== undefined && file.file_size > options.maxBytes)
         throw new AttachmentFetchError(`${file.file_size} bytes`, 'too_large', false);
-      if (!file.file_path) throw new AttachmentFetchError('getFile gave no file_path', 'not_found', false);
+      if (!file.file_path)
+        throw new AttachmentFetchError('getFile gave no file_path', 'not_found', false);
       link = await client.getFileLink(file);
     } catch (err) {
       throw classifyGetFileError(err);

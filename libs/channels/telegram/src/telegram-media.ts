@@ -30,12 +30,7 @@ const IMPLIED_TYPES: Partial<Record<AttachmentKind, string>> = {
   video: 'video/mp4',
 };
 
-function refOf(
-  id: string,
-  bot: string,
-  kind: AttachmentKind,
-  file: TelegramFile,
-): AttachmentRef {
+function refOf(id: string, bot: string, kind: AttachmentKind, file: TelegramFile): AttachmentRef {
   return {
     id,
     channel: TELEGRAM_CHANNEL,

@@ -34,5 +34,8 @@ export class AttachmentFetchError extends Error {
  */
 export interface AttachmentFetcher {
   readonly channel: string;
-  fetch(ref: AttachmentRef, options: { maxBytes: number; signal: AbortSignal }): Promise<Uint8Array>;
+  fetch(
+    ref: AttachmentRef,
+    options: { maxBytes: number; signal: AbortSignal },
+  ): Promise<Uint8Array>;
 }

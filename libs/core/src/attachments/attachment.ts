@@ -41,8 +41,7 @@ export interface StoredAttachment {
 
 /** An outbound file in a `message` payload: a stored attachment, or small bytes inline. */
 export type OutboundFile =
-  | { id: string; name?: string; mime?: string }
-  | { name: string; mime?: string; data: string };
+  { id: string; name?: string; mime?: string } | { name: string; mime?: string; data: string };
 
 /** How the model can take a file. */
 export type AttachmentUse = 'image' | 'text' | 'audio';

@@ -17,7 +17,8 @@ describe('wrapStepOutput / unwrapStepOutput', () => {
       fc.property(fc.oneof(fc.constant(undefined), fc.jsonValue()), (value) => {
         const stored: unknown = JSON.parse(JSON.stringify(wrapStepOutput(value)));
         // JSON itself turns -0 into 0, so compare with the value's own round trip.
-        const expected: unknown = value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+        const expected: unknown =
+          value === undefined ? undefined : JSON.parse(JSON.stringify(value));
         expect(unwrapStepOutput(stored)).toEqual(expected);
       }),
     );

@@ -14,7 +14,9 @@ const stores = new WeakMap<object, AttachmentStore>();
  * ledger's: outbound senders and workflows are built outside Nest's container, and a
  * file download must never take a connection a ledger transaction is waiting for.
  */
-export function attachmentStoreFor(config: Pick<AppConfig, 'attachments' | 'env'>): AttachmentStore {
+export function attachmentStoreFor(
+  config: Pick<AppConfig, 'attachments' | 'env'>,
+): AttachmentStore {
   const existing = stores.get(config);
   if (existing) return existing;
   let store: AttachmentStore;
