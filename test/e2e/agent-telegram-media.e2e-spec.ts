@@ -260,10 +260,14 @@ describe('files in a Telegram chat (gateway + worker + loopback Bot API + loopba
     expect(docs[0]!.args.parse_mode).toBe('HTML');
     expect(api.on('sendPhoto')).toHaveLength(1);
     expect(api.on('sendPhoto')[0]!.uploads![0]!.data.equals(PNG)).toBe(true);
-    const rows = await db.query<any>(
-      `SELECT status, "providerMessageId" FROM "Outbox" WHERE "workId" = $1 ORDER BY "createdAt"`,
-      [opened.workId],
-    );
+    // The outbox commits after Telegram answered: wait for the rows, not the messages.
+    const rows = await until(async () => {
+      const found = await db.query<any>(
+        `SELECT status FROM "Outbox" WHERE "workId" = $1 ORDER BY "createdAt"`,
+        [opened.workId],
+      );
+      return found.length === 2 && found.every((r) => r.status === 'sent') ? found : undefined;
+    }, 'both outbox rows sent');
     expect(rows.map((r) => r.status)).toEqual(['sent', 'sent']);
   });
 
