@@ -273,9 +273,9 @@ export class OpenAiApiServer {
     const file = form.get('file');
     if (!file || typeof file === 'string')
       return send(400, { error: { message: "'file' is required", type: 'invalid_request_error' } });
-    const upload = file as File;
+    const upload = file;
     this.transcriptions.push({
-      model: String(form.get('model')),
+      model: typeof form.get('model') === 'string' ? (form.get('model') as string) : '',
       name: upload.name,
       type: upload.type,
       bytes: upload.size,

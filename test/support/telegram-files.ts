@@ -102,7 +102,7 @@ export async function decodeMultipart(
           ? Number(value)
           : value;
     } else {
-      const file = value as File;
+      const file = value;
       files.push({
         field: key,
         name: file.name,
