@@ -170,7 +170,7 @@ describe('files in Slack (gateway + worker + loopback Slack + loopback OpenAI)',
     expect(readdirSync(join(dir, 'blobs'))).toHaveLength(1);
     expect(existsSync(join(dir, 'meta'))).toBe(true);
     const work = await ledger.work(opened!.workId!);
-    expect((work.input).attachments[0]).toMatchObject({
+    expect(work.input.attachments[0]).toMatchObject({
       kind: 'photo',
       mime: 'image/png',
       size: PNG.byteLength,

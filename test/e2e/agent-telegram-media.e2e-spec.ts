@@ -146,7 +146,7 @@ describe('files in a Telegram chat (gateway + worker + loopback Bot API + loopba
     // Fetched through getFile and the file URL, and stored with its hash.
     expect(api.on('getFile').length).toBeGreaterThan(0);
     const event = await ledger.work(opened.workId!);
-    const ref = (event.input).attachments[0];
+    const ref = event.input.attachments[0];
     expect(ref).toMatchObject({
       channel: 'telegram',
       source: 'media',
