@@ -19,6 +19,7 @@ import { startWorker, type TestWorker } from '@test/worker';
 
 const TOKEN = '100000021:TEST_ONLY-media';
 const FILER = '100000022:TEST_ONLY-filer';
+const CHATTY = '100000023:TEST_ONLY-chatty';
 const SECRET = 'wg_TEST_ONLY-media-secret';
 // A 1×1 PNG.
 const PNG = Buffer.from(
@@ -83,6 +84,7 @@ describe('files in a Telegram chat (gateway + worker + loopback Bot API + loopba
     api = await new TelegramApiServer().start();
     api.addBot(TOKEN, { username: 'media_bot', first_name: 'media bot' });
     api.addBot(FILER, { username: 'filer_bot', first_name: 'filer bot' }, 700_000_001);
+    api.addBot(CHATTY, { username: 'chatty_bot', first_name: 'chatty bot' }, 900_000_001);
     openai = await new OpenAiApiServer().start();
     const config = testConfig({
       schema: db.schema,
@@ -96,6 +98,7 @@ describe('files in a Telegram chat (gateway + worker + loopback Bot API + loopba
           bots: {
             media: { token: TOKEN, secretToken: SECRET, workflow: 'assistant' },
             filer: { token: FILER, secretToken: SECRET, workflow: 'tg.filer' },
+            chatty: { token: CHATTY, secretToken: SECRET, workflow: 'assistant-chat' },
           },
         },
         attachments: { maxBytes: '64kb', transcriptionModel: 'whisper-test' },
@@ -112,6 +115,11 @@ describe('files in a Telegram chat (gateway + worker + loopback Bot API + loopba
     expect(outboundSenders(config).some((s) => s.channel === 'telegram')).toBe(true);
     worker = await startWorker(config, [
       createAssistantWorkflow({ settings: config.agent! }),
+      // Keeps its conversation open, so a file can be the follow-up.
+      createAssistantWorkflow({
+        name: 'assistant-chat',
+        settings: { ...config.agent!, followUpWindow: 10 * 60_000 },
+      }),
       filer,
     ]);
   });
@@ -302,5 +310,37 @@ describe('files in a Telegram chat (gateway + worker + loopback Bot API + loopba
     expect(upload.data.toString()).toBe('# Notes\n- one\n');
     const toolResult = openai.completions.at(-1)!.body.messages.at(-1);
     expect(JSON.parse(toolResult.content)).toMatchObject({ sent: true });
+  });
+
+  it('a photo sent as a follow-up continues the same conversation, with the image', async () => {
+    const who = person();
+    openai.enqueue({ content: 'Send it over.' }, { content: 'Nice pixel.' });
+    const opened = await deliver(
+      api.userMessage(CHATTY, {
+        from: who,
+        chat: { id: who.id, first_name: who.first_name, type: 'private' },
+        text: 'can I show you a picture?',
+      }),
+      'chatty',
+    );
+    await until(() => api.botMessages(who.id)[0], 'the first answer', 20_000);
+    await until(
+      async () => (await ledger.work(opened.workId!)).state === 'WAITING' || undefined,
+      'the follow-up wait',
+      20_000,
+    );
+    const followUp = await deliver(
+      api.userFileMessage(CHATTY, { from: who, kind: 'photo', data: PNG, caption: 'here' }),
+      'chatty',
+    );
+    expect(followUp).toMatchObject({ decision: 'resumed', workId: opened.workId });
+    const second = await until(() => api.botMessages(who.id)[1], 'the second answer', 20_000);
+    expect(second.text).toBe('Nice pixel.');
+    const messages = openai.completions.at(-1)!.body.messages;
+    expect(messages.map((m: any) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(messages.at(-1).content).toEqual([
+      { type: 'text', text: 'here' },
+      { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${PNG.toString('base64')}` } },
+    ]);
   });
 });
