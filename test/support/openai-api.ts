@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 
 export interface ScriptedUsage {
@@ -143,6 +143,10 @@ function responseObject(n: number, reply: ScriptedMessage, body: any) {
  */
 export class OpenAiApiServer {
   readonly requests: ChatRequest[] = [];
+  /** POST /v1/audio/transcriptions calls: the model and the uploaded file. */
+  readonly transcriptions: Array<{ model: string; name: string; type: string; bytes: number }> = [];
+  /** What the next transcriptions answer (in order); then `transcript of <file name>`. */
+  readonly transcripts: string[] = [];
   private readonly script: ScriptedReply[] = [];
   /**
    * Answers a request by what it asks, before the script: for calls whose order against
@@ -176,6 +180,12 @@ export class OpenAiApiServer {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        if (req.url === '/v1/audio/transcriptions')
+          return void this.transcribe(
+            String(req.headers['content-type'] ?? ''),
+            Buffer.concat(chunks),
+            res,
+          );
         const text = Buffer.concat(chunks).toString('utf8');
         const body = text ? JSON.parse(text) : undefined;
         const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
@@ -247,6 +257,35 @@ export class OpenAiApiServer {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
+  }
+
+  /**
+   * audio.transcriptions.create: multipart with `file` and `model`, answered
+   * `{ "text": … }` (response_format json, the SDK's default); 400 without a file.
+   */
+  private async transcribe(contentType: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+    if (!contentType.startsWith('multipart/form-data'))
+      return send(400, {
+        error: { message: 'expected multipart/form-data', type: 'invalid_request_error' },
+      });
+    const form = await new Response(new Uint8Array(body), {
+      headers: { 'content-type': contentType },
+    }).formData();
+    const file = form.get('file');
+    if (!file || typeof file === 'string')
+      return send(400, { error: { message: "'file' is required", type: 'invalid_request_error' } });
+    const upload = file;
+    this.transcriptions.push({
+      model: typeof form.get('model') === 'string' ? (form.get('model') as string) : '',
+      name: upload.name,
+      type: upload.type,
+      bytes: upload.size,
+    });
+    send(200, { text: this.transcripts.shift() ?? `transcript of ${upload.name}` });
   }
 
   /** Successful completions only (what the model "said"). */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { signSlackRequest } from '../../libs/channels/slack/src/slack-signature';
+import { SlackFiles } from './slack-files';
 
 /** One Web API call as the loopback server received it. */
 export interface SlackApiCall {
@@ -52,6 +53,8 @@ export class SlackApiServer {
   /** Channels that exist (any channel when empty); others are `channel_not_found`. */
   readonly channels = new Set<string>();
   readonly messages = new Map<string, StoredMessage>();
+  /** Files users share and files the bot uploads (slack-files.ts). */
+  readonly files = new SlackFiles(() => this.url.replace(/\/api\/$/, ''));
   private readonly failures: Array<{ method?: string; failure: SlackFailure }> = [];
   private server?: Server;
   private wss?: WebSocketServer;
@@ -144,6 +147,21 @@ export class SlackApiServer {
   }
 
   private handle(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0]!;
+    if (path.startsWith('/files-pri/')) {
+      const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1] ?? null;
+      const got = this.files.download(path, bearer, !!bearer && this.tokens.has(bearer));
+      res.writeHead(got.status, got.headers);
+      res.end(got.body);
+      return;
+    }
+    if (path.startsWith('/upload/')) {
+      void this.files.upload(path, String(req.headers['content-type'] ?? ''), body).then((got) => {
+        res.writeHead(got.status, { 'content-type': 'text/plain' });
+        res.end(got.body);
+      });
+      return;
+    }
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
     const contentType = String(req.headers['content-type'] ?? '');
     const args = decodeArgs(contentType, body);
@@ -262,6 +280,10 @@ export class SlackApiServer {
           },
         });
       }
+      case 'files.getUploadURLExternal':
+        return ok200(this.files.getUploadURLExternal(args));
+      case 'files.completeUploadExternal':
+        return ok200(this.files.completeUploadExternal(args));
       case 'chat.postEphemeral': {
         if (!channelKnown()) return ok200({ ok: false, error: 'channel_not_found' });
         if (!args.user) return ok200({ ok: false, error: 'user_not_in_channel' });

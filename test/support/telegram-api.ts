@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { parseTelegramHtml } from './telegram-html';
+import { decodeMultipart, TelegramFiles, type UploadedTelegramFile } from './telegram-files';
 
 /** One Bot API call as the loopback server received it. */
 export interface TelegramApiCall {
@@ -10,6 +11,8 @@ export interface TelegramApiCall {
   status: number;
   response: any;
   at: number;
+  /** Files uploaded with the call (multipart). */
+  uploads?: UploadedTelegramFile[];
 }
 
 /** What the next call(s) answer instead of succeeding (shapes: fixtures api-responses.json). */
@@ -81,6 +84,8 @@ export const BOB: TelegramUserIdentity = {
 export class TelegramApiServer {
   readonly calls: TelegramApiCall[] = [];
   readonly messages = new Map<string, StoredTelegramMessage>();
+  /** Files users sent (getFile, downloads) — see telegram-files.ts. */
+  readonly files = new TelegramFiles();
   private readonly bots = new Map<string, BotState>();
   private readonly failures: Array<{ method?: string; failure: TelegramFailure }> = [];
   private readonly polls = new Set<PendingPoll>();
@@ -215,6 +220,60 @@ export class TelegramApiServer {
     return { update_id: this.nextUpdateId(token), message };
   }
 
+  /**
+   * A user's message with a file (photo, document, voice or audio) and an optional
+   * caption, as Telegram would deliver it; the bytes are held for getFile and download.
+   */
+  userFileMessage(
+    token: string,
+    opts: {
+      from?: TelegramUserIdentity;
+      kind: 'photo' | 'document' | 'voice' | 'audio';
+      data: Buffer;
+      fileName?: string;
+      mimeType?: string;
+      caption?: string;
+      /** Declared size, when it should differ from the bytes (a provider under-declaring). */
+      fileSize?: number;
+    },
+  ): Record<string, any> {
+    const from = opts.from ?? ALICE;
+    const chat = { id: from.id, first_name: from.first_name, type: 'private' };
+    const held = this.files.hold(opts.data, opts.fileName?.split('.').pop() ?? 'bin');
+    const file = {
+      file_id: held.file_id,
+      file_unique_id: held.file_unique_id,
+      file_size: opts.fileSize ?? opts.data.byteLength,
+    };
+    const media =
+      opts.kind === 'photo'
+        ? {
+            photo: [
+              { ...file, file_size: 100, width: 90, height: 90 },
+              { ...file, width: 800, height: 600 },
+            ],
+          }
+        : opts.kind === 'voice'
+          ? { voice: { ...file, duration: 2, mime_type: opts.mimeType ?? 'audio/ogg' } }
+          : {
+              [opts.kind]: {
+                ...file,
+                ...(opts.fileName ? { file_name: opts.fileName } : {}),
+                ...(opts.mimeType ? { mime_type: opts.mimeType } : {}),
+              },
+            };
+    const message: StoredTelegramMessage = {
+      message_id: this.nextMessageId(chat.id),
+      from: { is_bot: false, language_code: 'en', ...from },
+      chat,
+      date: Math.floor(Date.now() / 1000),
+      ...media,
+      ...(opts.caption !== undefined ? { caption: opts.caption } : {}),
+    };
+    this.messages.set(`${chat.id}/${message.message_id}`, message);
+    return { update_id: this.nextUpdateId(token), message };
+  }
+
   /** A press of an inline button on a stored bot message (callback_query update). */
   buttonPress(
     token: string,
@@ -265,11 +324,23 @@ export class TelegramApiServer {
   }
 
   private async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
-    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? '').split('?')[0]!);
+    const path = (req.url ?? '').split('?')[0]!;
+    const download = /^\/file\/bot[^/]+\/(.+)$/.exec(path);
+    if (download) {
+      const got = this.files.download(download[1]!);
+      res.writeHead(got.status, { 'content-length': String(got.body.byteLength) });
+      res.end(got.body);
+      return;
+    }
+    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(path);
     const token = match?.[1] ?? '';
     const method = match?.[2] ?? '';
+    const contentType = String(req.headers['content-type'] ?? '');
     const text = body.toString('utf8');
-    const args: Record<string, any> = text ? JSON.parse(text) : {};
+    // Telegraf uploads an InputFile as multipart/form-data; every other call is JSON.
+    const { args, files: uploads } = contentType.startsWith('multipart/form-data')
+      ? await decodeMultipart(contentType, body)
+      : { args: (text ? JSON.parse(text) : {}) as Record<string, any>, files: [] };
     const call: TelegramApiCall = {
       method,
       token,
@@ -277,6 +348,7 @@ export class TelegramApiServer {
       status: 0,
       response: undefined,
       at: Date.now(),
+      ...(uploads.length ? { uploads } : {}),
     };
     this.calls.push(call);
     // A client that goes away (a poller stopping) ends its long poll here too.
@@ -286,7 +358,7 @@ export class TelegramApiServer {
       call.status = -1;
       return;
     }
-    const answer = await this.answer(method, token, args, gone.signal);
+    const answer = await this.answer(method, token, args, gone.signal, uploads);
     call.status = answer.status;
     call.response = answer.body;
     if (res.destroyed) return;
@@ -299,6 +371,7 @@ export class TelegramApiServer {
     token: string,
     args: Record<string, any>,
     gone: AbortSignal,
+    uploads: UploadedTelegramFile[] = [],
   ): Promise<Answer> {
     const i = this.failures.findIndex((f) => !f.method || f.method === method);
     if (i >= 0) {
@@ -351,6 +424,11 @@ export class TelegramApiServer {
         return this.getUpdates(token, state, args, gone);
       case 'sendMessage':
         return this.sendMessage(bot, args);
+      case 'getFile':
+        return this.files.getFile(args);
+      case 'sendPhoto':
+      case 'sendDocument':
+        return this.sendFile(bot, method, args, uploads);
       case 'editMessageText':
       case 'editMessageReplyMarkup':
         return this.edit(method, args);
@@ -443,6 +521,50 @@ export class TelegramApiServer {
       ...(args.parse_mode === 'HTML' ? { html: String(args.text) } : {}),
       ...(replied ? { reply_to_message: replied } : {}),
       ...(args.reply_markup?.inline_keyboard ? { reply_markup: args.reply_markup } : {}),
+    };
+    this.messages.set(`${chatId}/${message.message_id}`, message);
+    return ok(message);
+  }
+
+  /**
+   * sendPhoto / sendDocument with an uploaded file: stored as the bot's message with a
+   * `photo` (sizes) or `document` and the caption, as Telegram returns it.
+   */
+  private sendFile(
+    bot: TelegramBotIdentity,
+    method: string,
+    args: Record<string, any>,
+    uploads: UploadedTelegramFile[],
+  ): Answer {
+    const field = method === 'sendPhoto' ? 'photo' : 'document';
+    if (args.chat_id === undefined) return error(400, 'Bad Request: chat_id is empty');
+    const upload = uploads.find((u) => u.field === field);
+    if (!upload) return error(400, `Bad Request: there is no ${field} in the request`);
+    let caption = args.caption === undefined ? undefined : String(args.caption);
+    if (caption !== undefined && args.parse_mode === 'HTML') {
+      const parsed = parseTelegramHtml(caption);
+      if ('error' in parsed)
+        return error(400, `Bad Request: can't parse entities: ${parsed.error}`);
+      caption = parsed.text;
+    }
+    if (caption !== undefined && caption.length > 1024)
+      return error(400, 'Bad Request: message caption is too long');
+    const chatId = Number(args.chat_id);
+    const held = this.files.hold(upload.data, upload.name.split('.').pop());
+    const file = {
+      file_id: held.file_id,
+      file_unique_id: held.file_unique_id,
+      file_size: upload.data.byteLength,
+    };
+    const message: StoredTelegramMessage = {
+      message_id: this.nextMessageId(chatId),
+      from: { id: bot.id, is_bot: true, first_name: bot.first_name, username: bot.username },
+      chat: { id: chatId, first_name: 'Alice', type: chatId < 0 ? 'supergroup' : 'private' },
+      date: Math.floor(Date.now() / 1000),
+      ...(field === 'photo'
+        ? { photo: [{ ...file, width: 90, height: 90 }] }
+        : { document: { ...file, file_name: upload.name, mime_type: upload.type } }),
+      ...(caption !== undefined ? { caption } : {}),
     };
     this.messages.set(`${chatId}/${message.message_id}`, message);
     return ok(message);

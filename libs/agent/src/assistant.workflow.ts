@@ -5,7 +5,6 @@ import {
   CancelRequested,
   DeterminismError,
   defineWorkflow,
-  type InboxEvent,
   InterruptRequested,
   LeaseLostError,
   type LlmMessage,
@@ -27,6 +26,14 @@ import {
 } from './conversation.util';
 import { rememberConversation } from './person-memory';
 import { type AgentTool, type EffectTool, type ToolRegistry, type toolSpecs } from './tool';
+import { type AgentMedia, configuredAgentMedia } from './media/agent-media';
+import {
+  type ChatTurns,
+  chatTurns,
+  FOLLOW_UP_EXPECTS,
+  messageOfBody,
+  type UserTurn,
+} from './media/user-turn';
 
 /** What the `agent:` config block sets for every assistant in this process (the worker sets it at start). */
 let configured: AgentConfig | undefined;
@@ -47,6 +54,8 @@ export interface AssistantOptions {
   client?: ModelClient;
   /** Where per-person memory is kept; default: the worker's (configureMemoryStore). */
   memory?: PersonMemoryStore;
+  /** Files in chat (store, fetchers, limits); default: what the worker configured. */
+  media?: AgentMedia;
 }
 
 const assistantInput = z
@@ -74,14 +83,6 @@ function isRunControl(err: unknown): boolean {
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** Chat messages that reached the work's inbox, as the user's turns. */
-function userTurns(events: InboxEvent[]): LlmMessage[] {
-  return events.flatMap((event) => {
-    const text = (event.body as { text?: unknown } | null)?.text;
-    return typeof text === 'string' && text ? [{ role: 'user' as const, content: text }] : [];
-  });
-}
 
 /**
  * One tool call: validated against the tool's schema (a bad call goes back to the model
@@ -160,10 +161,12 @@ export function createAssistantWorkflow(
   return defineWorkflow(
     options.name ?? 'assistant',
     async (ctx, input): Promise<AssistantOutput> => {
-      const { profile, settings, client, specs, tools, messages, recalled } =
+      const media = options.media ?? configuredAgentMedia();
+      const { profile, settings, client, specs, tools, messages, recalled, text } =
         await startConversation(ctx, input, {
           ...options,
           settings: options.settings ?? configured,
+          media,
         });
       const here = ctx.origin.address;
       const reply = async (text: string) => {
@@ -171,11 +174,15 @@ export function createAssistantWorkflow(
       };
       // Only a chat can carry a follow-up; a work started by API or webhook ends with its answer.
       const followUpWindow = here ? settings.followUpWindow : 0;
+      const turns = chatTurns(ctx, media, settings, reply);
       let limits = settings.budget;
       const spent: Spend = { tokens: 0, costUsd: 0, turns: 0 };
+      const follow = { here, followUpWindow, messages, reply, turns };
+      if (!(await openingTurn(ctx, { ...input, text }, follow)))
+        return { answer: null, spent, profile };
       for (;;) {
         // Messages that came in while the assistant was busy join before the next call.
-        messages.push(...userTurns(await ctx.inbox()));
+        messages.push(...(await turns.inbox(await ctx.inbox())));
         const passed = budgetPassed(spent, limits);
         if (passed) {
           const more = await askForMoreBudget(ctx, settings, describeSpend(spent, limits, passed));
@@ -193,7 +200,7 @@ export function createAssistantWorkflow(
         if (!calls.length) {
           const answer = message.content ?? '';
           const text = answer || '(no answer)';
-          if (await continueAfterAnswer(ctx, here, followUpWindow, text, messages, reply)) continue;
+          if (await continueAfterAnswer(ctx, follow, text)) continue;
           // The conversation ended (its window passed, or /new): what it taught goes to memory.
           if (recalled)
             await rememberConversation(ctx, {
@@ -274,25 +281,55 @@ async function callModel(
   return response.message;
 }
 
+/** Where the conversation happens and how it goes on, shared by the opening turn and follow-ups. */
+interface FollowUp {
+  here: WorkflowContext['origin']['address'];
+  followUpWindow: AgentConfig['followUpWindow'];
+  messages: LlmMessage[];
+  reply: (text: string) => Promise<void>;
+  turns: ChatTurns;
+}
+
+/**
+ * The person's first message as the model's first user turn. Files the model cannot use
+ * are answered first (never silence); when nothing is left for the model the answer is
+ * that notice, and the conversation waits for a follow-up like after any answer. False:
+ * the work ends here.
+ */
+async function openingTurn(
+  ctx: WorkflowContext,
+  input: z.infer<typeof assistantInput>,
+  follow: FollowUp,
+): Promise<boolean> {
+  const opening = messageOfBody(input);
+  const text =
+    input.text ?? input.prompt ?? (opening.attachments.length ? '' : JSON.stringify(input));
+  const turn = await follow.turns.of({ text, attachments: opening.attachments });
+  if (turn.message) {
+    if (turn.notice) await follow.reply(turn.notice);
+    follow.messages.push(turn.message);
+    return true;
+  }
+  return continueAfterAnswer(ctx, follow, turn.notice ?? '(no answer)');
+}
+
 /**
  * After an answer without tool calls: sends it, and reports whether the conversation
  * goes on (a message waiting, or one arriving within the follow-up window).
  */
 async function continueAfterAnswer(
   ctx: WorkflowContext,
-  here: WorkflowContext['origin']['address'],
-  followUpWindow: AgentConfig['followUpWindow'],
+  follow: FollowUp,
   text: string,
-  messages: LlmMessage[],
-  reply: (text: string) => Promise<void>,
 ): Promise<boolean> {
+  const { here, followUpWindow, messages, reply, turns } = follow;
   if (!here || !followUpWindow) {
     await reply(text);
     return false;
   }
   // Messages sent while the model was answering come first: answered at once,
   // not after the window.
-  const waiting = userTurns(await ctx.inbox());
+  const waiting = await turns.inbox(await ctx.inbox());
   if (waiting.length) {
     await reply(text);
     messages.push(...waiting);
@@ -302,23 +339,31 @@ async function continueAfterAnswer(
   // (routing rule 2; a reply to the answer names this work too). A plain prompt:
   // no reply keyboard, not edited with who answered. The answer, or the timeout's
   // null, is the wait step's record, so a re-run rebuilds the same conversation.
-  const followUp = await ctx.ask<string | null>({
-    to: here,
-    text,
-    plain: true,
-    expects: { type: 'string' },
-    timeout: followUpWindow,
-    onTimeout: 'default',
-    default: null,
-  });
-  if (typeof followUp === 'string') {
-    messages.push({ role: 'user', content: followUp });
-    return true;
+  let prompt = text;
+  for (;;) {
+    const followUp = await ctx.ask<unknown>({
+      to: here,
+      text: prompt,
+      plain: true,
+      expects: FOLLOW_UP_EXPECTS,
+      timeout: followUpWindow,
+      onTimeout: 'default',
+      default: null,
+    });
+    if (followUp === null) break;
+    const turn: UserTurn = await turns.of(messageOfBody(followUp));
+    if (turn.message) {
+      if (turn.notice) await reply(turn.notice);
+      messages.push(turn.message);
+      return true;
+    }
+    // Nothing in it the model can use: the notice is the answer, and the window opens again.
+    prompt = turn.notice ?? '(no answer)';
   }
   // The window passed. A message that reached the inbox meanwhile — between the
   // read above and the wait opening, or just after the timeout won the wait — is
   // answered, not dropped.
-  const late = userTurns(await ctx.inbox());
+  const late = await turns.inbox(await ctx.inbox());
   if (!late.length) return false;
   messages.push(...late);
   return true;

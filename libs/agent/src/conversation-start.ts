@@ -10,6 +10,7 @@ import { type AssistantOptions } from './assistant.workflow';
 import { builtinTools } from './builtin-tools';
 import { OpenAiChatModelClient } from './openai-model.client';
 import { OpenAiResponsesModelClient } from './openai-responses-model.client';
+import { sendFileTool } from './media/send-file.tool';
 import { recallMemory, systemWithMemory } from './person-memory';
 import { ToolRegistry, toolSpecs, userTools } from './tool';
 
@@ -30,7 +31,7 @@ function clientFor(settings: AgentConfig): ModelClient {
 /**
  * The conversation's first moment: its profile (chooseProfile), model client, tools,
  * and the first messages — the system prompt with what is remembered about the person
- * (a recorded step) and the first message.
+ * (a recorded step); the first message is the opening turn's.
  */
 export async function startConversation(
   ctx: WorkflowContext,
@@ -49,15 +50,16 @@ export async function startConversation(
   const tools = offeredTools(
     new ToolRegistry().register(
       ...builtinTools(settings),
+      ...(options.media ? [sendFileTool(options.media)] : []),
       ...(options.tools ?? []),
       ...userTools.list(),
     ),
     settings,
   );
   const recalled = settings.memory.enabled ? await recallMemory(ctx, options.memory) : null;
+  // The first user turn (its text, files) is the opening turn's (media/user-turn).
   const messages: LlmMessage[] = [
     { role: 'system', content: systemWithMemory(settings.system, recalled) },
-    { role: 'user', content: chosen.text ?? input.prompt ?? JSON.stringify(input) },
   ];
   return {
     profile: chosen.name,
@@ -67,6 +69,8 @@ export async function startConversation(
     specs: toolSpecs(tools.list()),
     messages,
     recalled,
+    /** The first message's text, a profile command (`/ask_<name>`) taken off. */
+    text: chosen.text ?? input.text,
   };
 }
 

@@ -7,3 +7,7 @@ export * from './pricing.util';
 export * from './tool';
 export * from './agent-profiles';
 export * from './person-memory';
+export * from './media/agent-media';
+export * from './media/prepare-attachment';
+export * from './media/send-file.tool';
+export * from './media/user-turn';

@@ -17,7 +17,18 @@ function toWire(m: LlmMessage): ChatMessage {
     case 'system':
       return { role: 'system', content: m.content ?? '' };
     case 'user':
-      return { role: 'user', content: m.content ?? '' };
+      if (!m.images?.length) return { role: 'user', content: m.content ?? '' };
+      // Vision input: the text, then each image as a data URL (Chat Completions image_url part).
+      return {
+        role: 'user',
+        content: [
+          ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
+          ...m.images.map((image) => ({
+            type: 'image_url' as const,
+            image_url: { url: imageDataUrl(image) },
+          })),
+        ],
+      };
     case 'tool':
       return { role: 'tool', content: m.content ?? '', tool_call_id: m.toolCallId ?? '' };
     case 'assistant':
@@ -35,6 +46,11 @@ function toWire(m: LlmMessage): ChatMessage {
           : {}),
       };
   }
+}
+
+/** An image as the `data:` URL both OpenAI APIs take in place of a hosted image's URL. */
+export function imageDataUrl(image: { mime: string; data: string }): string {
+  return `data:${image.mime};base64,${image.data}`;
 }
 
 /** Seconds or an HTTP date (RFC 9110 §10.2.3), or OpenAI's own `retry-after-ms`. */

@@ -6,7 +6,7 @@ import {
   type LlmUsage,
   ModelError,
 } from '@app/engine';
-import { classifyModelError, OpenAiModelClient } from './openai-model.client';
+import { classifyModelError, imageDataUrl, OpenAiModelClient } from './openai-model.client';
 
 type ResponsesParams = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 type InputItem = OpenAI.Responses.ResponseInputItem;
@@ -29,8 +29,10 @@ export function toResponsesParams(request: LlmRequest): ResponsesParams {
   for (const m of messages.slice(start)) {
     switch (m.role) {
       case 'system':
-      case 'user':
         input.push({ role: m.role, content: m.content ?? '' });
+        break;
+      case 'user':
+        input.push(userItem(m));
         break;
       case 'assistant':
         if (m.content) input.push({ role: 'assistant', content: m.content });
@@ -71,6 +73,22 @@ export function toResponsesParams(request: LlmRequest): ResponsesParams {
       : {}),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     ...(request.maxTokens !== undefined ? { max_output_tokens: request.maxTokens } : {}),
+  };
+}
+
+/** A user message; with images, `input_text` and `input_image` parts (data URLs). */
+function userItem(m: LlmRequest['messages'][number]): InputItem {
+  if (!m.images?.length) return { role: 'user', content: m.content ?? '' };
+  return {
+    role: 'user',
+    content: [
+      ...(m.content ? [{ type: 'input_text' as const, text: m.content }] : []),
+      ...m.images.map((image) => ({
+        type: 'input_image' as const,
+        image_url: imageDataUrl(image),
+        detail: 'auto' as const,
+      })),
+    ],
   };
 }
 

@@ -6,6 +6,7 @@ import { agentConfigSchema } from './agent-config.schema';
 import { parseRedisUrl, redisConfigSchema } from './redis-target';
 import { retentionConfigSchema } from './retention.schema';
 import { databaseConfigSchema } from './database-config.schema';
+import { attachmentsConfigSchema } from './attachments.schema';
 
 // The sections live in their own files; what the rest of the code imports from here stays.
 export * from './config-primitives';
@@ -14,6 +15,7 @@ export * from './schedule-config.schema';
 export * from './agent-config.schema';
 export * from './agent-profile.schema';
 export * from './database-config.schema';
+export * from './attachments.schema';
 
 export const fileConfigSchema = z.strictObject({
   server: z
@@ -276,6 +278,8 @@ export const fileConfigSchema = z.strictObject({
     .prefault({}),
   /** Deleting old finished works and old inbound events (docs/retention.md). */
   retention: retentionConfigSchema,
+  /** Files people send in chat and files workgate sends (docs/telegram.md, docs/slack.md). */
+  attachments: attachmentsConfigSchema,
   /** The model for the `assistant` workflow kind; absent = no model (routes to `assistant` are refused at start). */
   agent: agentConfigSchema
     .optional()

@@ -24,3 +24,5 @@ export * from './schedules/schedule-slots';
 export * from './redact/redact-secrets.util';
 export * from './chat-format';
 export * from './memory/person-memory';
+export * from './attachments/attachment';
+export * from './attachments/attachment-store.port';

@@ -39,3 +39,6 @@ export * from './operator/operator-conversation.repository';
 export * from './tokens/api-token.repository';
 export * from './workflows/workflow-kind.repository';
 export * from './memory/person-memory.repository';
+export * from './attachments/attachment-store.factory';
+export * from './attachments/local-directory-attachment.store';
+export * from './attachments/postgres-attachment.store';

@@ -7,3 +7,4 @@ export * from './slack.adapter';
 export * from './slack.sender';
 export * from './slack-ingress.service';
 export * from './slack.module';
+export * from './slack-files';

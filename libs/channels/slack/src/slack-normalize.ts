@@ -1,4 +1,5 @@
 import {
+  answerOf,
   type ButtonPress,
   type ChatCommand,
   type InboundEventInput,
@@ -12,6 +13,7 @@ import {
   type SlackEventEnvelope,
   type SlackInnerEvent,
 } from './slack-payloads';
+import { slackAttachments } from './slack-files';
 
 /** The workspace an event belongs to, as normalization needs it. */
 export interface SlackWorkspaceRef {
@@ -174,17 +176,20 @@ export function normalizeSlackEvent(
   const thread = conversationThread(channel, ts, event.thread_ts, event.channel_type);
   const target = slackTarget(ws.name, channel);
   const isReply = !!event.thread_ts && event.thread_ts !== ts;
+  const externalId = scopedExternalId(ws.name, envelope.event_id);
+  const attachments = slackAttachments((event as { files?: unknown }).files, ws.name, externalId);
   return [
     {
       channel: SLACK_CHANNEL,
       source: ws.name,
-      externalId: scopedExternalId(ws.name, envelope.event_id),
+      externalId,
       conversationKey: conversationKeyOf({ channel: SLACK_CHANNEL, target, thread }),
       correlationKey: null,
       actor: { id: `slack:${team}:${user}` },
       raw: envelope,
       body: {
         text,
+        ...(attachments.length ? { attachments } : {}),
         messageId: ts,
         chatType: event.channel_type ?? (isDirectMessage(channel) ? 'im' : 'channel'),
         eventType: event.type,
@@ -195,7 +200,7 @@ export function normalizeSlackEvent(
         threadTs: event.thread_ts ?? null,
         command,
       },
-      answer: text,
+      answer: answerOf(text, attachments),
       reference: null,
       command,
       route: accepted.route,

@@ -1,6 +1,8 @@
 import { webApi } from '@slack/bolt';
 import { type AppConfig, type Logger } from '@app/config';
+import { outboundFileOf, resolveOutboundFile } from '@app/channels/core';
 import {
+  type AttachmentStore,
   type ChatFormat,
   type OutboundDelivery,
   OutboundError,
@@ -17,6 +19,7 @@ import {
   renderNotice,
 } from './slack-blocks';
 import { slackLogger } from './slack-logger';
+import { uploadSlackFile } from './slack-file-upload';
 import { SLACK_CHANNEL } from './slack-normalize';
 import { SlackWorkspaces } from './slack-workspaces';
 
@@ -121,6 +124,8 @@ export class SlackSender implements OutboundSender {
   constructor(
     private readonly config: Pick<AppConfig, 'slack' | 'chat' | 'env'>,
     private readonly logger?: Logger,
+    /** Where the bytes of `message.file` by id are read (inline files need none). */
+    private readonly attachments?: AttachmentStore,
   ) {
     this.workspaces = new SlackWorkspaces(config);
   }
@@ -155,6 +160,17 @@ export class SlackSender implements OutboundSender {
     }
     const secret = buttonSecrets(this.config)[0]!;
     const format = this.workspaces.get(target.workspace)?.format ?? 'markdown';
+    const file = outboundFileOf(delivery.payload);
+    if (file && delivery.payload.kind === 'message') {
+      const resolved = await resolveOutboundFile(file, this.attachments);
+      const rendered = renderMessage(
+        { ...delivery.payload, file: undefined },
+        target.channel,
+        format,
+      );
+      const client = this.client(target.workspace);
+      return uploadSlackFile(client, resolved, rendered.args);
+    }
     const call = renderSlackCall(delivery.payload, target.channel, secret, format);
     const result = await this.call(target.workspace, call);
     const ts =
@@ -210,6 +226,7 @@ export class SlackSender implements OutboundSender {
 export function createSlackSender(
   config: Pick<AppConfig, 'slack' | 'chat' | 'env'>,
   logger?: Logger,
+  attachments?: AttachmentStore,
 ): OutboundSender {
-  return new SlackSender(config, logger);
+  return new SlackSender(config, logger, attachments);
 }

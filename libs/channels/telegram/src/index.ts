@@ -8,3 +8,5 @@ export * from './telegram.sender';
 export * from './telegram-poller';
 export * from './telegram-ingress.service';
 export * from './telegram.module';
+export * from './telegram-file.fetcher';
+export * from './telegram-media';

@@ -1,11 +1,13 @@
 import { verifyButtonToken } from '@app/security';
 import {
+  answerOf,
   type ChatCommand,
   type InboundEventInput,
   type RoutePolicy,
   conversationKeyOf,
   scopedExternalId,
 } from '@app/core';
+import { telegramAttachments } from './telegram-media';
 import {
   type TelegramCallbackQuery,
   type TelegramMessage,
@@ -150,9 +152,12 @@ function classifyMessage(
   // (or a group's anonymous admin). Neither is a person talking to us.
   if (!from) return { kind: 'ignored', reason: 'a message without a sender' };
   if (from.is_bot) return { kind: 'ignored', reason: 'a message from a bot' };
-  const raw = message.text ?? message.caption;
+  const externalId = scopedExternalId(bot.name, String(update.update_id));
+  const attachments = telegramAttachments(message, bot.name, externalId);
+  // A photo, file or voice note without a caption is a message too: its text is empty.
+  const raw = message.text ?? message.caption ?? (attachments.length ? '' : undefined);
   if (raw === undefined) {
-    return { kind: 'ignored', reason: 'a message without text (service message or media)' };
+    return { kind: 'ignored', reason: 'a message without text or a file (a service message)' };
   }
   // An edit is not a new request: it never runs a command and never opens a work, but
   // it still answers an open wait or reaches a live work's inbox (as edited text).
@@ -172,13 +177,14 @@ function classifyMessage(
   const event: InboundEventInput = {
     channel: TELEGRAM_CHANNEL,
     source: bot.name,
-    externalId: scopedExternalId(bot.name, String(update.update_id)),
+    externalId,
     conversationKey: conversationKeyOf({ channel: TELEGRAM_CHANNEL, target }),
     correlationKey: null,
     actor: actorOf(from),
     raw: update,
     body: {
       text: parsed.text,
+      ...(attachments.length ? { attachments } : {}),
       messageId: message.message_id,
       chatId: message.chat.id,
       chatType: message.chat.type,
@@ -191,7 +197,7 @@ function classifyMessage(
       replyToMessageId: replied?.message_id ?? null,
       command: parsed.command,
     },
-    answer: parsed.text,
+    answer: answerOf(parsed.text, attachments),
     reference: null,
     command: parsed.command,
     route: edited ? { ...bot.route, openKind: null } : bot.route,

@@ -2,8 +2,11 @@ import { Telegram, TelegramError } from 'telegraf';
 import { type Opts } from 'telegraf/types';
 import { buttonSecrets } from '@app/security';
 import { type AppConfig, type Logger } from '@app/config';
+import { outboundFileOf, type ResolvedFile, resolveOutboundFile } from '@app/channels/core';
 import {
+  type AttachmentStore,
   type OutboundDelivery,
+  type OutboundMessagePayload,
   OutboundError,
   type OutboundSender,
   type RateLimit,
@@ -11,6 +14,7 @@ import {
 import { TelegramBots } from './telegram-bots';
 import { TELEGRAM_CHANNEL, parseTelegramTarget } from './telegram-normalize';
 import { type TelegramCall, renderTelegramCall } from './telegram-render';
+import { telegramFileArgs } from './telegram-file.sender';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -19,6 +23,8 @@ export type TelegramSenderConfig = Pick<AppConfig, 'telegram' | 'chat' | 'env'>;
 /** The Bot API methods workgate calls, with their arguments. */
 type Method =
   | 'sendMessage'
+  | 'sendPhoto'
+  | 'sendDocument'
   | 'editMessageText'
   | 'editMessageReplyMarkup'
   | 'answerCallbackQuery'
@@ -95,6 +101,8 @@ export class TelegramSender implements OutboundSender {
   constructor(
     private readonly config: TelegramSenderConfig,
     private readonly logger?: Logger,
+    /** Where the bytes of `message.file` by id are read (inline files need none). */
+    private readonly attachments?: AttachmentStore,
   ) {
     this.bots = new TelegramBots(config);
   }
@@ -132,6 +140,14 @@ export class TelegramSender implements OutboundSender {
     }
     const secret = buttonSecrets(this.config)[0]!;
     const format = this.bots.get(target.bot)?.format ?? 'markdown';
+    const file = outboundFileOf(delivery.payload);
+    if (file) {
+      const resolved = await resolveOutboundFile(file, this.attachments);
+      const payload = delivery.payload as OutboundMessagePayload;
+      return this.sendFile(target.bot, resolved, payload, () =>
+        renderTelegramCall({ ...payload, file: undefined }, target, secret, format),
+      );
+    }
     const call = renderTelegramCall(delivery.payload, target, secret, format);
     if (call.method === 'sendMessage' && !call.args.text) {
       throw new OutboundError('a Telegram message needs text', false);
@@ -152,6 +168,40 @@ export class TelegramSender implements OutboundSender {
       }
       throw toOutboundError(err, call.method);
     }
+  }
+
+  /**
+   * A message with a file: sendPhoto or sendDocument (multipart), the text as its caption
+   * when it fits the 1024-character caption, else the text as a message of its own right
+   * after the file. The file's message id is the row's provider message id.
+   */
+  private async sendFile(
+    bot: string,
+    file: ResolvedFile,
+    payload: OutboundMessagePayload,
+    render: () => TelegramCall,
+  ): Promise<{ providerMessageId: string | null }> {
+    const text = typeof payload.text === 'string' ? payload.text : '';
+    const rendered = render();
+    const { method, args, captionFits } = telegramFileArgs(file, rendered, text.length);
+    let result: unknown;
+    try {
+      result = await this.callRaw(bot, method, args as never).catch((err: unknown) => {
+        if (!('parse_mode' in args) || !isParseError(err)) throw err;
+        // The caption's HTML was refused: the file with its words as plain text.
+        const { parse_mode: _mode, ...plain } = args;
+        return this.callRaw(bot, method, { ...plain, caption: text } as never);
+      });
+      if (!captionFits && text)
+        await this.sendRendered(bot, rendered, () => ({
+          method: 'sendMessage',
+          args: { ...rendered.args, text, parse_mode: undefined } as never,
+        }));
+    } catch (err) {
+      throw toOutboundError(err, method);
+    }
+    const messageId = (result as { message_id?: unknown } | null)?.message_id;
+    return { providerMessageId: typeof messageId === 'number' ? String(messageId) : null };
   }
 
   /**
@@ -225,6 +275,7 @@ function editedId(call: TelegramCall): string | null {
 export function createTelegramSender(
   config: TelegramSenderConfig,
   logger?: Logger,
+  attachments?: AttachmentStore,
 ): OutboundSender {
-  return new TelegramSender(config, logger);
+  return new TelegramSender(config, logger, attachments);
 }

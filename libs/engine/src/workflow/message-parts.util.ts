@@ -14,5 +14,12 @@ export function messageParts(
   if (typeof text !== 'string' || Array.isArray(payload.blocks)) return [payload];
   const parts = chatParts(channel, text);
   if (parts.length === 1) return [payload];
-  return parts.map((p, i) => ({ ...payload, text: p.text, part: i + 1, parts: parts.length }));
+  // A file goes with the first part only: one upload, however many parts its text takes.
+  const { file, ...rest } = payload;
+  return parts.map((p, i) => ({
+    ...(i === 0 && file !== undefined ? payload : rest),
+    text: p.text,
+    part: i + 1,
+    parts: parts.length,
+  }));
 }

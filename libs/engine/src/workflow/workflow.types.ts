@@ -101,6 +101,15 @@ export interface LlmMessage {
   toolCalls?: LlmToolCall[];
   /** tool: the call this message answers. */
   toolCallId?: string;
+  /** user: images given to the model with the text (vision input). */
+  images?: LlmImage[];
+}
+
+/** An image a user message carries, as bytes (the attachment store's), base64-encoded. */
+export interface LlmImage {
+  mime: string;
+  /** Base64 of the image bytes. */
+  data: string;
 }
 
 export interface LlmToolCall {

@@ -5,7 +5,9 @@ import { createSlackSender, slackConfiguredKinds } from '@app/channels/slack';
 import { createTelegramSender, telegramConfiguredKinds } from '@app/channels/telegram';
 import { HttpSender } from '@app/channels/webhook';
 import { type Clock, type OutboundSender } from '@app/core';
-import { LedgerModule } from '@app/ledger';
+import { attachmentStoreFor, LedgerModule } from '@app/ledger';
+import { configureAgentMedia } from '@app/agent';
+import { agentMediaFor } from './agent-media';
 import { MetricsModule } from '@app/observability';
 import { AgentMemoryWiring } from './agent-memory.wiring';
 
@@ -39,10 +41,12 @@ export function configuredKinds(config: AppConfig): Array<{ kind: string; where:
 
 /** One sender per outbound channel this worker delivers to. */
 export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSender[] {
+  // Files by attachment id are read from the configured store at delivery time.
+  const attachments = attachmentStoreFor(config);
   return [
     HttpSender.fromConfig(config),
-    createSlackSender(config, logger),
-    createTelegramSender(config, logger),
+    createSlackSender(config, logger, attachments),
+    createTelegramSender(config, logger, attachments),
   ];
 }
 
@@ -57,6 +61,8 @@ export class WorkerModule {
     new WorkflowRegistry()
       .register(...options.workflows)
       .assertKnown(configuredKinds(options.config));
+    // Like configureAgent: assistants read it when they run (files in chat).
+    configureAgentMedia(agentMediaFor(options.config));
     return {
       module: WorkerModule,
       imports: [

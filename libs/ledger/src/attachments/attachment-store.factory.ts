@@ -1,0 +1,44 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
+import { type AppConfig } from '@app/config';
+import { type AttachmentStore } from '@app/core';
+import { PrismaClient } from '../generated/prisma/client';
+import { LocalDirectoryAttachmentStore } from './local-directory-attachment.store';
+import { PostgresAttachmentStore } from './postgres-attachment.store';
+
+const stores = new WeakMap<object, AttachmentStore>();
+
+/**
+ * The attachment store `attachments.store` names, one per config object. The PostgreSQL
+ * store has a small pool of its own (two connections, closed when idle) rather than the
+ * ledger's: outbound senders and workflows are built outside Nest's container, and a
+ * file download must never take a connection a ledger transaction is waiting for.
+ */
+export function attachmentStoreFor(
+  config: Pick<AppConfig, 'attachments' | 'env'>,
+): AttachmentStore {
+  const existing = stores.get(config);
+  if (existing) return existing;
+  let store: AttachmentStore;
+  if (config.attachments.store === 'local') {
+    store = new LocalDirectoryAttachmentStore(config.attachments.dir);
+  } else {
+    const schema = config.env.WORKGATE_DB_SCHEMA;
+    const pool = new Pool({
+      connectionString: config.env.DATABASE_URL,
+      max: 2,
+      options: `-c search_path="${schema}"`,
+      idleTimeoutMillis: 10_000,
+      // Idle connections must not keep a finished process (a CLI, a test) alive.
+      allowExitOnIdle: true,
+    });
+    // A dropped idle connection (PostgreSQL restarting) is replaced on next use.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    store = new PostgresAttachmentStore(
+      new PrismaClient({ adapter: new PrismaPg(pool, { schema }) }),
+    );
+  }
+  stores.set(config, store);
+  return store;
+}
