@@ -103,6 +103,8 @@ export async function check(
       for (const [k, v] of f.prevOf) prevOf.set(k, v);
       for (const [k, v] of f.accOf) accOf.set(k, v);
     }
+    // 0: never answered but 5xx or nothing, 20 tries (traffic.ts `api`).
+    const mayHaveLanded = (status: number) => status === 200 || status === 409 || status === 0;
     const calls = (p: number, action: string) =>
       driver.calls.filter((c) => c.p === p && c.action === action && c.status === 200);
 
@@ -247,7 +249,13 @@ export async function check(
           workId,
           `program ${program.id} was opened (2xx) but its work is gone`,
         );
-      const cancelled = calls(p, 'cancel').length > 0 && calls(p, 'retry').length === 0;
+      // A cancel may have landed when it was answered 200, when its answer was lost (a
+      // 5xx or no answer — PostgreSQL or the gateway went down between the commit and
+      // the answer, which no client can tell from a failed commit — so the driver tried
+      // again and got 409, already cancelled, or gave up: 0).
+      const cancelled =
+        driver.calls.some((c) => c.p === p && c.action === 'cancel' && mayHaveLanded(c.status)) &&
+        calls(p, 'retry').length === 0;
       const bad = hasBadStep(program.ops);
       const allowed: WorkState[] = [
         'COMPLETED',

@@ -65,7 +65,10 @@ export function translateDatabaseError(err: unknown): never {
   if (isDatabaseUnavailable(err)) {
     throw new WorkgateError(
       ErrorCode.LedgerUnavailable,
-      'The ledger (PostgreSQL) is unreachable; nothing was recorded. Retry later.',
+      // Not "nothing was recorded": the connection can drop between a commit and its
+      // acknowledgement, and no client can tell the two apart. A retry is safe: events
+      // are deduplicated and operator actions refuse what is already done (409).
+      'The ledger (PostgreSQL) is unreachable, so the request may not have been recorded. Retry later: a repeated request is applied once.',
     );
   }
   throw err;
