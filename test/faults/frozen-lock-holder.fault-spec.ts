@@ -66,6 +66,27 @@ describe('a worker frozen while it holds a row lock', () => {
       )
     )[0]!.n;
 
+  /** What a timeout needs to say: each unfinished work's lease, steps and last events. */
+  const unfinished = (ids: string[]): Promise<unknown[]> =>
+    db.query(
+      `SELECT w.id, w.state, w."leaseOwner", w.attempt,
+              round(extract(epoch FROM w."leaseExpiresAt" - now()) * 1000) AS "leaseLeftMs",
+              (SELECT json_agg(json_build_object('seq', s.seq, 'status', s.status, 'attempt', s.attempt))
+                 FROM "Step" s WHERE s."workId" = w.id) AS steps,
+              (SELECT json_agg(e.type || ' by ' || e.actor ORDER BY e.seq)
+                 FROM "WorkEvent" e WHERE e."workId" = w.id) AS events
+         FROM "Work" w WHERE w.id = ANY($1::uuid[]) AND w.state <> 'COMPLETED'`,
+      [ids],
+    );
+
+  /** Sessions waiting on a lock, and what they run. */
+  const blocked = (): Promise<unknown[]> =>
+    db.query(
+      `SELECT pid, state, left(query, 160) AS query,
+              round(extract(epoch FROM now() - query_start) * 1000) AS "forMs"
+         FROM pg_stat_activity WHERE wait_event_type = 'Lock'`,
+    );
+
   it('recovers a killed worker’s works while another is frozen holding a lock, and fences the frozen one', async () => {
     const lease = writeWorkerConfig({ lease: '2s', reconcileEvery: '250ms', concurrency: 32 });
     // A's sessions outlive the recovery below by far: only not waiting on A's lock
@@ -145,7 +166,9 @@ describe('a worker frozen while it holds a row lock', () => {
           [held],
         );
         if (rows.length === 1 && rows[0]!.state === 'COMPLETED') return true;
-        throw new Error(JSON.stringify(rows));
+        throw new Error(
+          `${JSON.stringify(rows)} ${JSON.stringify(await unfinished(held))} blocked: ${JSON.stringify(await blocked())} B: ${b.text.slice(-15).join('\n')}`,
+        );
       },
       "C's 10 works to be recovered and completed by B while A is frozen",
       15_000,

@@ -47,6 +47,16 @@ export interface ReconcileReport {
 }
 
 const PAGE = 500;
+/**
+ * The longest a pass's transaction waits for a row lock. A live holder (a run's fenced
+ * write, an ingest) keeps one for milliseconds; a frozen one keeps it until PostgreSQL
+ * ends its session. The pass goes through rows one after another, so waiting the full
+ * lock_timeout (5 s) on each row a frozen worker holds would delay everything after it
+ * — the next pass's lease sweep included — by seconds a row (the frozen-lock-holder
+ * fault test). A row skipped here is retried by the next pass, and the wake job of a
+ * timer still waits its full lock_timeout on its own.
+ */
+const PASS_LOCK_WAIT_MS = 250;
 /** The shortest gap between two passes, however soon a lease runs out. */
 const MIN_PASS_GAP_MS = 20;
 
@@ -134,9 +144,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   /** One pass (also used by tests and `workgate` maintenance). Overlapping calls share a pass. */
   reconcile(): Promise<ReconcileReport> {
-    this.running ??= this.pass().finally(() => {
-      this.running = null;
-    });
+    this.running ??= this.db
+      .withLockWait(PASS_LOCK_WAIT_MS, () => this.pass())
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Pool, type PoolClient } from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
@@ -98,12 +99,31 @@ export class LedgerDatabase {
     });
   }
 
+  /**
+   * Runs `fn` with every transaction it opens waiting at most `ms` for a lock (instead of
+   * the pool's lock_timeout). For work that goes through many rows one after another
+   * and retries on its own (a reconcile pass): one row a frozen process keeps locked
+   * must cost it `ms`, not the full lock_timeout for each such row while everything
+   * after it in the pass — the lease sweep of the next pass, other timers — waits.
+   */
+  withLockWait<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+    return this.lockWait.run(Math.max(1, Math.round(ms)), fn);
+  }
+
+  private readonly lockWait = new AsyncLocalStorage<number>();
+
   /** Runs `fn` in one transaction on a dedicated connection; rolls back on any error. */
   async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    const lockWait = this.lockWait.getStore();
     try {
-      await client.query(this.beginStatement);
+      // One simple-protocol string, so the shorter wait costs no round trip.
+      await client.query(
+        lockWait === undefined
+          ? this.beginStatement
+          : `${this.beginStatement}; SET LOCAL lock_timeout = ${lockWait}`,
+      );
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
