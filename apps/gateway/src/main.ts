@@ -1,11 +1,20 @@
 import { createLogger, exitGracefully, loadConfig } from '@app/config';
+import { ProcessHealth } from '@app/observability';
 import { createGateway } from './gateway.app';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'gateway');
   const app = await createGateway(config, logger);
-  exitGracefully(() => app.close(), logger, config.server.shutdownGrace);
+  // SIGTERM: /health/ready turns 503 at once, requests are served drainDelay longer, then
+  // the listener closes and in-flight requests finish within shutdownGrace.
+  exitGracefully({
+    close: () => app.close(),
+    logger,
+    graceMs: config.server.shutdownGrace,
+    drain: () => app.get(ProcessHealth).beginDraining(),
+    drainDelayMs: config.server.drainDelay,
+  });
   await app.listen({ port: config.server.port, host: config.server.host });
   logger.info(
     { url: await app.getUrl(), sources: Object.keys(config.webhooks.sources) },

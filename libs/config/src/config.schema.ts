@@ -35,7 +35,17 @@ export const fileConfigSchema = z.strictObject({
       shutdownGrace: durationMs
         .default(10_000)
         .describe(
-          'SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, exit 0; exit 1 if it takes longer than this.',
+          'SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, exit 0; exit 1 if it takes longer than this. A worker gives its runs the first half to reach a step boundary, then stops their steps and releases what is left (docs/operating.md, "Rolling restarts").',
+        ),
+      /**
+       * Gateway only: after SIGTERM, /health/ready answers 503 for this long while requests
+       * are still served, so a load balancer that polls readiness stops sending before the
+       * listener closes. Counted before shutdownGrace.
+       */
+      drainDelay: durationMs
+        .default(5_000)
+        .describe(
+          'Gateway: after SIGTERM, /health/ready answers 503 this long while requests are still served (load balancers notice), then the listener closes and shutdownGrace starts; 0 = close at once.',
         ),
     })
     .prefault({}),
@@ -71,6 +81,20 @@ export const fileConfigSchema = z.strictObject({
         .string()
         .default('0.0.0.0')
         .describe("Listen address of the worker's /metrics."),
+      /** The worker's /health/live and /health/ready on their own small listener; 0 = off. */
+      healthPort: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(0)
+        .describe(
+          "The worker's /health/live and /health/ready port (Kubernetes probes); 0 = off (WORKGATE_WORKER_HEALTH_PORT overrides it).",
+        ),
+      healthHost: z
+        .string()
+        .default('0.0.0.0')
+        .describe("Listen address of the worker's /health endpoints."),
     })
     .prefault({}),
   /** Redis Cluster or Sentinel (docs/scaling.md); without it REDIS_URL says where Redis is. */
@@ -409,6 +433,16 @@ export const envSchema = z.object({
     .optional()
     .describe(
       "The worker's Prometheus port, one per replica on a shared host; 0 = off (default from the file: 9464).",
+    ),
+  /** Overrides worker.healthPort (the probes' port; 0 = off). */
+  WORKGATE_WORKER_HEALTH_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe(
+      "The worker's /health/live and /health/ready port; 0 = off (default from the file: 0).",
     ),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
   WORKGATE_WORKFLOWS: z
