@@ -227,3 +227,23 @@ export const gated = defineWorkflow(
     return { done };
   },
 );
+
+/**
+ * A webhook-opened work of `steps` steps (the delivery's JSON is `payload`), each posting
+ * its effect with its idempotency key and then working `ms`: the load of the rolling
+ * restart cluster spec, where every step must run exactly once.
+ */
+export const rolling = defineWorkflow(
+  'fault.rolling',
+  async (ctx, input: { payload: { url: string; steps: number; ms: number } }) => {
+    const { url, steps, ms } = input.payload;
+    for (let i = 1; i <= steps; i++) {
+      await ctx.step(`r${i}`, async ({ idempotencyKey, attempt }) => {
+        await post(`${url}/effect`, { workId: ctx.workId, step: i, attempt }, idempotencyKey);
+        await pause(ms);
+        return i;
+      });
+    }
+    return { steps };
+  },
+);
