@@ -32,6 +32,8 @@ export function spawnWorker(opts: {
   prefix: string;
   configPath: string;
   name: string;
+  /** More environment (e.g. WORKGATE_WORKER_HEALTH_PORT). */
+  env?: Record<string, string>;
 }): AppProcess {
   return spawnApp('worker', {
     DATABASE_URL: TEST_DATABASE_URL,
@@ -42,6 +44,7 @@ export function spawnWorker(opts: {
     WORKGATE_WORKFLOWS: FAULT_WORKFLOWS,
     WORKER_ID: opts.name,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    ...opts.env,
   });
 }
 

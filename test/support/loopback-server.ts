@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 
+export interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
 export interface Received {
   method: string;
   path: string;
@@ -15,12 +21,15 @@ export interface Received {
 
 /**
  * A small HTTP server on 127.0.0.1 that records every request, for tests to count side
- * effects by idempotency key and to script answers (a 503 now, a 200 later).
+ * effects by idempotency key and to script answers (a 503 now, a 200 later, or one held
+ * until the test lets it go: `respond` may return a promise).
  */
 export class LoopbackServer {
   readonly received: Received[] = [];
-  respond: (req: Received) => { status: number; body?: unknown; headers?: Record<string, string> } =
-    () => ({ status: 200, body: { ok: true } });
+  respond: (req: Received) => Answer | Promise<Answer> = () => ({
+    status: 200,
+    body: { ok: true },
+  });
   private server?: Server;
 
   get url(): string {
@@ -49,10 +58,11 @@ export class LoopbackServer {
           at: Date.now(),
         };
         this.received.push(entry);
-        const answer = this.respond(entry);
-        entry.status = answer.status;
-        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-        res.end(JSON.stringify(answer.body ?? {}));
+        void Promise.resolve(this.respond(entry)).then((answer) => {
+          entry.status = answer.status;
+          res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+          res.end(JSON.stringify(answer.body ?? {}));
+        });
       });
     });
     // Keep-alive sockets of a killed client (a worker killed -9) must not hold close() open.

@@ -5,7 +5,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
   const app = await createWorker(config, logger);
-  exitGracefully(() => app.close(), logger, config.server.shutdownGrace);
+  // The drain itself (stop claiming, runs to a step boundary, release the rest) is the
+  // engine's WorkerShutdown, which app.close() runs first; nothing routes to a worker.
+  exitGracefully({ close: () => app.close(), logger, graceMs: config.server.shutdownGrace });
   logger.info({ concurrency: config.worker.concurrency }, 'worker started');
 }
 

@@ -88,5 +88,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   if (env.HOST !== undefined) config.server.host = env.HOST;
   if (env.WORKER_CONCURRENCY !== undefined) config.worker.concurrency = env.WORKER_CONCURRENCY;
   if (env.WORKER_METRICS_PORT !== undefined) config.worker.metricsPort = env.WORKER_METRICS_PORT;
+  if (env.WORKGATE_WORKER_HEALTH_PORT !== undefined)
+    config.worker.healthPort = env.WORKGATE_WORKER_HEALTH_PORT;
   return { ...config, env, configPath };
 }

@@ -7,6 +7,7 @@ import { parseRedisUrl, redisConfigSchema } from './redis-target';
 import { retentionConfigSchema } from './retention.schema';
 import { databaseConfigSchema } from './database-config.schema';
 import { attachmentsConfigSchema } from './attachments.schema';
+import { serverConfigSchema, workerConfigSchema } from './process-config.schema';
 
 // The sections live in their own files; what the rest of the code imports from here stays.
 export * from './config-primitives';
@@ -16,63 +17,11 @@ export * from './agent-config.schema';
 export * from './agent-profile.schema';
 export * from './database-config.schema';
 export * from './attachments.schema';
+export * from './process-config.schema';
 
 export const fileConfigSchema = z.strictObject({
-  server: z
-    .strictObject({
-      host: z.string().default('0.0.0.0').describe('Gateway listen address (HOST overrides it).'),
-      port: z
-        .number()
-        .int()
-        .min(0)
-        .max(65535)
-        .default(3000)
-        .describe('Gateway listen port (PORT overrides it).'),
-      /** Limit for every JSON body that is not a webhook (webhooks have their own). */
-      bodyLimit: byteSize
-        .default(256 * 1024)
-        .describe('Limit for every JSON body that is not a webhook (webhooks have their own).'),
-      shutdownGrace: durationMs
-        .default(10_000)
-        .describe(
-          'SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, exit 0; exit 1 if it takes longer than this.',
-        ),
-    })
-    .prefault({}),
-  worker: z
-    .strictObject({
-      concurrency: z
-        .number()
-        .int()
-        .positive()
-        .default(8)
-        .describe('Works run at once per worker (WORKER_CONCURRENCY overrides it).'),
-      lease: durationMs
-        .default(30_000)
-        .describe(
-          'A run holds a lease with a fencing token; heartbeats renew it every lease/3, and a worker that lost it cannot land a write.',
-        ),
-      reconcileEvery: durationMs
-        .default(5_000)
-        .describe(
-          'How often the reconciler runs: expired leases back to the queue, QUEUED works without a job enqueued, due timers fired, pending outbox rows enqueued.',
-        ),
-      /** Prometheus /metrics of the worker on its own small HTTP listener; 0 = off. */
-      metricsPort: z
-        .number()
-        .int()
-        .min(0)
-        .max(65535)
-        .default(9464)
-        .describe(
-          "The worker's Prometheus /metrics port on its own small listener; 0 = off (WORKER_METRICS_PORT overrides it).",
-        ),
-      metricsHost: z
-        .string()
-        .default('0.0.0.0')
-        .describe("Listen address of the worker's /metrics."),
-    })
-    .prefault({}),
+  server: serverConfigSchema.prefault({}),
+  worker: workerConfigSchema.prefault({}),
   /** Redis Cluster or Sentinel (docs/scaling.md); without it REDIS_URL says where Redis is. */
   redis: redisConfigSchema.prefault({}),
   /** BullMQ queues (docs/scaling.md). */
@@ -409,6 +358,16 @@ export const envSchema = z.object({
     .optional()
     .describe(
       "The worker's Prometheus port, one per replica on a shared host; 0 = off (default from the file: 9464).",
+    ),
+  /** Overrides worker.healthPort (the probes' port; 0 = off). */
+  WORKGATE_WORKER_HEALTH_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe(
+      "The worker's /health/live and /health/ready port; 0 = off (default from the file: 0).",
     ),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
   WORKGATE_WORKFLOWS: z

@@ -3,6 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { EngineControl } from './control/engine-control.service';
 import { JobRouter } from './jobs/job-router.service';
 import { QueueProcessors } from './jobs/processors';
+import { WorkerHealthListener } from './lifecycle/worker-health.listener';
+import { WorkerShutdown } from './lifecycle/worker-shutdown.service';
 import { OUTBOUND_SENDERS, type OutboundSender } from './outbox/outbound-sender.port';
 import { OutboxService } from './outbox/outbox.service';
 import { QueuesModule } from './queues/queues.module';
@@ -65,6 +67,10 @@ export class EngineModule {
         JobRouter,
         QueueProcessors,
         WorkflowCatalogPublisher,
+        // SIGTERM: stop claiming, runs to a step boundary, release the rest (rolling restarts).
+        WorkerShutdown,
+        // /health/live and /health/ready on worker.healthPort (0 = off).
+        WorkerHealthListener,
       ],
       exports: [
         WorkflowRegistry,
@@ -77,6 +83,7 @@ export class EngineModule {
         OutboxService,
         ScheduleService,
         RetentionService,
+        WorkerHealthListener,
       ],
     };
   }

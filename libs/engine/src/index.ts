@@ -12,6 +12,8 @@ export * from './queues/redis-eviction-check';
 export * from './queues/redis.module';
 export * from './queues/sharded-queues';
 export * from './jobs/processors';
+export * from './lifecycle/worker-health.listener';
+export * from './lifecycle/worker-shutdown.service';
 export * from './reconciler/reconciler.service';
 export * from './reconciler/retention.service';
 export * from './runner/run-resources';

@@ -25,7 +25,7 @@ export interface WorkerSettings {
   env?: Record<string, string | undefined>;
   /** A workgate.config.yaml to read first (null: none, the default). */
   configPath?: string | null;
-  /** Exit on SIGINT/SIGTERM after finishing the runs in flight (default true). */
+  /** Exit on SIGINT/SIGTERM after draining as `close` does (default true). */
   handleSignals?: boolean;
 }
 
@@ -34,7 +34,10 @@ export interface Worker {
   readonly config: AppConfig;
   /** The Nest application context (advanced: its providers). */
   readonly app: INestApplicationContext;
-  /** Stops taking jobs, finishes the runs in flight, closes connections. */
+  /**
+   * Stops taking jobs, lets the runs in flight reach a step boundary within
+   * server.shutdownGrace and gives the rest back to the other workers, closes connections.
+   */
   close(): Promise<void>;
 }
 
@@ -59,7 +62,8 @@ export async function createWorker(settings: WorkerSettings): Promise<Worker> {
   for (const tool of settings.tools ?? []) registerTool(tool);
   const app = await startWorkerApp({ config, logger, workflows: settings.workflows });
   const close = () => app.close();
-  if (settings.handleSignals ?? true) exitGracefully(close, logger, config.server.shutdownGrace);
+  if (settings.handleSignals ?? true)
+    exitGracefully({ close, logger, graceMs: config.server.shutdownGrace });
   return { config, app, close };
 }
 

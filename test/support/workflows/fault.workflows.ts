@@ -203,3 +203,47 @@ export const batchedEffects = defineWorkflow(
   },
   { durability: 'batched', batch: { maxSteps: 2, maxDelay: '1h' } },
 );
+
+/**
+ * Steps that each apply a side effect (keyed by the step's idempotency key), then wait
+ * at the test's gate: a request the test's server answers when the test lets it (a step
+ * the test holds in flight, whose boundary comes when the test says). The gate request
+ * ignores the step's abort signal on purpose: a step that does not honour it.
+ */
+export const gated = defineWorkflow(
+  'fault.gated',
+  async (ctx, input: { url: string; steps: number }) => {
+    const done: number[] = [];
+    for (let i = 1; i <= input.steps; i++) {
+      done.push(
+        await ctx.step(`g${i}`, async ({ attempt, idempotencyKey }) => {
+          const report = { workId: ctx.workId, step: i, attempt, pid: process.pid };
+          await post(`${input.url}/effect`, report, idempotencyKey);
+          await post(`${input.url}/gate`, report);
+          return i;
+        }),
+      );
+    }
+    return { done };
+  },
+);
+
+/**
+ * A webhook-opened work of `steps` steps (the delivery's JSON is `payload`), each posting
+ * its effect with its idempotency key and then working `ms`: the load of the rolling
+ * restart cluster spec, where every step must run exactly once.
+ */
+export const rolling = defineWorkflow(
+  'fault.rolling',
+  async (ctx, input: { payload: { url: string; steps: number; ms: number } }) => {
+    const { url, steps, ms } = input.payload;
+    for (let i = 1; i <= steps; i++) {
+      await ctx.step(`r${i}`, async ({ idempotencyKey, attempt }) => {
+        await post(`${url}/effect`, { workId: ctx.workId, step: i, attempt }, idempotencyKey);
+        await pause(ms);
+        return i;
+      });
+    }
+    return { steps };
+  },
+);

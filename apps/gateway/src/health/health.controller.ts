@@ -2,37 +2,14 @@ import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { type FastifyReply } from 'fastify';
 import { LedgerDatabase } from '@app/ledger';
 import { REDIS, type RedisClient } from '@app/engine';
-
-async function probe(
-  fn: () => Promise<unknown>,
-  timeoutMs: number,
-): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
-  const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return { ok: true, latencyMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    return {
-      ok: false,
-      latencyMs: Math.round(performance.now() - started),
-      error: (err as Error).message,
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { ProcessHealth, probeDependency } from '@app/observability';
 
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly db: LedgerDatabase,
     @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly health: ProcessHealth,
   ) {}
 
   /** Liveness: the process answers. Never checks dependencies (a restart would not fix them). */
@@ -42,15 +19,18 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: PostgreSQL and Redis both answer; 503 otherwise so a balancer stops sending. */
+  /**
+   * Readiness: PostgreSQL and Redis both answer and the gateway is not draining after
+   * SIGTERM; 503 otherwise so a balancer stops sending (server.drainDelay gives it time).
+   */
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const [postgres, redis] = await Promise.all([
-      probe(() => this.db.ping(), 2_000),
-      probe(() => this.redis.ping(), 2_000),
+      probeDependency(() => this.db.ping(), 2_000),
+      probeDependency(() => this.redis.ping(), 2_000),
     ]);
-    const ok = postgres.ok && redis.ok;
+    const { ok, body } = this.health.readiness({ postgres, redis });
     void reply.status(ok ? 200 : 503);
-    return { status: ok ? 'ok' : 'unavailable', checks: { postgres, redis } };
+    return body;
   }
 }

@@ -14,6 +14,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   HOST: 'server.host',
   WORKER_CONCURRENCY: 'worker.concurrency',
   WORKER_METRICS_PORT: 'worker.metricsPort',
+  WORKGATE_WORKER_HEALTH_PORT: 'worker.healthPort',
   WORKGATE_WORKFLOWS: 'workflows.modules (added to)',
   WORKGATE_BUTTON_SECRET: 'chat.buttonSecrets (when empty)',
 };

@@ -38,6 +38,7 @@ export function queueConcurrency(queue: QueueName, concurrency: number): number 
 @Injectable()
 export class QueueProcessors implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly workers: Worker[] = [];
+  private closing?: Promise<void>;
 
   constructor(
     private readonly router: JobRouter,
@@ -74,7 +75,26 @@ export class QueueProcessors implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
+  /**
+   * A draining worker takes no job from now on; the jobs it holds keep their locks and
+   * finish (a run job ends once its run has stopped at a step boundary and released).
+   */
+  async stopClaiming(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.pause(true)));
+  }
+
+  /**
+   * Closes every queue worker, waiting for the jobs they hold unless `force`: after a
+   * drain released a run that never ended, its job would hold the close forever. BullMQ
+   * then finds that job stalled and hands it out again, which is harmless: the claim is
+   * decided on the ledger, so one run holds the work and any other skips.
+   */
+  close(force = false): Promise<void> {
+    this.closing ??= Promise.all(this.workers.map((w) => w.close(force))).then(() => undefined);
+    return this.closing;
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+    await this.close();
   }
 }

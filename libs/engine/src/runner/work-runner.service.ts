@@ -42,6 +42,20 @@ const DRAIN_MS = 10_000;
 
 type Claimed = Extract<RunClaim, { ok: true }>;
 
+/** A run under way in this process: what a shutdown needs to stop it or give its work back. */
+interface ActiveRun {
+  abort: AbortController;
+  handle: RunHandle;
+  ended: Promise<void>;
+}
+
+/** How a drain ended: runs that stopped at a boundary, after their steps were aborted, or released by force. */
+export interface DrainResult {
+  atBoundary: number;
+  afterAbort: number;
+  forced: number;
+}
+
 /**
  * Runs one work until it completes, suspends at a wait, fails, or loses its lease:
  * claim → load the record → execute the workflow function against it → finish.
@@ -50,7 +64,12 @@ type Claimed = Extract<RunClaim, { ok: true }>;
 @Injectable()
 export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
   readonly workerId: string;
-  private readonly active = new Map<string, AbortController>();
+  private readonly active = new Map<string, ActiveRun>();
+  /**
+   * Aborted when the worker drains (WorkerShutdown): every run, and every run started
+   * after, stops at its next step boundary and releases its work (WorkflowRun.next).
+   */
+  private readonly boundaryStop = new AbortController();
   /** Each active run's heartbeat, to run at once when its work is nudged. */
   private readonly beats = new Map<string, () => void>();
   private nudges?: RedisClient;
@@ -105,7 +124,8 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     };
     const log = this.runLogger(claim.work);
     const abort = new AbortController();
-    this.active.set(workId, abort);
+    let ended!: () => void;
+    this.active.set(workId, { abort, handle, ended: new Promise((r) => (ended = r)) });
     const lease = keepLease({
       leases: this.leases,
       workId,
@@ -137,6 +157,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
       lease.stop();
       this.active.delete(workId);
       this.beats.delete(workId);
+      ended();
     }
   }
 
@@ -208,6 +229,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
         ids: this.ids,
         logger: log,
         renewLease: () => this.leases.renew(handle.workId, claim.token, this.config.worker.lease),
+        stopAtBoundary: this.boundaryStop.signal,
         retryPolicyFor: (kind) => this.registry.retryPolicy(kind),
         metrics: this.metrics,
         durability,
@@ -245,11 +267,66 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  /** Stops taking runs; running ones stop at their next boundary and give their work back. */
+  /**
+   * A rolling restart's part of the runner (WorkerShutdown calls it once the queues stop
+   * handing out jobs): every run stops at its next step boundary and releases its work,
+   * which goes back on the queue at once for another worker (not after the lease). Runs
+   * still going after `boundaryMs` have their steps aborted (a step that honours its
+   * signal ends; its work runs again elsewhere with the same idempotency key); runs still
+   * going `abortMs` later are released from here, fenced on their lease token, so the
+   * step that ignored its signal cannot land a write after another worker took over.
+   */
+  async drain(boundaryMs: number, abortMs: number): Promise<DrainResult> {
+    this.boundaryStop.abort(new WorkerStopping());
+    const initial = this.active.size;
+    this.logger.info({ runs: initial, boundaryMs }, 'draining: runs stop at their next step');
+    if (await this.allEnded(boundaryMs)) return { atBoundary: initial, afterAbort: 0, forced: 0 };
+    const cut = this.active.size;
+    this.logger.warn({ runs: cut }, 'runs did not reach a step boundary in time; aborting steps');
+    for (const run of this.active.values()) run.abort.abort(new WorkerStopping());
+    if (await this.allEnded(abortMs))
+      return { atBoundary: initial - cut, afterAbort: cut, forced: 0 };
+    const left = [...this.active.values()];
+    await Promise.all(
+      left.map(({ handle }) =>
+        this.store.ends.release(handle).then(
+          () => this.logger.warn({ workId: handle.workId }, 'released a run that did not stop'),
+          (err: Error) =>
+            this.logger.error(
+              { workId: handle.workId, err: err.message },
+              'could not release a run that did not stop; its lease will expire',
+            ),
+        ),
+      ),
+    );
+    return { atBoundary: initial - cut, afterAbort: cut - left.length, forced: left.length };
+  }
+
+  /** True when every run under way has ended within `ms` (runs started meanwhile included). */
+  private async allEnded(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.active.size) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const ended = Promise.all([...this.active.values()].map((r) => r.ended));
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), left);
+      });
+      const outcome = await Promise.race([ended, timedOut]).finally(() => clearTimeout(timer));
+      if (outcome === 'timeout') return this.active.size === 0;
+    }
+    return true;
+  }
+
+  /**
+   * The backstop when the app closes without a drain (or after one): no more runs, and
+   * any still going stop now and give their work back.
+   */
   onApplicationShutdown(): void {
     this.nudges?.disconnect();
     this.stopping = true;
-    for (const abort of this.active.values()) abort.abort(new WorkerStopping());
+    for (const run of this.active.values()) run.abort.abort(new WorkerStopping());
   }
 }
 

@@ -25,6 +25,11 @@ export interface RunDeps {
   metrics?: MetricsPort;
   /** The workflow's durability, and the limits of a batch (defineWorkflow's options). */
   durability: RunDurability;
+  /**
+   * Aborted when the worker drains for a shutdown: the run stops before its next ctx
+   * call (a step boundary) and releases its work, while the step under way finishes.
+   */
+  stopAtBoundary?: AbortSignal;
 }
 
 /** A run's durability: its workflow's mode, and how much a batch may hold uncommitted. */

@@ -92,6 +92,10 @@ export class WorkflowRun implements WorkflowContext {
     // also a cancel or the run's timeout that landed between two steps. The run's signal
     // aborts once, so a step started after it would never hear of it.
     if (this.signal.aborted) throw abortReason(this.signal);
+    // A draining worker: the step before this one has finished (its checkpoint is on
+    // its way, and the release writes it first), so this is where the run gives up.
+    const stop = this.scope.deps.stopAtBoundary;
+    if (stop?.aborted) throw abortReason(stop);
     this.cursor.throwIfViolated();
     if (this.underway.ended)
       throw new NonRetryableError(
