@@ -1,12 +1,22 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppConfig, ConfigModule, type Logger } from '@app/config';
 import { EngineModule, type AnyWorkflowDefinition, WorkflowRegistry } from '@app/engine';
-import { createSlackSender, slackConfiguredKinds } from '@app/channels/slack';
-import { createTelegramSender, telegramConfiguredKinds } from '@app/channels/telegram';
+import {
+  createSlackSender,
+  SlackLiveness,
+  SlackSender,
+  slackConfiguredKinds,
+} from '@app/channels/slack';
+import {
+  createTelegramSender,
+  TelegramLiveness,
+  TelegramSender,
+  telegramConfiguredKinds,
+} from '@app/channels/telegram';
 import { HttpSender } from '@app/channels/webhook';
-import { type Clock, type OutboundSender } from '@app/core';
+import { type Clock, type LivenessChannel, type OutboundSender } from '@app/core';
 import { attachmentStoreFor, LedgerModule } from '@app/ledger';
-import { configureAgentMedia } from '@app/agent';
+import { configureAgentMedia, configureLiveness } from '@app/agent';
 import { agentMediaFor } from './agent-media';
 import { MetricsModule } from '@app/observability';
 import { AgentMemoryWiring } from './agent-memory.wiring';
@@ -50,6 +60,14 @@ export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSen
   ];
 }
 
+/** What chats show while an assistant's model works (typing, streamed previews). */
+export function livenessChannels(config: AppConfig, logger?: Logger): LivenessChannel[] {
+  return [
+    new TelegramLiveness(config, new TelegramSender(config, logger), logger),
+    new SlackLiveness(config, new SlackSender(config, logger)),
+  ];
+}
+
 /**
  * The worker process as a Nest module: the queues' processors, timers, the outbox, the
  * reconciler, metrics. `apps/worker` and the SDK's `createWorker` both build it.
@@ -63,6 +81,7 @@ export class WorkerModule {
       .assertKnown(configuredKinds(options.config));
     // Like configureAgent: assistants read it when they run (files in chat).
     configureAgentMedia(agentMediaFor(options.config));
+    configureLiveness(livenessChannels(options.config, options.logger));
     return {
       module: WorkerModule,
       imports: [
