@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { streamChatCompletion } from './openai-stream';
+import { type Stall, streamChatCompletion } from './openai-stream';
 
 export interface ScriptedUsage {
   prompt: number;
@@ -20,8 +20,8 @@ type ScriptedMessage = {
   gate?: Promise<unknown>;
   /** Streamed (`stream: true`): the content's pieces, default the content in three. */
   pieces?: string[];
-  /** Streamed: holds the stream after this many pieces until the promise settles. */
-  stall?: { afterPieces: number; until: Promise<unknown> };
+  /** Streamed: holds the stream after so many pieces until the promise settles. */
+  stall?: Stall | Stall[];
 };
 
 /** One scripted answer of POST /v1/chat/completions or POST /v1/responses. */

@@ -1,5 +1,11 @@
 import { type ServerResponse } from 'node:http';
 
+/** A pause in a stream: after this many pieces, until the promise settles. */
+export interface Stall {
+  afterPieces: number;
+  until: Promise<unknown>;
+}
+
 /** What a streamed answer is made of (the scripted reply, already resolved). */
 export interface StreamedAnswer {
   content: string | null;
@@ -9,8 +15,8 @@ export interface StreamedAnswer {
   model: string;
   /** The content's pieces, in order (default: the content in three). */
   pieces?: string[];
-  /** Holds the stream after this many pieces until the promise settles (a model mid-answer). */
-  stall?: { afterPieces: number; until: Promise<unknown> };
+  /** Holds the stream after so many pieces until the promise settles (a model mid-answer). */
+  stall?: Stall | Stall[];
 }
 
 function split(content: string): string[] {
@@ -51,7 +57,8 @@ export async function streamChatCompletion(
   choice({ role: 'assistant', content: '', refusal: null });
   const pieces = answer.pieces ?? (answer.content ? split(answer.content) : []);
   for (const [i, piece] of pieces.entries()) {
-    if (answer.stall && i === answer.stall.afterPieces) await answer.stall.until;
+    const stalls = answer.stall ? [answer.stall].flat() : [];
+    for (const stall of stalls) if (stall.afterPieces === i) await stall.until;
     if (res.destroyed) return;
     choice({ content: piece });
   }

@@ -34,8 +34,9 @@ const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'chunks']);
 /**
  * A loopback Slack Web API (https://slack.com/api/<method>) for the real @slack/web-api
  * client pointed at it with `slackApiUrl`: auth.test, chat.postMessage, chat.update,
- * chat.postEphemeral and apps.connections.open (Socket Mode), form or JSON bodies, Bearer
- * tokens. Answers as Slack does (shapes from test/fixtures/slack/web-api-responses.json):
+ * chat.postEphemeral, apps.connections.open (Socket Mode) and the liveness methods
+ * (assistant.threads.setStatus, chat.startStream / appendStream / stopStream, chat.delete:
+ * slack-streams.ts), form or JSON bodies, Bearer tokens. Answers as Slack does (shapes from test/fixtures/slack/web-api-responses.json):
  * HTTP 200 `{ok:false, error}` for failures, HTTP 429 + Retry-After for rate limits.
  * Records every call; `failNext` scripts failures for the next N calls.
  */

@@ -282,7 +282,7 @@ async function callModel(
         timeout: settings.timeout,
         maxAttempts: settings.maxAttempts,
         trim: trimOldestTurn,
-        ...(live ? { progress: live } : {}),
+        ...(live ? { progress: live.progress } : {}),
       },
     );
   } finally {

@@ -12,7 +12,7 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
  * or failing chat never slows or fails the step. A failed text update stops the
  * previews of this call (a 429 would only repeat); typing goes on.
  */
-export class LiveTurn implements LlmProgress {
+export class LiveTurn {
   private typingTimer: NodeJS.Timeout | undefined;
   private textTimer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -28,6 +28,13 @@ export class LiveTurn implements LlmProgress {
     private readonly pacing: PreviewPacing,
     private readonly log: Logger,
   ) {}
+
+  /** What ctx.llm is told: the model streams only when the text is shown. */
+  get progress(): LlmProgress {
+    return this.mode === 'stream'
+      ? { started: () => this.started(), text: (soFar) => this.text(soFar) }
+      : { started: () => this.started() };
+  }
 
   started(): void {
     if (this.stopped || this.typingTimer) return;

@@ -77,7 +77,7 @@ async function callModel(
     ({ signal }) =>
       options.client.complete(req, {
         signal,
-        ...(progress ? { onText: (soFar: string) => progress.text(soFar) } : {}),
+        ...(progress?.text ? { onText: (soFar: string) => progress.text?.(soFar) } : {}),
       }),
     name,
     timeoutMs,

@@ -203,8 +203,8 @@ export interface LlmOptions {
 export interface LlmProgress {
   /** Before each attempt of the model call. */
   started(): void;
-  /** The answer's text so far (whole, not the new piece). */
-  text(soFar: string): void;
+  /** The answer's text so far (whole, not the new piece); absent: the model need not stream. */
+  text?(soFar: string): void;
 }
 
 /** What a message carries; channels render what they understand. */
