@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type AgentConfig } from '@app/config';
-import { type LivenessChannel, type PersonMemoryStore } from '@app/core';
+import { type PersonMemoryStore } from '@app/core';
 import {
   CancelRequested,
   DeterminismError,
@@ -26,7 +26,7 @@ import {
   trimOldestTurn,
 } from './conversation.util';
 import { rememberConversation } from './person-memory';
-import { openLiveTurn, previewRecipientOf } from './liveness/chat-liveness';
+import { type ChatLiveness, openLiveTurn, previewRecipientOf } from './liveness/chat-liveness';
 import { type LiveTurn } from './liveness/live-turn';
 import { type AgentTool, type EffectTool, type ToolRegistry, type toolSpecs } from './tool';
 import { type AgentMedia, configuredAgentMedia } from './media/agent-media';
@@ -60,7 +60,7 @@ export interface AssistantOptions {
   /** Files in chat (store, fetchers, limits); default: what the worker configured. */
   media?: AgentMedia;
   /** What the chat shows while the model works; default: the worker's (configureLiveness). */
-  liveness?: readonly LivenessChannel[];
+  liveness?: ChatLiveness;
 }
 
 const assistantInput = z

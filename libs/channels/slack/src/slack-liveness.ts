@@ -4,6 +4,8 @@ import {
   type LivenessAddress,
   type LivenessChannel,
   type LivenessMode,
+  type PreviewMessageRef,
+  type PreviewOptions,
   type PreviewPacing,
   type PreviewRecipient,
 } from '@app/core';
@@ -18,6 +20,9 @@ import { SlackWorkspaces } from './slack-workspaces';
  */
 const PACING: PreviewPacing = { typingEveryMs: 30_000, textEveryMs: 1_000 };
 const STATUS = 'is thinking…';
+
+const isSlackError = (err: unknown, code: string) =>
+  (err as { data?: { error?: unknown } } | null)?.data?.error === code;
 
 /** Direct-message channel ids start with D: a stream there needs no recipient. */
 const isDirectMessage = (channel: string) => channel.startsWith('D');
@@ -51,11 +56,23 @@ export class SlackLiveness implements LivenessChannel {
     return PACING;
   }
 
-  open(address: LivenessAddress, options: { recipient?: PreviewRecipient }): ChatPreview {
+  open(address: LivenessAddress, options: PreviewOptions): ChatPreview {
     const target = parseSlackTarget(address.target);
     if (!target || !address.thread) throw new Error(`"${address.target}" has no Slack thread`);
     const client = this.sender.client(target.workspace);
-    return new SlackPreview(client, target.channel, address.thread, options.recipient);
+    return new SlackPreview(client, target.channel, address.thread, options);
+  }
+
+  async discard(preview: PreviewMessageRef): Promise<void> {
+    const target = parseSlackTarget(preview.target);
+    if (!target) return;
+    const client = this.sender.client(target.workspace);
+    const where = { channel: target.channel, ts: preview.message };
+    // A stream left open by a dead worker is stopped first; one already stopped says so.
+    await client.chat.stopStream(where).catch(() => undefined);
+    await client.chat.delete(where).catch((err: unknown) => {
+      if (!isSlackError(err, 'message_not_found')) throw err;
+    });
   }
 }
 
@@ -67,12 +84,16 @@ class SlackPreview implements ChatPreview {
   /** Not an assistant thread (setStatus refused): not asked again for this call. */
   private statusRefused = false;
 
+  private readonly recipient: PreviewRecipient | undefined;
+
   constructor(
     private readonly client: webApi.WebClient,
     private readonly channel: string,
     private readonly thread: string,
-    private readonly recipient: PreviewRecipient | undefined,
-  ) {}
+    private readonly options: PreviewOptions,
+  ) {
+    this.recipient = options.recipient;
+  }
 
   async typing(): Promise<void> {
     if (this.statusRefused) return;
@@ -103,8 +124,10 @@ class SlackPreview implements ChatPreview {
       // Pacing is LiveTurn's: every append goes out at once.
       buffer_size: 1,
     });
+    const first = !this.streamer.ts;
     await this.streamer.append({ markdown_text: piece });
     this.streamed = soFar;
+    if (first && this.streamer.ts) await this.options.track?.opened(this.streamer.ts);
   }
 
   async end(): Promise<void> {
@@ -114,6 +137,7 @@ class SlackPreview implements ChatPreview {
       const ts = streamer.ts;
       await streamer.stop();
       await this.client.chat.delete({ channel: this.channel, ts });
+      await this.options.track?.closed(ts);
     }
     // Slack clears the status when the app replies; cleared here too, for an answer that fails.
     if (this.statusSet) await this.setStatus('');

@@ -5,6 +5,8 @@ import {
   type LivenessAddress,
   type LivenessChannel,
   type LivenessMode,
+  type PreviewMessageRef,
+  type PreviewOptions,
   type PreviewPacing,
 } from '@app/core';
 import { TelegramBots } from './telegram-bots';
@@ -69,7 +71,7 @@ export class TelegramLiveness implements LivenessChannel {
     return target && isPrivate(target) ? PACING.private : PACING.group;
   }
 
-  open(address: LivenessAddress, options: { id: number }): ChatPreview {
+  open(address: LivenessAddress, options: PreviewOptions): ChatPreview {
     const target = parseTelegramTarget(address.target);
     if (!target) throw new Error(`"${address.target}" is not a Telegram target`);
     const chat = { chat_id: target.chatId };
@@ -91,9 +93,24 @@ export class TelegramLiveness implements LivenessChannel {
         // A draft is ephemeral: it stops when the bot's message arrives (or after 30 s).
         end: () => Promise.resolve(),
       };
-    return new GroupPreview(typing, (method, args) =>
-      call(method, args, method === 'sendMessage' ? where : chat),
+    return new GroupPreview(
+      typing,
+      (method, args) => call(method, args, method === 'sendMessage' ? where : chat),
+      options.track,
     );
+  }
+
+  async discard(preview: PreviewMessageRef): Promise<void> {
+    const target = parseTelegramTarget(preview.target);
+    if (!target) return;
+    await this.call(target.bot, 'deleteMessage', {
+      chat_id: target.chatId,
+      message_id: Number(preview.message),
+    }).catch((err: unknown) => {
+      // Already gone (deleted by hand, or by an earlier sweep): what was wanted.
+      if (!(err instanceof TelegramError && /message to delete not found/i.test(err.description)))
+        throw err;
+    });
   }
 
   private async call(bot: string, method: string, args: Record<string, unknown>): Promise<unknown> {
@@ -124,6 +141,7 @@ class GroupPreview implements ChatPreview {
   constructor(
     readonly typing: () => Promise<void>,
     private readonly call: (method: string, args: Record<string, unknown>) => Promise<unknown>,
+    private readonly track: PreviewOptions['track'],
   ) {}
 
   async text(soFar: string): Promise<void> {
@@ -133,6 +151,7 @@ class GroupPreview implements ChatPreview {
         message_id?: number;
       };
       this.messageId = sent.message_id;
+      if (this.messageId !== undefined) await this.track?.opened(String(this.messageId));
       return;
     }
     await this.call('editMessageText', { message_id: this.messageId, text }).catch(
@@ -147,5 +166,6 @@ class GroupPreview implements ChatPreview {
     const messageId = this.messageId;
     this.messageId = undefined;
     await this.call('deleteMessage', { message_id: messageId });
+    await this.track?.closed(String(messageId));
   }
 }

@@ -48,10 +48,39 @@ export interface LivenessChannel {
    * streams outside a DM name the user and team); `id` is unique to the call (a
    * Telegram draft's id: non-zero).
    */
-  open(
-    address: LivenessAddress,
-    options: { recipient?: PreviewRecipient; id: number },
-  ): ChatPreview;
+  open(address: LivenessAddress, options: PreviewOptions): ChatPreview;
+  /** Deletes a preview message a run left behind (its worker died before ending it). */
+  discard(preview: PreviewMessageRef): Promise<void>;
+}
+
+export interface PreviewOptions {
+  recipient?: PreviewRecipient;
+  id: number;
+  /**
+   * Told when the preview put a message in the chat that must go at the end (a group's
+   * preview message, a Slack stream) and when it went: a preview whose worker dies in
+   * between is found and deleted by the work's next run (OpenPreviews). Never rejects.
+   */
+  track?: {
+    opened(message: string): Promise<void>;
+    closed(message: string): Promise<void>;
+  };
+}
+
+/** A preview message in a chat: where it is and its provider id (message id, ts). */
+export interface PreviewMessageRef extends LivenessAddress {
+  message: string;
+}
+
+/**
+ * The preview messages of each work still in a chat. Best-effort bookkeeping, not a
+ * record (Redis may lose it; then a dead worker's preview simply stays in the chat).
+ */
+export interface OpenPreviews {
+  add(workId: string, preview: PreviewMessageRef): Promise<void>;
+  remove(workId: string, preview: PreviewMessageRef): Promise<void>;
+  /** Every open preview of the work, forgotten as they are handed out. */
+  take(workId: string): Promise<PreviewMessageRef[]>;
 }
 
 /** The person a preview is for, as the channel names them. */

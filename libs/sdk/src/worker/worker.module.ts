@@ -1,25 +1,16 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppConfig, ConfigModule, type Logger } from '@app/config';
 import { EngineModule, type AnyWorkflowDefinition, WorkflowRegistry } from '@app/engine';
-import {
-  createSlackSender,
-  SlackLiveness,
-  SlackSender,
-  slackConfiguredKinds,
-} from '@app/channels/slack';
-import {
-  createTelegramSender,
-  TelegramLiveness,
-  TelegramSender,
-  telegramConfiguredKinds,
-} from '@app/channels/telegram';
+import { createSlackSender, slackConfiguredKinds } from '@app/channels/slack';
+import { createTelegramSender, telegramConfiguredKinds } from '@app/channels/telegram';
 import { HttpSender } from '@app/channels/webhook';
-import { type Clock, type LivenessChannel, type OutboundSender } from '@app/core';
+import { type Clock, type OutboundSender } from '@app/core';
 import { attachmentStoreFor, LedgerModule } from '@app/ledger';
-import { configureAgentMedia, configureLiveness } from '@app/agent';
+import { configureAgentMedia } from '@app/agent';
 import { agentMediaFor } from './agent-media';
 import { MetricsModule } from '@app/observability';
 import { AgentMemoryWiring } from './agent-memory.wiring';
+import { LivenessWiring } from './liveness.wiring';
 
 export interface WorkerModuleOptions {
   config: AppConfig;
@@ -60,14 +51,6 @@ export function outboundSenders(config: AppConfig, logger?: Logger): OutboundSen
   ];
 }
 
-/** What chats show while an assistant's model works (typing, streamed previews). */
-export function livenessChannels(config: AppConfig, logger?: Logger): LivenessChannel[] {
-  return [
-    new TelegramLiveness(config, new TelegramSender(config, logger), logger),
-    new SlackLiveness(config, new SlackSender(config, logger)),
-  ];
-}
-
 /**
  * The worker process as a Nest module: the queues' processors, timers, the outbox, the
  * reconciler, metrics. `apps/worker` and the SDK's `createWorker` both build it.
@@ -81,7 +64,6 @@ export class WorkerModule {
       .assertKnown(configuredKinds(options.config));
     // Like configureAgent: assistants read it when they run (files in chat).
     configureAgentMedia(agentMediaFor(options.config));
-    configureLiveness(livenessChannels(options.config, options.logger));
     return {
       module: WorkerModule,
       imports: [
@@ -94,7 +76,7 @@ export class WorkerModule {
           senders: [...outboundSenders(options.config, options.logger), ...(options.senders ?? [])],
         }),
       ],
-      providers: [AgentMemoryWiring],
+      providers: [AgentMemoryWiring, LivenessWiring],
     };
   }
 }
