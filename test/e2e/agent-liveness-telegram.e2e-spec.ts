@@ -13,6 +13,7 @@ const BOTS = {
   streamer: { token: '100000021:TEST_ONLY-live-stream', liveness: 'stream' },
   typer: { token: '100000022:TEST_ONLY-live-typing', liveness: 'typing' },
   quiet: { token: '100000023:TEST_ONLY-live-off', liveness: 'off' },
+  responder: { token: '100000024:TEST_ONLY-live-responses', liveness: 'stream' },
 } as const;
 const SECRET = 'wg_TEST_ONLY-live-secret';
 
@@ -79,7 +80,7 @@ describe('liveness on Telegram (gateway + worker + loopback Bot API + streaming 
               {
                 token: bot.token,
                 secretToken: SECRET,
-                workflow: 'assistant',
+                workflow: name === 'responder' ? 'assistant-responses' : 'assistant',
                 liveness: bot.liveness,
               },
             ]),
@@ -94,7 +95,13 @@ describe('liveness on Telegram (gateway + worker + loopback Bot API + streaming 
       },
     });
     gw = await startGateway(config);
-    worker = await startWorker(config, [createAssistantWorkflow({ settings: config.agent! })]);
+    worker = await startWorker(config, [
+      createAssistantWorkflow({ settings: config.agent! }),
+      createAssistantWorkflow({
+        name: 'assistant-responses',
+        settings: { ...config.agent!, api: 'responses' },
+      }),
+    ]);
   });
 
   afterAll(async () => {
@@ -228,5 +235,31 @@ describe('liveness on Telegram (gateway + worker + loopback Bot API + streaming 
       (c) => c.body.messages.at(-1).content === 'quiet one',
     );
     expect(quietCall!.body.stream).toBeUndefined();
+  });
+
+  it('the Responses API streams its output text into the draft too', async () => {
+    const chatId = 710_000_005;
+    const writing = latch();
+    const answer = 'Responses stream as typed events.';
+    openai.enqueue({
+      content: answer,
+      pieces: ['Responses ', 'stream as typed events.'],
+      stall: { afterPieces: 1, until: writing.opened },
+    });
+    const opened = await say('responder', privateChat(chatId), 'how do responses stream?');
+    const draft = await until(
+      () => api.drafts.find((d) => d.chatId === chatId),
+      'a draft from the Responses stream',
+    );
+    expect(draft.text).toBe('Responses ');
+    writing.open();
+    await ledger.untilState(opened.workId!, 'COMPLETED', 20_000);
+    const sent = await until(() => api.botMessages(chatId)[0], 'the answer');
+    expect(sent.text).toBe(answer);
+    expect(chatCalls('sendMessage', chatId)).toHaveLength(1);
+    const request = openai.completions.at(-1)!;
+    expect(request.path).toBe('/v1/responses');
+    expect(request.body.stream).toBe(true);
+    expect((await ledger.work(opened.workId!)).output).toMatchObject({ answer });
   });
 });

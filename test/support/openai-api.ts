@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { type Stall, streamChatCompletion } from './openai-stream';
+import { type Stall, streamChatCompletion, streamResponse } from './openai-stream';
 
 export interface ScriptedUsage {
   prompt: number;
@@ -144,8 +144,8 @@ function responseObject(n: number, reply: ScriptedMessage, body: any) {
  * prompt_tokens_details.cached_tokens, finish_reason; response with message and
  * function_call output items, usage incl. input_tokens_details.cached_tokens, status
  * and incomplete_details), or the real error envelopes: 429 with retry-after, 5xx, 400
- * context_length_exceeded. `stream: true` on chat completions is answered as OpenAI
- * streams (server-sent chat.completion.chunk events, openai-stream.ts). Every request is
+ * context_length_exceeded. `stream: true` is answered as OpenAI streams (server-sent
+ * chat.completion.chunk events, or the Responses API's typed events: openai-stream.ts). Every request is
  * recorded with its path.
  */
 export class OpenAiApiServer {
@@ -247,9 +247,9 @@ export class OpenAiApiServer {
             });
           default: {
             const n = ++this.seq;
-            if (body?.stream === true && req.url === '/v1/chat/completions') {
+            if (body?.stream === true) {
               this.requests.push({
-                path: req.url,
+                path: req.url ?? '',
                 body,
                 headers: req.headers,
                 status: 200,
@@ -308,6 +308,11 @@ export class OpenAiApiServer {
   /** A scripted message streamed as chat.completion.chunk events (after its gate, if any). */
   private async stream(res: ServerResponse, n: number, reply: ScriptedMessage, body: any) {
     await reply.gate;
+    if (body.input !== undefined)
+      return streamResponse(res, n, responseObject(n, reply, body), {
+        ...(reply.pieces ? { pieces: reply.pieces } : {}),
+        ...(reply.stall ? { stall: reply.stall } : {}),
+      });
     const whole = chatCompletion(n, reply, body);
     const message = whole.choices[0]!.message;
     await streamChatCompletion(

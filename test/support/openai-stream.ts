@@ -86,3 +86,73 @@ export async function streamChatCompletion(
     });
   res.end('data: [DONE]\n\n');
 }
+
+/** Pieces of a text and the stalls between them, as a scripted reply gives them. */
+interface Pacing {
+  pieces?: string[];
+  stall?: Stall | Stall[];
+}
+
+/**
+ * A Responses API response as OpenAI streams it (`stream: true`): typed server-sent
+ * events with a sequence_number — response.created and .in_progress, then per output
+ * item output_item.added, its content (output_text.delta in pieces, then .done, inside
+ * content_part.added / .done) or its function_call_arguments.delta / .done, and
+ * output_item.done; last response.completed (or .incomplete) carrying the response.
+ */
+export async function streamResponse(
+  res: ServerResponse,
+  n: number,
+  response: Record<string, any>,
+  pacing: Pacing,
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-request-id': `req_${n}`,
+  });
+  let seq = 0;
+  const event = (type: string, data: Record<string, unknown>) =>
+    res.write(
+      `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`,
+    );
+  const pending = { ...response, status: 'in_progress', output: [], usage: null };
+  event('response.created', { response: pending });
+  event('response.in_progress', { response: pending });
+  for (const [output_index, item] of (response.output as Array<Record<string, any>>).entries()) {
+    const at = { output_index, item_id: item.id };
+    if (item.type === 'function_call') {
+      event('response.output_item.added', {
+        output_index,
+        item: { ...item, arguments: '', status: 'in_progress' },
+      });
+      event('response.function_call_arguments.delta', { ...at, delta: item.arguments });
+      event('response.function_call_arguments.done', { ...at, arguments: item.arguments });
+      event('response.output_item.done', { output_index, item });
+      continue;
+    }
+    const text = String(item.content[0]?.text ?? '');
+    const part = { ...at, content_index: 0 };
+    event('response.output_item.added', {
+      output_index,
+      item: { ...item, status: 'in_progress', content: [] },
+    });
+    event('response.content_part.added', {
+      ...part,
+      part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+    });
+    const pieces = pacing.pieces ?? split(text);
+    const stalls = pacing.stall ? [pacing.stall].flat() : [];
+    for (const [i, delta] of pieces.entries()) {
+      for (const stall of stalls) if (stall.afterPieces === i) await stall.until;
+      if (res.destroyed) return;
+      event('response.output_text.delta', { ...part, delta, logprobs: [] });
+    }
+    event('response.output_text.done', { ...part, text, logprobs: [] });
+    event('response.content_part.done', { ...part, part: item.content[0] });
+    event('response.output_item.done', { output_index, item });
+  }
+  const done = response.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
+  event(done, { response });
+  res.end();
+}
