@@ -23,7 +23,7 @@ function textOf(args: Record<string, any>): string {
     String(args.markdown_text ?? '') +
     chunks
       .filter((c) => c.type === 'markdown_text')
-      .map((c) => String(c.text ?? ''))
+      .map((c) => (typeof c.text === 'string' ? c.text : ''))
       .join('')
   );
 }

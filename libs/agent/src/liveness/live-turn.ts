@@ -38,7 +38,8 @@ export class LiveTurn {
 
   started(): void {
     if (this.stopped || this.typingTimer) return;
-    const type = () => this.enqueue('typing', () => this.preview.typing());
+    // enqueue never rejects: each call's failure is logged inside the chain.
+    const type = () => void this.enqueue('typing', () => this.preview.typing());
     type();
     this.typingTimer = setInterval(type, this.pacing.typingEveryMs);
     this.typingTimer.unref();
