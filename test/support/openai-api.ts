@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { type Stall, streamChatCompletion, streamResponse } from './openai-stream';
 
 export interface ScriptedUsage {
   prompt: number;
@@ -17,6 +18,10 @@ type ScriptedMessage = {
   truncated?: boolean;
   /** The answer waits for this (a model still thinking while the test does something). */
   gate?: Promise<unknown>;
+  /** Streamed (`stream: true`): the content's pieces, default the content in three. */
+  pieces?: string[];
+  /** Streamed: holds the stream after so many pieces until the promise settles. */
+  stall?: Stall | Stall[];
 };
 
 /** One scripted answer of POST /v1/chat/completions or POST /v1/responses. */
@@ -139,7 +144,9 @@ function responseObject(n: number, reply: ScriptedMessage, body: any) {
  * prompt_tokens_details.cached_tokens, finish_reason; response with message and
  * function_call output items, usage incl. input_tokens_details.cached_tokens, status
  * and incomplete_details), or the real error envelopes: 429 with retry-after, 5xx, 400
- * context_length_exceeded. Every request is recorded with its path.
+ * context_length_exceeded. `stream: true` is answered as OpenAI streams (server-sent
+ * chat.completion.chunk events, or the Responses API's typed events: openai-stream.ts). Every request is
+ * recorded with its path.
  */
 export class OpenAiApiServer {
   readonly requests: ChatRequest[] = [];
@@ -240,6 +247,16 @@ export class OpenAiApiServer {
             });
           default: {
             const n = ++this.seq;
+            if (body?.stream === true) {
+              this.requests.push({
+                path: req.url ?? '',
+                body,
+                headers: req.headers,
+                status: 200,
+                at: Date.now(),
+              });
+              return void this.stream(res, n, reply, body);
+            }
             const answer = () =>
               send(
                 200,
@@ -286,6 +303,36 @@ export class OpenAiApiServer {
       bytes: upload.size,
     });
     send(200, { text: this.transcripts.shift() ?? `transcript of ${upload.name}` });
+  }
+
+  /** A scripted message streamed as chat.completion.chunk events (after its gate, if any). */
+  private async stream(res: ServerResponse, n: number, reply: ScriptedMessage, body: any) {
+    await reply.gate;
+    if (body.input !== undefined)
+      return streamResponse(res, n, responseObject(n, reply, body), {
+        ...(reply.pieces ? { pieces: reply.pieces } : {}),
+        ...(reply.stall ? { stall: reply.stall } : {}),
+      });
+    const whole = chatCompletion(n, reply, body);
+    const message = whole.choices[0]!.message;
+    await streamChatCompletion(
+      res,
+      n,
+      {
+        content: message.content,
+        toolCalls: (message.tool_calls ?? []).map((c) => ({
+          id: c.id,
+          name: c.function.name,
+          arguments: c.function.arguments,
+        })),
+        finishReason: whole.choices[0]!.finish_reason,
+        usage: reply.usage ?? { prompt: 100, completion: 20 },
+        model: whole.model,
+        ...(reply.pieces ? { pieces: reply.pieces } : {}),
+        ...(reply.stall ? { stall: reply.stall } : {}),
+      },
+      body.stream_options?.include_usage === true,
+    );
   }
 
   /** Successful completions only (what the model "said"). */

@@ -3,6 +3,7 @@ import { type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { signSlackRequest } from '../../libs/channels/slack/src/slack-signature';
 import { SlackFiles } from './slack-files';
+import { SlackStreams, type StreamableMessage } from './slack-streams';
 
 /** One Web API call as the loopback server received it. */
 export interface SlackApiCall {
@@ -23,24 +24,19 @@ export type SlackFailure =
   | { kind: 'error'; error: string; extra?: Record<string, unknown> }
   | { kind: 'http'; status: number };
 
-interface StoredMessage {
-  channel: string;
-  ts: string;
-  text: string;
-  blocks?: unknown;
-  thread_ts?: string;
-}
+type StoredMessage = StreamableMessage;
 
 const BOT = { user_id: 'U0FAKE02', bot_id: 'B0FAKE01', app_id: 'A0FAKE01' };
 
 /** Fields the SDK sends JSON-encoded inside a form body. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'chunks']);
 
 /**
  * A loopback Slack Web API (https://slack.com/api/<method>) for the real @slack/web-api
  * client pointed at it with `slackApiUrl`: auth.test, chat.postMessage, chat.update,
- * chat.postEphemeral and apps.connections.open (Socket Mode), form or JSON bodies, Bearer
- * tokens. Answers as Slack does (shapes from test/fixtures/slack/web-api-responses.json):
+ * chat.postEphemeral, apps.connections.open (Socket Mode) and the liveness methods
+ * (assistant.threads.setStatus, chat.startStream / appendStream / stopStream, chat.delete:
+ * slack-streams.ts), form or JSON bodies, Bearer tokens. Answers as Slack does (shapes from test/fixtures/slack/web-api-responses.json):
  * HTTP 200 `{ok:false, error}` for failures, HTTP 429 + Retry-After for rate limits.
  * Records every call; `failNext` scripts failures for the next N calls.
  */
@@ -53,6 +49,8 @@ export class SlackApiServer {
   /** Channels that exist (any channel when empty); others are `channel_not_found`. */
   readonly channels = new Set<string>();
   readonly messages = new Map<string, StoredMessage>();
+  /** Thread statuses, streamed messages and deletions (slack-streams.ts). */
+  readonly live = new SlackStreams(this.messages, () => this.nextTs());
   /** Files users share and files the bot uploads (slack-files.ts). */
   readonly files = new SlackFiles(() => this.url.replace(/\/api\/$/, ''));
   private readonly failures: Array<{ method?: string; failure: SlackFailure }> = [];
@@ -221,6 +219,7 @@ export class SlackApiServer {
     const channel = typeof args.channel === 'string' ? args.channel : undefined;
     const channelKnown = () =>
       !!channel && (this.channels.size === 0 || this.channels.has(channel));
+    if (this.live.handles(method)) return this.live.answer(method, args);
     switch (method) {
       case 'auth.test':
         return ok200({

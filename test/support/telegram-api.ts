@@ -77,13 +77,17 @@ export const BOB: TelegramUserIdentity = {
  * long polls that return as soon as an update is pushed, a second concurrent poll
  * terminating the first with 409), setWebhook / deleteWebhook / getWebhookInfo (a set
  * webhook makes getUpdates 409), sendMessage, editMessageText, editMessageReplyMarkup,
- * answerCallbackQuery. Answers as Telegram does (`{ok:true,result}`;
+ * answerCallbackQuery, and sendChatAction, sendMessageDraft, deleteMessage (liveness). Answers as Telegram does (`{ok:true,result}`;
  * `{ok:false,error_code,description,parameters}` with the HTTP status = error_code).
  * Records every call; `failNext` scripts failures for the next N calls.
  */
 export class TelegramApiServer {
   readonly calls: TelegramApiCall[] = [];
   readonly messages = new Map<string, StoredTelegramMessage>();
+  /** sendMessageDraft calls that Telegram accepted, in order. */
+  readonly drafts: Array<{ chatId: number; draftId: number; text: string; at: number }> = [];
+  /** Messages removed by deleteMessage, in order. */
+  readonly deleted: StoredTelegramMessage[] = [];
   /** Files users sent (getFile, downloads) — see telegram-files.ts. */
   readonly files = new TelegramFiles();
   private readonly bots = new Map<string, BotState>();
@@ -432,6 +436,10 @@ export class TelegramApiServer {
       case 'editMessageText':
       case 'editMessageReplyMarkup':
         return this.edit(method, args);
+      case 'sendChatAction':
+      case 'sendMessageDraft':
+      case 'deleteMessage':
+        return this.live(method, args);
       case 'answerCallbackQuery':
         if (!args.callback_query_id)
           return error(
@@ -570,6 +578,41 @@ export class TelegramApiServer {
     return ok(message);
   }
 
+  /**
+   * The liveness methods (Bot API 9.3): sendChatAction (a known action, any chat),
+   * sendMessageDraft (private chats only, a non-zero draft_id, 1-4096 characters; drafts
+   * are kept in `drafts`, never as messages), deleteMessage (the message must exist;
+   * deleted ones move to `deleted`).
+   */
+  private live(method: string, args: Record<string, any>): Answer {
+    if (args.chat_id === undefined) return error(400, 'Bad Request: chat_id is empty');
+    const chatId = Number(args.chat_id);
+    switch (method) {
+      case 'sendChatAction':
+        if (!CHAT_ACTIONS.has(String(args.action)))
+          return error(400, 'Bad Request: wrong parameter action in request');
+        return ok(true);
+      case 'sendMessageDraft': {
+        if (!(chatId > 0))
+          return error(400, 'Bad Request: drafts can be sent only to private chats');
+        if (!Number(args.draft_id)) return error(400, 'Bad Request: draft_id must be non-zero');
+        const text = String(args.text ?? '');
+        if (!text || text.length > 4096)
+          return error(400, 'Bad Request: text must be 1-4096 characters');
+        this.drafts.push({ chatId, draftId: Number(args.draft_id), text, at: Date.now() });
+        return ok(true);
+      }
+      default: {
+        const key = `${chatId}/${Number(args.message_id)}`;
+        const stored = this.messages.get(key);
+        if (!stored) return error(400, 'Bad Request: message to delete not found');
+        this.messages.delete(key);
+        this.deleted.push(stored);
+        return ok(true);
+      }
+    }
+  }
+
   private edit(method: string, args: Record<string, any>): Answer {
     const key = `${Number(args.chat_id)}/${Number(args.message_id)}`;
     const stored = this.messages.get(key);
@@ -596,6 +639,21 @@ export class TelegramApiServer {
     return ok(next);
   }
 }
+
+/** sendChatAction's actions (Bot API). */
+const CHAT_ACTIONS = new Set([
+  'typing',
+  'upload_photo',
+  'record_video',
+  'upload_video',
+  'record_voice',
+  'upload_voice',
+  'upload_document',
+  'choose_sticker',
+  'find_location',
+  'record_video_note',
+  'upload_video_note',
+]);
 
 function ok(result: unknown, description?: string): Answer {
   return { status: 200, body: { ok: true, result, ...(description ? { description } : {}) } };

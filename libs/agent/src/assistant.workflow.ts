@@ -8,6 +8,7 @@ import {
   InterruptRequested,
   LeaseLostError,
   type LlmMessage,
+  type LlmResponse,
   type LlmToolCall,
   type ModelClient,
   Suspend,
@@ -25,6 +26,8 @@ import {
   trimOldestTurn,
 } from './conversation.util';
 import { rememberConversation } from './person-memory';
+import { type ChatLiveness, openLiveTurn, previewRecipientOf } from './liveness/chat-liveness';
+import { type LiveTurn } from './liveness/live-turn';
 import { type AgentTool, type EffectTool, type ToolRegistry, type toolSpecs } from './tool';
 import { type AgentMedia, configuredAgentMedia } from './media/agent-media';
 import {
@@ -56,6 +59,8 @@ export interface AssistantOptions {
   memory?: PersonMemoryStore;
   /** Files in chat (store, fetchers, limits); default: what the worker configured. */
   media?: AgentMedia;
+  /** What the chat shows while the model works; default: the worker's (configureLiveness). */
+  liveness?: ChatLiveness;
 }
 
 const assistantInput = z
@@ -178,6 +183,8 @@ export function createAssistantWorkflow(
       let limits = settings.budget;
       const spent: Spend = { tokens: 0, costUsd: 0, turns: 0 };
       const follow = { here, followUpWindow, messages, reply, turns };
+      const recipient = previewRecipientOf(input);
+      const live = () => openLiveTurn(ctx, recipient, options.liveness);
       if (!(await openingTurn(ctx, { ...input, text }, follow)))
         return { answer: null, spent, profile };
       for (;;) {
@@ -195,7 +202,7 @@ export function createAssistantWorkflow(
           limits = raiseLimit(limits, settings.budget, passed);
           continue;
         }
-        const message = await callModel(ctx, settings, client, messages, specs, spent);
+        const message = await callModel(ctx, { settings, client, live }, messages, specs, spent);
         const calls = message.toolCalls ?? [];
         if (!calls.length) {
           const answer = message.content ?? '';
@@ -252,26 +259,35 @@ function askForMoreBudget(
 /** One model call as a recorded step; its usage is added to `spent`, its answer to `messages`. */
 async function callModel(
   ctx: WorkflowContext,
-  settings: AgentConfig,
-  client: ModelClient,
+  model: { settings: AgentConfig; client: ModelClient; live: () => LiveTurn | undefined },
   messages: LlmMessage[],
   specs: ReturnType<typeof toolSpecs>,
   spent: Spend,
 ) {
-  const response = await ctx.llm(
-    {
-      model: settings.model,
-      messages,
-      tools: specs,
-      ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
-    },
-    {
-      client,
-      timeout: settings.timeout,
-      maxAttempts: settings.maxAttempts,
-      trim: trimOldestTurn,
-    },
-  );
+  const { settings, client } = model;
+  // The chat's preview while the model works: best-effort, never recorded, and ended
+  // without waiting for it — the answer goes out through the outbox either way.
+  const live = model.live();
+  let response: LlmResponse;
+  try {
+    response = await ctx.llm(
+      {
+        model: settings.model,
+        messages,
+        tools: specs,
+        ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+      },
+      {
+        client,
+        timeout: settings.timeout,
+        maxAttempts: settings.maxAttempts,
+        trim: trimOldestTurn,
+        ...(live ? { progress: live.progress } : {}),
+      },
+    );
+  } finally {
+    void live?.stop();
+  }
   // The step dropped the oldest turns to fit: so does the conversation from now on.
   if (response.trimmed) messages.splice(historyStart(messages), response.trimmed);
   spent.turns += 1;

@@ -11,3 +11,5 @@ export * from './media/agent-media';
 export * from './media/prepare-attachment';
 export * from './media/send-file.tool';
 export * from './media/user-turn';
+export * from './liveness/chat-liveness';
+export * from './liveness/live-turn';

@@ -8,6 +8,7 @@ import {
   type ModelClient,
   ModelError,
 } from '@app/engine';
+import { collectChatStream } from './openai-chat-stream';
 import { costOf } from './pricing.util';
 
 type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -108,11 +109,34 @@ export abstract class OpenAiModelClient implements ModelClient {
     this.sdk = openAiSdk(settings);
   }
 
-  abstract complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion>;
+  abstract complete(
+    request: LlmRequest,
+    options: { signal: AbortSignal; onText?: (soFar: string) => void },
+  ): Promise<LlmCompletion>;
 
   cost(model: string, usage: LlmUsage): number {
     return costOf(this.settings.prices, model, usage);
   }
+}
+
+/** The Chat Completions request for a provider-neutral one (without `stream`). */
+function chatBody(
+  request: LlmRequest,
+): OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: request.model,
+    messages: request.messages.map(toWire),
+    ...(request.tools?.length
+      ? {
+          tools: request.tools.map((t) => ({
+            type: 'function' as const,
+            function: { name: t.name, description: t.description, parameters: t.parameters },
+          })),
+        }
+      : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.maxTokens !== undefined ? { max_completion_tokens: request.maxTokens } : {}),
+  };
 }
 
 /**
@@ -120,26 +144,27 @@ export abstract class OpenAiModelClient implements ModelClient {
  * any OpenAI-compatible server by baseURL.
  */
 export class OpenAiChatModelClient extends OpenAiModelClient {
-  async complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion> {
+  async complete(
+    request: LlmRequest,
+    options: { signal: AbortSignal; onText?: (soFar: string) => void },
+  ): Promise<LlmCompletion> {
+    const body = chatBody(request);
+    const { onText } = options;
+    if (onText) {
+      // Streamed for the chat's preview; a failure mid-stream is classified like any other.
+      try {
+        const stream = await this.sdk.chat.completions.create(
+          { ...body, stream: true, stream_options: { include_usage: true } },
+          { signal: options.signal },
+        );
+        return await collectChatStream(stream, request.model, onText);
+      } catch (err) {
+        throw classifyModelError(err);
+      }
+    }
     let res: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      res = await this.sdk.chat.completions.create(
-        {
-          model: request.model,
-          messages: request.messages.map(toWire),
-          ...(request.tools?.length
-            ? {
-                tools: request.tools.map((t) => ({
-                  type: 'function' as const,
-                  function: { name: t.name, description: t.description, parameters: t.parameters },
-                })),
-              }
-            : {}),
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          ...(request.maxTokens !== undefined ? { max_completion_tokens: request.maxTokens } : {}),
-        },
-        { signal: options.signal },
-      );
+      res = await this.sdk.chat.completions.create(body, { signal: options.signal });
     } catch (err) {
       throw classifyModelError(err);
     }

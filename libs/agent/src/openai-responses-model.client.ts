@@ -152,15 +152,63 @@ export function fromResponse(
  * through the same classification.
  */
 export class OpenAiResponsesModelClient extends OpenAiModelClient {
-  async complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion> {
+  async complete(
+    request: LlmRequest,
+    options: { signal: AbortSignal; onText?: (soFar: string) => void },
+  ): Promise<LlmCompletion> {
     let res: OpenAI.Responses.Response;
     try {
-      res = await this.sdk.responses.create(toResponsesParams(request), {
-        signal: options.signal,
-      });
+      res = options.onText
+        ? await this.streamed(request, options.signal, options.onText)
+        : await this.sdk.responses.create(toResponsesParams(request), { signal: options.signal });
     } catch (err) {
       throw classifyModelError(err);
     }
     return fromResponse(res, request.model);
+  }
+
+  /**
+   * The response streamed (`stream: true`) for the chat's preview: the output text's
+   * deltas as they come (a new message item starts a new paragraph, as fromResponse
+   * joins them), and the response itself from the event that ends the stream
+   * (response.completed, .incomplete or .failed), read like an unstreamed one.
+   */
+  private async streamed(
+    request: LlmRequest,
+    signal: AbortSignal,
+    onText: (soFar: string) => void,
+  ): Promise<OpenAI.Responses.Response> {
+    const stream = await this.sdk.responses.create(
+      { ...toResponsesParams(request), stream: true },
+      { signal },
+    );
+    let text = '';
+    let item: number | undefined;
+    for await (const event of stream) {
+      switch (event.type) {
+        case 'response.output_text.delta':
+          if (item !== undefined && item !== event.output_index && text) text += '\n\n';
+          item = event.output_index;
+          text += event.delta;
+          try {
+            onText(text);
+          } catch {
+            // The preview is best-effort: it never fails the model call.
+          }
+          break;
+        case 'response.completed':
+        case 'response.incomplete':
+        case 'response.failed':
+          return event.response;
+        case 'error':
+          throw new ModelError(
+            event.message,
+            event.code === 'rate_limit_exceeded' ? 'rate_limit' : 'server',
+          );
+        default:
+          break;
+      }
+    }
+    throw new ModelError('the response stream ended before the response did', 'server');
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BUSY_POLICIES, parsePointer } from '@app/core';
+import { BUSY_POLICIES, LIVENESS_MODES, parsePointer } from '@app/core';
 import { byteSize, durationMs } from './config-primitives';
 
 export const WEBHOOK_SCHEMES = ['standard-webhooks', 'github', 'stripe', 'none'] as const;
@@ -148,6 +148,12 @@ export const slackWorkspace = z
       .enum(CHAT_FORMATS)
       .default('markdown')
       .describe("`markdown`: messages' Markdown is sent as Slack mrkdwn; `plain`: as typed."),
+    liveness: z
+      .enum(LIVENESS_MODES)
+      .default('stream')
+      .describe(
+        "What a thread shows while the assistant's model works: `off`; `typing` (the assistant thread's status); `stream` (the status, and the answer streamed as it is written with chat.startStream, deleted when the answer is posted). The answer itself is always one message.",
+      ),
   })
   .superRefine((ws, ctx) => {
     if (ws.socketMode && !ws.appToken) {
@@ -224,6 +230,12 @@ export const telegramBot = z
         message: 'pollTimeout must be whole seconds between 1s and 50s',
       })
       .describe('The getUpdates long-poll timeout in polling mode: whole seconds, 1s-50s.'),
+    liveness: z
+      .enum(LIVENESS_MODES)
+      .default('stream')
+      .describe(
+        "What a chat shows while the assistant's model works: `off`; `typing` (sendChatAction, repeated); `stream` (typing, and the answer as it is written: a draft in private chats, an edited preview message in groups, deleted when the answer is sent). The answer itself is always one message.",
+      ),
   })
   .superRefine((bot, ctx) => {
     if (bot.mode === 'webhook' && !bot.secretToken) {

@@ -26,3 +26,4 @@ export * from './chat-format';
 export * from './memory/person-memory';
 export * from './attachments/attachment';
 export * from './attachments/attachment-store.port';
+export * from './channels/liveness.port';

@@ -8,3 +8,4 @@ export * from './slack.sender';
 export * from './slack-ingress.service';
 export * from './slack.module';
 export * from './slack-files';
+export * from './slack-liveness';

@@ -31,6 +31,7 @@ describe('slack config', () => {
       busyPolicy: 'inbox',
       collectWindow: 3_000,
       format: 'markdown',
+      liveness: 'stream',
     });
     expect(slackConfiguredKinds(config)).toEqual([
       { kind: 'chat-approval', where: 'slack.workspaces.acme.workflow' },

@@ -10,3 +10,4 @@ export * from './telegram-ingress.service';
 export * from './telegram.module';
 export * from './telegram-file.fetcher';
 export * from './telegram-media';
+export * from './telegram-liveness';

@@ -34,6 +34,7 @@ describe('telegram config', () => {
       collectWindow: 3_000,
       pollTimeout: 30_000,
       format: 'markdown',
+      liveness: 'stream',
     });
     expect(config.telegram.bots.local).toMatchObject({ mode: 'polling', pollTimeout: 2_000 });
     const bots = new TelegramBots(config);

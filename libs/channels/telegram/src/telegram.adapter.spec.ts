@@ -24,6 +24,7 @@ const config = {
         collectWindow: 3_000,
         pollTimeout: 30_000,
         format: 'markdown',
+        liveness: 'stream',
       },
       local: {
         token: '987654321:TEST_ONLY_token',
@@ -32,6 +33,7 @@ const config = {
         collectWindow: 3_000,
         pollTimeout: 30_000,
         format: 'markdown',
+        liveness: 'stream',
       },
     },
   },

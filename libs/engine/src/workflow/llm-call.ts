@@ -69,10 +69,16 @@ async function callModel(
 ): Promise<LlmResponse> {
   const { name, req, trimmed, timeoutMs } = call;
   const started = performance.now();
+  const { progress } = options;
+  progress?.started();
   const completion = await executeStep(
     scope,
     row,
-    ({ signal }) => options.client.complete(req, { signal }),
+    ({ signal }) =>
+      options.client.complete(req, {
+        signal,
+        ...(progress?.text ? { onText: (soFar: string) => progress.text?.(soFar) } : {}),
+      }),
     name,
     timeoutMs,
   );

@@ -165,7 +165,15 @@ export interface LlmResponse extends LlmCompletion {
 export interface ModelClient {
   /** Recorded on each ModelCall (`openai`, `azure`, `ollama`, …). */
   readonly provider: string;
-  complete(request: LlmRequest, options: { signal: AbortSignal }): Promise<LlmCompletion>;
+  /**
+   * `onText`, when given, asks for the answer as it is generated (a preview for the chat):
+   * called with the whole text so far after each piece. A client that cannot stream
+   * ignores it. The completion returned is the record either way.
+   */
+  complete(
+    request: LlmRequest,
+    options: { signal: AbortSignal; onText?: (soFar: string) => void },
+  ): Promise<LlmCompletion>;
   /** USD for one call's usage (the configured price table); 0 when unknown. */
   cost(model: string, usage: LlmUsage): number;
 }
@@ -183,6 +191,20 @@ export interface LlmOptions {
    * nothing more can go. Must drop messages from the front only (after a system message).
    */
   trim?: (request: LlmRequest) => LlmRequest | null;
+  /**
+   * Told when the model is really called (never on a replay of the recorded step) and,
+   * when the client streams, of the answer so far: what a chat shows while the model
+   * works. Best-effort by contract: it must not throw, and nothing it does is recorded.
+   */
+  progress?: LlmProgress;
+}
+
+/** What ctx.llm tells its caller while a model call runs (LlmOptions.progress). */
+export interface LlmProgress {
+  /** Before each attempt of the model call. */
+  started(): void;
+  /** The answer's text so far (whole, not the new piece); absent: the model need not stream. */
+  text?(soFar: string): void;
 }
 
 /** What a message carries; channels render what they understand. */

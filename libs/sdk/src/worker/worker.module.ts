@@ -10,6 +10,7 @@ import { configureAgentMedia } from '@app/agent';
 import { agentMediaFor } from './agent-media';
 import { MetricsModule } from '@app/observability';
 import { AgentMemoryWiring } from './agent-memory.wiring';
+import { LivenessWiring } from './liveness.wiring';
 
 export interface WorkerModuleOptions {
   config: AppConfig;
@@ -75,7 +76,7 @@ export class WorkerModule {
           senders: [...outboundSenders(options.config, options.logger), ...(options.senders ?? [])],
         }),
       ],
-      providers: [AgentMemoryWiring],
+      providers: [AgentMemoryWiring, LivenessWiring],
     };
   }
 }
