@@ -7,6 +7,7 @@ export * from './retry/retry-policy';
 export * from './routing/route';
 export * from './time/duration.util';
 export * from './waits/wait';
+export * from './waits/typed-answer';
 export * from './work/work-command';
 export * from './work/work-state';
 export * from './work/step-output.util';

@@ -23,6 +23,7 @@ const config = {
         busyPolicy: 'inbox',
         collectWindow: 3_000,
         pollTimeout: 30_000,
+        requireMention: true,
         format: 'markdown',
       },
       local: {
@@ -31,6 +32,7 @@ const config = {
         busyPolicy: 'inbox',
         collectWindow: 3_000,
         pollTimeout: 30_000,
+        requireMention: true,
         format: 'markdown',
       },
     },

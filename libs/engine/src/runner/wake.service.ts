@@ -15,6 +15,7 @@ import {
   LedgerDatabase,
   OutboxRepository,
   translateDatabaseError,
+  WaitPromptEdits,
   WaitRepository,
   type WaitRow,
   WORK_DISPATCHER,
@@ -46,6 +47,7 @@ export class WakeService {
     private readonly works: WorkRepository,
     private readonly waits: WaitRepository,
     private readonly outbox: OutboxRepository,
+    private readonly edits: WaitPromptEdits,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
@@ -146,6 +148,9 @@ export class WakeService {
           step.action === 'escalate'
             ? (JSON.parse(step.target) as { channel: string; target: string; thread?: string })
             : this.resumeAddress(wait);
+        // A hand-over moves the question: the buttons where it was asked go first.
+        if (step.action === 'escalate')
+          dispatches.push(...(await this.edits.close(client, wait, { closed: 'escalated' })));
         if (to) {
           const prompt = wait.promptRef ? await this.outbox.find(client, wait.promptRef) : null;
           const row = await this.outbox.insert(client, {
@@ -158,6 +163,9 @@ export class WakeService {
               ...(prompt?.payload ?? { kind: 'ask' }),
               kind: 'ask',
               waitId: wait.id,
+              // The workflow's own words for this rung, else the question again.
+              ...(step.text ? { text: step.text } : {}),
+              rung: step.action,
               reminder: step.action === 'remind',
               escalated: step.action === 'escalate',
               ...(to.thread ? { thread: to.thread } : {}),
@@ -194,6 +202,7 @@ export class WakeService {
           'timed_out',
           step.value ?? wait.defaultValue ?? null,
         );
+        dispatches.push(...(await this.edits.close(client, wait, { closed: 'expired' })));
         await this.works.appendEvent(client, wait.workId, 'escalation', data, 'timer');
         const applied = await this.works.apply(
           client,
@@ -209,6 +218,7 @@ export class WakeService {
           new WaitTimeoutError(`wait ${wait.id} (${wait.type}) was not answered in time`),
         );
         await this.waits.resolve(client, wait.id, 'timed_out', null, null, error);
+        dispatches.push(...(await this.edits.close(client, wait, { closed: 'expired' })));
         await this.works.appendEvent(client, wait.workId, 'escalation', data, 'timer');
         const applied = await this.works.apply(
           client,

@@ -11,6 +11,7 @@ import {
 } from '@app/core';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { type Dispatch } from '../ports/work-dispatcher.port';
+import { WaitPromptEdits } from '../waits/wait-prompt-edits';
 import { type WaitRow } from '../waits/wait.repository';
 import { messageIdOf } from './chat.types';
 
@@ -30,6 +31,7 @@ export class ChatReplies {
     private readonly outbox: OutboxRepository,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly edits: WaitPromptEdits,
   ) {
     this.secrets = buttonSecrets(config);
   }
@@ -78,40 +80,17 @@ export class ChatReplies {
     return { dispatches, feedback };
   }
 
-  /** After a human wait was answered: the prompt loses its buttons and says who answered. */
+  /** After a human wait was answered: its questions lose their buttons and say who answered. */
   async answered(
     client: PoolClient,
     eventId: string,
     event: InboundEventInput,
     wait: WaitRow,
   ): Promise<Dispatch[]> {
-    if (!wait.promptRef) return [];
-    const prompt = await this.outbox.find(client, wait.promptRef);
-    if (!prompt?.providerMessageId) return [];
-    // A plain prompt (AskOptions.plain: an assistant's answer open to a follow-up) is
-    // a message of the conversation, not a question: it stays as it was sent.
-    if ((prompt.payload as { kind?: string }).kind !== 'ask') return [];
-    const payload: OutboundPayload = {
-      kind: 'answered',
-      waitId: wait.id,
-      promptMessageId: prompt.providerMessageId,
-      text: (prompt.payload as { text?: string }).text ?? '',
+    return this.edits.close(client, wait, {
       answeredBy: event.actor?.name ?? event.actor?.id ?? 'someone',
       answer: event.answer ?? null,
-      ...((prompt.payload as { thread?: string }).thread
-        ? { thread: (prompt.payload as { thread: string }).thread }
-        : {}),
-    };
-    const row = await this.outbox.insert(client, {
-      id: this.ids.uuid(),
-      workId: wait.workId,
-      stepId: null,
-      channel: prompt.channel,
-      target: prompt.target,
-      payload,
-      idempotencyKey: `answered:${wait.id}`,
     });
-    return [{ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 }];
   }
 
   /** "Which one did you mean?": one signed pick button per candidate work. */

@@ -6,6 +6,7 @@ import {
   type IdGenerator,
   type InboundEventInput,
   type RouteOutcome,
+  typedAnswer,
 } from '@app/core';
 import { type Dispatch } from '../ports/work-dispatcher.port';
 import { WaitRepository, type WaitRow } from '../waits/wait.repository';
@@ -188,7 +189,7 @@ export class DecisionApplier {
   }
 
   private validationError(wait: WaitRow, event: InboundEventInput): string | null {
-    const verdict = this.validator.validate(wait.expects, event.answer);
+    const verdict = this.validator.validate(wait.expects, typedAnswer(wait.expects, event.answer));
     return verdict.ok ? null : verdict.error;
   }
 }
