@@ -217,6 +217,33 @@ export const fileConfigSchema = z.strictObject({
         .describe(
           'One person, several channel identities (`ana: [telegram:111, slack:T1:U1]`): a wait that names any of them may be answered by all of them.',
         ),
+      /**
+       * Inbound messages per conversation: a person (or a script) flooding a chat would
+       * otherwise open works and fill inboxes as fast as they type.
+       */
+      rateLimit: z
+        .strictObject({
+          messages: z
+            .number()
+            .int()
+            .nonnegative()
+            .default(20)
+            .describe(
+              'Messages one conversation may send per `window`; past that they are recorded as dropped and not acted on. 0: no limit.',
+            ),
+          window: durationMs.default(60_000).describe('The window the count is over.'),
+          reply: z
+            .string()
+            .min(1)
+            .default(
+              "You're sending messages faster than I can take them. Please wait a moment — I'm not acting on the ones sent just now.",
+            )
+            .describe('Said once when a conversation goes over the limit (privately on Slack).'),
+        })
+        .prefault({})
+        .describe(
+          'Inbound messages per conversation (chat only; button presses and commands are not limited).',
+        ),
     })
     .prefault({}),
   /** Outbound HTTP targets for `ctx.send({ channel: 'http', target: <name> }, …)`. */

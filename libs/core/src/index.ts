@@ -12,6 +12,7 @@ export * from './work/work-command';
 export * from './work/work-state';
 export * from './work/step-output.util';
 export * from './work/transition';
+export * from './work/work-label.util';
 export * from './work/step-output.util';
 export * from './events/inbound-event';
 export * from './ports/clock.port';

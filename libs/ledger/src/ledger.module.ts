@@ -15,6 +15,7 @@ import {
 import { LedgerReadDatabase } from './database/ledger-read-database';
 import { AnswerValidator } from './ingest/answer-validator';
 import { ChatCommands } from './ingest/chat-commands';
+import { ChatRateLimit } from './ingest/chat-rate-limit';
 import { ChatReplies } from './ingest/chat-replies';
 import { WaitPromptEdits } from './waits/wait-prompt-edits';
 import { ChatResponders } from './ingest/chat-responders';
@@ -62,6 +63,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     AnswerValidator,
     ChatResponders,
     ChatReplies,
+    ChatRateLimit,
     WaitPromptEdits,
     ChatCommands,
     ChatMemoryCommands,

@@ -74,11 +74,12 @@ export function addressedInGroup(
   let stripped = text;
   for (const m of mentions)
     stripped = stripped.replace(raw.slice(m.offset, m.offset + m.length), '');
-  // "@bot, deploy it" → "deploy it"; line breaks in the rest are the person's.
+  // "@bot, deploy it" → "deploy it", "hi @bot, go" → "hi, go"; line breaks stay the person's.
   return {
     addressed: true,
     text: stripped
       .replace(/[ \t]{2,}/g, ' ')
+      .replace(/[ \t]+([,.:;!?])/g, '$1')
       .replace(/^[\s,:]+/, '')
       .trim(),
   };

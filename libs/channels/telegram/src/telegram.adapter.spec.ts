@@ -37,7 +37,11 @@ const config = {
       },
     },
   },
-  chat: { buttonSecrets: [SECRET], identities: {} },
+  chat: {
+    buttonSecrets: [SECRET],
+    identities: {},
+    rateLimit: { messages: 20, window: 60_000, reply: 'Slow down.' },
+  },
   env: {} as AppConfig['env'],
 } as Pick<AppConfig, 'telegram' | 'chat' | 'env'>;
 

@@ -8,6 +8,7 @@ import {
   type InboundEventInput,
   type OutboundPayload,
   type WorkState,
+  workLabel,
 } from '@app/core';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { type Dispatch } from '../ports/work-dispatcher.port';
@@ -103,10 +104,12 @@ export class ChatReplies {
     const { rows } = await client.query<{
       id: string;
       kind: string;
+      title: string | null;
+      input: unknown;
       state: WorkState;
       createdAt: Date;
     }>(
-      'SELECT id, kind, state, "createdAt" FROM "Work" WHERE id = ANY($1::uuid[]) ORDER BY "createdAt"',
+      'SELECT id, kind, title, input, state, "createdAt" FROM "Work" WHERE id = ANY($1::uuid[]) ORDER BY "createdAt"',
       [workIds],
     );
     const offered = rows.slice(0, 10);
@@ -121,7 +124,8 @@ export class ChatReplies {
       text: 'Several works could take this. Which one did you mean?',
       replyTo: messageIdOf(event),
       buttons: offered.map((w, i) => ({
-        label: `${w.kind} · ${w.state.toLowerCase()} · ${w.id.slice(-6)}`,
+        // What the person asked for, in their words, tells works apart; an id does not.
+        label: `${workLabel(w)} · ${w.state.toLowerCase()}`,
         token: signButtonToken({ kind: 'pick', workId: w.id, choice: i }, this.secrets[0]!),
       })),
     });

@@ -95,6 +95,7 @@ export class DecisionApplier {
         replyAddress: event.replyAddress ?? null,
         input: event.body,
         retryPolicy: this.defaults?.retryPolicy(outcome.kind) ?? DEFAULT_RETRY_POLICY,
+        title: event.title ?? null,
       },
       actorOf(event),
       { eventId, reason: outcome.reason },

@@ -33,6 +33,8 @@ export interface NewWork {
   parentId?: string | null;
   input: unknown;
   retryPolicy: RetryPolicy;
+  /** What it is about, in a few words (the API's `title`); null: shown by kind and input. */
+  title?: string | null;
 }
 
 /** Fields a transition may carry besides the state machine's own. */
@@ -53,7 +55,7 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
 /** The columns a new Work row is written with (create(), ingest's one-statement path). */
 export const NEW_WORK_COLUMNS = `id, kind, state, "sourceType", "sourceId", "conversationKey", "parentId", input,
-  attempt, "retryPolicy", "runSeq", "replyAddress", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt"`;
+  attempt, "retryPolicy", "runSeq", "replyAddress", title, "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt"`;
 
 /** The type of each of planCreate()'s values, in order. */
 export const NEW_WORK_TYPES = [
@@ -69,6 +71,7 @@ export const NEW_WORK_TYPES = [
   'jsonb',
   'int',
   'jsonb',
+  'text',
 ] as const;
 
 /**
@@ -140,6 +143,7 @@ export class WorkRepository {
         json(s.retryPolicy),
         s.runSeq,
         work.replyAddress ? json(work.replyAddress) : null,
+        work.title ?? null,
       ],
       dispatches: this.dispatchesFor(work.id, result.effects),
     };
