@@ -619,7 +619,7 @@ export function entitiesOf(text: string): { entities?: Array<Record<string, unkn
   if (text.startsWith('/'))
     entities.push({ offset: 0, length: text.split(/\s/)[0]!.length, type: 'bot_command' });
   for (const m of text.matchAll(/(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}/g))
-    if (!(text.startsWith('/') && m.index! < text.split(/\s/)[0]!.length))
-      entities.push({ offset: m.index!, length: m[0].length, type: 'mention' });
+    if (!(text.startsWith('/') && m.index < text.split(/\s/)[0]!.length))
+      entities.push({ offset: m.index, length: m[0].length, type: 'mention' });
   return entities.length ? { entities } : {};
 }

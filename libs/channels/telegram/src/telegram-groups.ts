@@ -25,7 +25,7 @@ interface Entity {
 }
 
 function entitiesOf(message: TelegramMessage): Entity[] {
-  const list = (message.entities ?? message.caption_entities ?? []) as unknown[];
+  const list = message.entities ?? message.caption_entities ?? [];
   return list.filter(
     (e): e is Entity =>
       typeof e === 'object' &&

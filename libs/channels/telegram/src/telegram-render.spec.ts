@@ -116,7 +116,7 @@ describe(renderTelegramCall.name, () => {
     };
     const text = (p: OutboundPayload) =>
       (renderTelegramCall(p, PRIVATE, SECRET).args as { text: string }).text;
-    expect(text({ ...base, reminder: true } as OutboundPayload)).toBe('⏰ Reminder: Ship it?');
+    expect(text({ ...base, reminder: true })).toBe('⏰ Reminder: Ship it?');
     expect(text({ ...base, rung: 'escalate' })).toBe('⚠️ Escalated: Ship it?');
   });
 

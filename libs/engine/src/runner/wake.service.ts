@@ -151,30 +151,7 @@ export class WakeService {
         // A hand-over moves the question: the buttons where it was asked go first.
         if (step.action === 'escalate')
           dispatches.push(...(await this.edits.close(client, wait, { closed: 'escalated' })));
-        if (to) {
-          const prompt = wait.promptRef ? await this.outbox.find(client, wait.promptRef) : null;
-          const row = await this.outbox.insert(client, {
-            id: this.ids.uuid(),
-            workId: wait.workId,
-            stepId: null,
-            channel: to.channel,
-            target: to.target,
-            payload: {
-              ...(prompt?.payload ?? { kind: 'ask' }),
-              kind: 'ask',
-              waitId: wait.id,
-              // The workflow's own words for this rung, else the question again.
-              ...(step.text ? { text: step.text } : {}),
-              rung: step.action,
-              reminder: step.action === 'remind',
-              escalated: step.action === 'escalate',
-              ...(to.thread ? { thread: to.thread } : {}),
-            },
-            // Per wait, like the prompt's (WaitSystem.openWait): a step asked again climbs its ladder again.
-            idempotencyKey: waitMessageKey(wait.workId, wait.stepSeq, wait.id, `rung${rung + 1}`),
-          });
-          dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
-        }
+        if (to) dispatches.push(await this.sendRung(client, wait, rung, step, to));
         await this.works.lock(client, wait.workId);
         await this.works.appendEvent(
           client,
@@ -230,6 +207,38 @@ export class WakeService {
         return 'fired';
       }
     }
+  }
+
+  /** A reminder or hand-over: the question again (or the rung's own words), with its buttons. */
+  private async sendRung(
+    client: PoolClient,
+    wait: WaitRow,
+    rung: number,
+    step: Extract<EscalationRung, { action: 'remind' | 'escalate' }>,
+    to: { channel: string; target: string; thread?: string },
+  ): Promise<Dispatch> {
+    const prompt = wait.promptRef ? await this.outbox.find(client, wait.promptRef) : null;
+    const row = await this.outbox.insert(client, {
+      id: this.ids.uuid(),
+      workId: wait.workId,
+      stepId: null,
+      channel: to.channel,
+      target: to.target,
+      payload: {
+        ...(prompt?.payload ?? { kind: 'ask' }),
+        kind: 'ask',
+        waitId: wait.id,
+        // The workflow's own words for this rung, else the question again.
+        ...(step.text ? { text: step.text } : {}),
+        rung: step.action,
+        reminder: step.action === 'remind',
+        escalated: step.action === 'escalate',
+        ...(to.thread ? { thread: to.thread } : {}),
+      },
+      // Per wait, like the prompt's (WaitSystem.openWait): a step asked again climbs its ladder again.
+      idempotencyKey: waitMessageKey(wait.workId, wait.stepSeq, wait.id, `rung${rung + 1}`),
+    });
+    return { type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 };
   }
 
   private resumeAddress(
