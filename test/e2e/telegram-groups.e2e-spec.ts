@@ -352,6 +352,10 @@ describe('Telegram groups and natural answers (gateway + worker + loopback Bot A
     expect((await ledger.untilState(apiWork.workId!, 'COMPLETED', 20_000)).output).toEqual({
       version: '2.1',
     });
+    // /status names what is still running the same way.
+    await say('titled', '/status', { chatId });
+    const status = await botMessage(chatId, (m) => /^• /.test(m.text ?? ''), 'the /status answer');
+    expect(status.text).toMatch(/^• Deploy web \([0-9a-f]{6}\) — waiting/);
   });
 
   it('a flood is cut off politely, once; commands still work', async () => {
