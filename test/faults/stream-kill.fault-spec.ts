@@ -42,7 +42,15 @@ describe('a worker killed while the answer streams into a preview', () => {
         overrides: {
           telegram: {
             apiRoot: api.url,
-            bots: { main: { token: TOKEN, secretToken: SECRET, workflow: 'assistant' } },
+            // The group's messages are all for the bot: what is tested is the preview.
+            bots: {
+              main: {
+                token: TOKEN,
+                secretToken: SECRET,
+                workflow: 'assistant',
+                requireMention: false,
+              },
+            },
           },
         },
       }),
@@ -72,6 +80,7 @@ describe('a worker killed while the answer streams into a preview', () => {
         `      secretToken: ${SECRET}`,
         '      workflow: assistant',
         '      liveness: stream',
+        '      requireMention: false',
         'agent:',
         `  baseURL: ${openai.baseURL}`,
         '  apiKey: sk-test-only',
