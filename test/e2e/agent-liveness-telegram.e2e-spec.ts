@@ -82,6 +82,8 @@ describe('liveness on Telegram (gateway + worker + loopback Bot API + streaming 
                 secretToken: SECRET,
                 workflow: name === 'responder' ? 'assistant-responses' : 'assistant',
                 liveness: bot.liveness,
+                // Liveness is what is tested: every group message is for the bot.
+                requireMention: false,
               },
             ]),
           ),

@@ -109,6 +109,27 @@ describe('starting works over the API and waiting for their results', () => {
     expect(byKind.get('start-asking').inputSchema).toBeNull();
   });
 
+  it('a start may name the work: its title is on the work and in the list', async () => {
+    const started = await call('POST', '/api/v1/works', {
+      kind: 'start-greet',
+      input: { name: 'titled' },
+      title: '  Greet the new hire  ',
+    });
+    expect(started.status).toBe(201);
+    expect(started.json.work).toMatchObject({ title: 'Greet the new hire' });
+    const listed = await call('GET', '/api/v1/works?kind=start-greet', undefined, viewer);
+    expect(listed.json.items.find((w: any) => w.id === started.json.work.id)).toMatchObject({
+      title: 'Greet the new hire',
+    });
+    const blank = await call('POST', '/api/v1/works', {
+      kind: 'start-greet',
+      input: { name: 'x' },
+      title: '   ',
+    });
+    expect(blank.status).toBe(400);
+    expect(JSON.stringify(blank.json)).toContain('title');
+  });
+
   it('starts a work (201), runs it, and a second start with the same key answers 200 with the same work', async () => {
     const key = `k-${randomUUID()}`;
     const first = await call('POST', '/api/v1/works', {

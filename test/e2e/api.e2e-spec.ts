@@ -306,6 +306,7 @@ describe('operator API /api/v1', () => {
       expect(res.json.items[0]).toEqual({
         id: w.a,
         kind: 'f-deploy',
+        title: null,
         state: 'WAITING',
         attempt: 1,
         channel: 'webhook',

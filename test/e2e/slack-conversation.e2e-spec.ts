@@ -68,6 +68,23 @@ const turns = defineWorkflow(
   { input: chatInput },
 );
 
+/** Reminds in its own words, then takes `false` when nobody answers. */
+const ladder = defineWorkflow(
+  'slack.ladder',
+  async (ctx, input) => ({
+    ok: await ctx.ask<boolean>({
+      text: `Release ${input.text}?`,
+      expects: { type: 'boolean' },
+      escalation: [
+        { after: '300ms', action: 'remind', text: 'Still waiting on this one.' },
+        // Late enough that the reminder has been posted (and can lose its buttons too).
+        { after: '3s', action: 'default', value: false },
+      ],
+    }),
+  }),
+  { input: chatInput },
+);
+
 const WORKSPACES = {
   acme: {
     teamId: 'T0ACME001',
@@ -76,6 +93,12 @@ const WORKSPACES = {
     channel: 'C0ACME001',
   },
   beta: { teamId: 'T0BETA001', token: 'xoxb-beta', workflow: 'slack.count', channel: 'C0BETA001' },
+  ladder: {
+    teamId: 'T0LADR001',
+    token: 'xoxb-ladder',
+    workflow: 'slack.ladder',
+    channel: 'C0LADR001',
+  },
   turns: {
     teamId: 'T0TURN001',
     token: 'xoxb-turns',
@@ -199,7 +222,8 @@ describe('Slack conversations (gateway + worker + outbox + loopback Slack)', () 
       prefix,
       overrides: {
         worker: { lease: '5s', reconcileEvery: '300ms', concurrency: 4 },
-        chat: { buttonSecrets: [BUTTON_SECRET] },
+        // The 50-turn thread is a script answering as fast as it can, not a person.
+        chat: { buttonSecrets: [BUTTON_SECRET], rateLimit: { messages: 0 } },
         slack: {
           apiUrl: api.url,
           workspaces: Object.fromEntries(
@@ -218,7 +242,7 @@ describe('Slack conversations (gateway + worker + outbox + loopback Slack)', () 
     });
     gw = await startGateway(config);
     // The worker registers its own Slack sender (apps/worker outboundSenders).
-    worker = await startWorker(config, [approve, count, turns]);
+    worker = await startWorker(config, [approve, count, turns, ladder]);
   });
 
   afterAll(async () => {
@@ -320,6 +344,47 @@ describe('Slack conversations (gateway + worker + outbox + loopback Slack)', () 
     });
     const done = await ledger.untilState(opened.workId!, 'COMPLETED', 20_000);
     expect(done.output).toEqual({ n: '12' });
+  });
+
+  it('a typed "y" in the thread answers a yes/no question, as the Approve button would', async () => {
+    const { channel } = WORKSPACES.acme;
+    const opened = await mention('acme', 'v2.0');
+    await untilPosted(channel, opened.thread, 1, 'the approval prompt');
+    expect(await reply('acme', opened.thread, 'y', BOSS)).toMatchObject({
+      decision: 'resumed',
+      workId: opened.workId,
+    });
+    expect((await ledger.untilState(opened.workId!, 'COMPLETED', 20_000)).output).toEqual({
+      ok: true,
+    });
+    const edit = await until(
+      () => api.on('chat.update').find((c) => /v2\.0/.test(c.args.text)),
+      'the prompt to say who answered',
+    );
+    expect(edit.args.text).toBe(`Ship v2.0?\n✅ answered by <@${BOSS}>: Approve`);
+  });
+
+  it('a reminder says so, in the workflow’s words; the expired question and reminder lose their buttons', async () => {
+    const { channel } = WORKSPACES.ladder;
+    const opened = await mention('ladder', 'v3');
+    const prompt = await untilPosted(channel, opened.thread, 1, 'the question');
+    const reminder = await untilPosted(channel, opened.thread, 2, 'the reminder');
+    expect(reminder.args.text).toBe('Reminder: Still waiting on this one.');
+    expect(reminder.args.blocks.some((b: any) => b.type === 'actions')).toBe(true);
+    expect((await ledger.untilState(opened.workId!, 'COMPLETED', 20_000)).output).toEqual({
+      ok: false,
+    });
+    for (const [posted, text] of [
+      [prompt, 'Release v3?'],
+      [reminder, 'Still waiting on this one.'],
+    ] as const) {
+      const edit = await until(
+        () => api.on('chat.update').find((c) => c.args.ts === posted.response.ts),
+        `message ${posted.response.ts} to expire`,
+      );
+      expect(edit.args.text).toBe(`${text}\n⌛ Expired: no answer in time.`);
+      expect(edit.args.blocks.some((b: any) => b.type === 'actions')).toBe(false);
+    }
   });
 
   it(`a ${TURNS}-turn thread resumes the same work every time`, async () => {

@@ -138,11 +138,18 @@ describe('Telegram conversations (gateway + worker + outbox + loopback Bot API)'
     opts: { chatId: number; from?: TelegramUserIdentity; replyTo?: number },
   ) {
     const from = opts.from ?? ALICE;
-    const chat =
-      opts.chatId < 0
-        ? { id: opts.chatId, title: 'Ops (fake)', type: 'supergroup' }
-        : { id: opts.chatId, first_name: from.first_name, type: 'private' };
-    const update = api.userMessage(BOTS[bot].token, { from, chat, text, replyTo: opts.replyTo });
+    const group = opts.chatId < 0;
+    const chat = group
+      ? { id: opts.chatId, title: 'Ops (fake)', type: 'supergroup' }
+      : { id: opts.chatId, first_name: from.first_name, type: 'private' };
+    // In a group the bot hears what mentions it (requireMention, the default).
+    const said = group && opts.replyTo === undefined ? `@${bot}_bot ${text}` : text;
+    const update = api.userMessage(BOTS[bot].token, {
+      from,
+      chat,
+      text: said,
+      replyTo: opts.replyTo,
+    });
     return (await deliver(bot, update)).result!;
   }
 
@@ -193,6 +200,8 @@ describe('Telegram conversations (gateway + worker + outbox + loopback Bot API)'
         chat: {
           buttonSecrets: [BUTTON_SECRET],
           identities: { boss: ['other:boss', `telegram:${ALICE.id}`] },
+          // The 50-turn chat is a script answering as fast as it can, not a person.
+          rateLimit: { messages: 0 },
         },
         telegram: {
           apiRoot: api.url,
@@ -201,7 +210,12 @@ describe('Telegram conversations (gateway + worker + outbox + loopback Bot API)'
           bots: Object.fromEntries(
             Object.entries(BOTS).map(([bot, b]) => [
               bot,
-              { token: b.token, secretToken: secretOf(bot as Bot), workflow: b.workflow },
+              {
+                token: b.token,
+                secretToken: secretOf(bot as Bot),
+                workflow: b.workflow,
+                username: `${bot}_bot`,
+              },
             ]),
           ),
         },

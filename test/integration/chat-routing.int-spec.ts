@@ -96,6 +96,8 @@ describe('chat routing (ingest + worker + outbox, a recording channel)', () => {
           chat: {
             buttonSecrets: ['a-test-secret-of-enough-length'],
             identities: { ana: ['chat:ana', 'other:ana'] },
+            // The 50-turn conversation below is a script, not a person: no rate limit.
+            rateLimit: { messages: 0 },
           },
         },
       }),

@@ -138,7 +138,11 @@ describe('inbox: nothing acknowledged is stranded', () => {
       testConfig({
         schema: db.schema,
         prefix,
-        overrides: { worker: { lease: '900ms', reconcileEvery: '300ms' } },
+        overrides: {
+          worker: { lease: '900ms', reconcileEvery: '300ms' },
+          // Bursts of 20 scripted messages on one conversation: not a person to slow down.
+          chat: { rateLimit: { messages: 0 } },
+        },
       }),
       [quick, fails, asker, readsOnce, echo, reader, burstThenThink, failingChild, parent],
       [new NullSender()],

@@ -205,13 +205,7 @@ export class TelegramApiServer {
       chat,
       date: Math.floor(Date.now() / 1000),
       text: opts.text,
-      ...(opts.text.startsWith('/')
-        ? {
-            entities: [
-              { offset: 0, length: opts.text.split(/\s/)[0]!.length, type: 'bot_command' },
-            ],
-          }
-        : {}),
+      ...entitiesOf(opts.text),
       ...(opts.topicId !== undefined
         ? { message_thread_id: opts.topicId, is_topic_message: true }
         : {}),
@@ -672,4 +666,18 @@ export function telegramWebhookHeaders(secretToken?: string): Record<string, str
     'content-type': 'application/json',
     ...(secretToken !== undefined ? { 'x-telegram-bot-api-secret-token': secretToken } : {}),
   };
+}
+
+/**
+ * The entities Telegram marks in a text it delivers: a leading command (`bot_command`) and
+ * every `@username` (`mention`; offsets and lengths in UTF-16 units, as JavaScript counts).
+ */
+export function entitiesOf(text: string): { entities?: Array<Record<string, unknown>> } {
+  const entities: Array<Record<string, unknown>> = [];
+  if (text.startsWith('/'))
+    entities.push({ offset: 0, length: text.split(/\s/)[0]!.length, type: 'bot_command' });
+  for (const m of text.matchAll(/(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}/g))
+    if (!(text.startsWith('/') && m.index < text.split(/\s/)[0]!.length))
+      entities.push({ offset: m.index, length: m[0].length, type: 'mention' });
+  return entities.length ? { entities } : {};
 }

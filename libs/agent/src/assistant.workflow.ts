@@ -35,6 +35,7 @@ import {
   chatTurns,
   FOLLOW_UP_EXPECTS,
   messageOfBody,
+  senderOfBody,
   type UserTurn,
 } from './media/user-turn';
 
@@ -179,7 +180,7 @@ export function createAssistantWorkflow(
       };
       // Only a chat can carry a follow-up; a work started by API or webhook ends with its answer.
       const followUpWindow = here ? settings.followUpWindow : 0;
-      const turns = chatTurns(ctx, media, settings, reply);
+      const turns = chatTurns(ctx, media, settings, reply, senderOfBody(input));
       let limits = settings.budget;
       const spent: Spend = { tokens: 0, costUsd: 0, turns: 0 };
       const follow = { here, followUpWindow, messages, reply, turns };
@@ -320,7 +321,7 @@ async function openingTurn(
   const opening = messageOfBody(input);
   const text =
     input.text ?? input.prompt ?? (opening.attachments.length ? '' : JSON.stringify(input));
-  const turn = await follow.turns.of({ text, attachments: opening.attachments });
+  const turn = await follow.turns.of({ ...opening, text });
   if (turn.message) {
     if (turn.notice) await follow.reply(turn.notice);
     follow.messages.push(turn.message);

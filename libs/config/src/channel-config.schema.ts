@@ -202,7 +202,13 @@ export const telegramBot = z
       .min(1)
       .optional()
       .describe(
-        "The bot's @username without the @: `/status@other_bot` in a group is then ignored.",
+        "The bot's @username without the @: `/status@other_bot` in a group is then ignored, and `@username` in a group message counts as a mention.",
+      ),
+    requireMention: z
+      .boolean()
+      .default(true)
+      .describe(
+        'In groups, take only messages that @mention the bot (needs `username`), reply to one of its messages, or are its commands; `false`: every message. Private chats are always heard.',
       ),
     workflow: z
       .string()

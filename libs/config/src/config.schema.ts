@@ -8,6 +8,7 @@ import { retentionConfigSchema } from './retention.schema';
 import { databaseConfigSchema } from './database-config.schema';
 import { attachmentsConfigSchema } from './attachments.schema';
 import { serverConfigSchema, workerConfigSchema } from './process-config.schema';
+import { chatConfigSchema } from './chat-config.schema';
 
 // The sections live in their own files; what the rest of the code imports from here stays.
 export * from './config-primitives';
@@ -143,31 +144,7 @@ export const fileConfigSchema = z.strictObject({
     })
     .prefault({}),
   /** What every chat channel shares. */
-  chat: z
-    .strictObject({
-      /**
-       * HMAC secrets for button tokens: the first signs, every one verifies (rotation).
-       * Empty: WORKGATE_BUTTON_SECRET, else a random secret the first gateway or worker
-       * generates and keeps in the ledger (InstallationSecret `buttons`), shared by all.
-       */
-      buttonSecrets: z
-        .array(z.string().min(16, 'button secrets need 16+ characters'))
-        .default([])
-        .describe(
-          'HMAC secrets for button tokens: the first signs, every one verifies (rotation). Empty: WORKGATE_BUTTON_SECRET, else a random secret the first gateway or worker generates and keeps in the ledger, shared by all.',
-        ),
-      /**
-       * One person, several channel identities: a wait that names any of them may be
-       * answered by all of them (e.g. `ana: [telegram:111, slack:T1:U1]`).
-       */
-      identities: z
-        .record(z.string().min(1), z.array(z.string().min(1)).min(1))
-        .default({})
-        .describe(
-          'One person, several channel identities (`ana: [telegram:111, slack:T1:U1]`): a wait that names any of them may be answered by all of them.',
-        ),
-    })
-    .prefault({}),
+  chat: chatConfigSchema,
   /** Outbound HTTP targets for `ctx.send({ channel: 'http', target: <name> }, …)`. */
   outbound: z
     .strictObject({

@@ -28,6 +28,7 @@ export {
   type StepCheckpoint,
 } from './steps/step-completion.sql';
 export * from './waits/wait.repository';
+export * from './waits/wait-prompt-edits';
 export * from './schedules/schedule.repository';
 export * from './operator/keyset-cursor.util';
 export * from './operator/operator.types';

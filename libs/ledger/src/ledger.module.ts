@@ -15,7 +15,9 @@ import {
 import { LedgerReadDatabase } from './database/ledger-read-database';
 import { AnswerValidator } from './ingest/answer-validator';
 import { ChatCommands } from './ingest/chat-commands';
+import { ChatRateLimit } from './ingest/chat-rate-limit';
 import { ChatReplies } from './ingest/chat-replies';
+import { WaitPromptEdits } from './waits/wait-prompt-edits';
 import { ChatResponders } from './ingest/chat-responders';
 import { ChatRouting } from './ingest/chat-routing';
 import { CorrelatedResume } from './ingest/correlated-resume';
@@ -61,6 +63,8 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     AnswerValidator,
     ChatResponders,
     ChatReplies,
+    ChatRateLimit,
+    WaitPromptEdits,
     ChatCommands,
     ChatMemoryCommands,
     ChatRouting,
@@ -90,6 +94,7 @@ import { WorkflowKindRepository } from './workflows/workflow-kind.repository';
     { provide: CHANNEL_CURSOR_STORE, useExisting: ChannelCursorRepository },
   ],
   exports: [
+    WaitPromptEdits,
     LedgerDatabase,
     LedgerReadDatabase,
     CLOCK,

@@ -164,6 +164,10 @@ export const workSummarySchema = z
   .object({
     id: z.uuid(),
     kind: z.string(),
+    title: z
+      .string()
+      .nullable()
+      .describe('what it is about, from its start (`title`) or its workflow (ctx.setTitle)'),
     state: z.enum(WORK_STATES),
     attempt: z.number().int(),
     channel: z.string().describe('where it came from (the work’s sourceType)'),

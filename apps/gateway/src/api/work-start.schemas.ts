@@ -35,6 +35,15 @@ export const startWorkBody = z.strictObject({
     .max(500)
     .optional()
     .describe('ties the work to a conversation, so replies on it route to this work'),
+  title: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'what the work is about, in a few words: shown in lists and on chat buttons that name it (default: its kind and the first words of its input)',
+    ),
 });
 export type StartWorkBody = z.output<typeof startWorkBody>;
 

@@ -58,6 +58,7 @@ export class WorkStartService {
       actor,
       idempotencyKey: body.idempotencyKey,
       conversationKey: body.conversationKey,
+      ...(body.title ? { title: body.title } : {}),
     });
     // A start always opens (command `new`); no work means the key was taken by an event
     // that opened none, which only another API start could have written.

@@ -22,7 +22,11 @@ export const chatApprovalWorkflow = defineWorkflow(
       expects: { type: 'boolean' },
       ...(input.approvers?.length ? { responders: input.approvers } : {}),
       escalation: [
-        { after: input.remindAfter ?? '2m', action: 'remind', text: 'Reminder: still waiting.' },
+        {
+          after: input.remindAfter ?? '2m',
+          action: 'remind',
+          text: `Still waiting: approve “${request.summary}”?`,
+        },
         { after: input.giveUpAfter ?? '30m', action: 'default', value: false },
       ],
     });

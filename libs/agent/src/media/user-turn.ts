@@ -35,9 +35,11 @@ export async function userTurn(
   ctx: WorkflowContext,
   media: AgentMedia | undefined,
   settings: AgentConfig,
-  input: { text: string; attachments: AttachmentRef[] },
+  input: { text: string; attachments: AttachmentRef[]; sender?: string },
 ): Promise<UserTurn> {
-  const { text, attachments } = input;
+  const { attachments } = input;
+  // Several people share a group or a channel thread: each turn says who wrote it.
+  const text = input.sender && input.text ? `${input.sender}: ${input.text}` : input.text;
   if (!attachments.length)
     return { message: text ? { role: 'user', content: text } : null, notice: null };
   if (!media) {
@@ -79,11 +81,37 @@ export async function userTurn(
   };
 }
 
+/** A person's message: its text, files, and who wrote it where several people talk. */
+export interface PersonMessage {
+  text: string;
+  attachments: AttachmentRef[];
+  sender?: string;
+}
+
+/**
+ * Who wrote a chat event, when the chat is shared: a Telegram group's member by display
+ * name, a Slack channel's by mention (`<@U…>`, which Slack shows as their name, and which
+ * the model can write back to address them). Private chats and DMs have one person.
+ */
+export function senderOfBody(body: unknown): string | undefined {
+  const b = (body ?? {}) as { chatType?: unknown; from?: { name?: unknown }; user?: unknown };
+  if ((b.chatType === 'group' || b.chatType === 'supergroup') && typeof b.from?.name === 'string')
+    return b.from.name;
+  if ((b.chatType === 'channel' || b.chatType === 'group') && typeof b.user === 'string')
+    return `<@${b.user}>`;
+  return undefined;
+}
+
 /** A chat event's text and files (an inbox event body, or a follow-up's answer). */
-export function messageOfBody(body: unknown): { text: string; attachments: AttachmentRef[] } {
+export function messageOfBody(body: unknown): PersonMessage {
   if (typeof body === 'string') return { text: body, attachments: [] };
   const text = (body as { text?: unknown } | null)?.text;
-  return { text: typeof text === 'string' ? text : '', attachments: attachmentsOf(body) };
+  const sender = senderOfBody(body);
+  return {
+    text: typeof text === 'string' ? text : '',
+    attachments: attachmentsOf(body),
+    ...(sender ? { sender } : {}),
+  };
 }
 
 /**
@@ -113,21 +141,29 @@ export interface ChatTurns {
    * One message; null when it leaves nothing for the model (its notice, if any, is then
    * the answer). A message without files is the person's turn even when its text is empty.
    */
-  of(message: { text: string; attachments: AttachmentRef[] }): Promise<UserTurn>;
+  of(message: PersonMessage): Promise<UserTurn>;
 }
 
+/**
+ * `speaker`: who a message without a sender of its own is from — the person who opened
+ * the conversation. A follow-up is an answer without its event's body; in a group it
+ * comes from the conversation's own person (one conversation per person there).
+ */
 export function chatTurns(
   ctx: WorkflowContext,
   media: AgentMedia | undefined,
   settings: AgentConfig,
   notify: (text: string) => Promise<void>,
+  speaker?: string,
 ): ChatTurns {
   return {
     inbox: (events) => inboxTurns(ctx, media, settings, events, notify),
-    async of(message) {
+    async of(said) {
+      const message = said.sender || !speaker ? said : { ...said, sender: speaker };
       const turn = await userTurn(ctx, media, settings, message);
       if (turn.message || turn.notice) return turn;
-      return { message: { role: 'user', content: message.text }, notice: null };
+      const content = message.sender ? `${message.sender}: ${message.text}` : message.text;
+      return { message: { role: 'user', content }, notice: null };
     },
   };
 }

@@ -88,6 +88,37 @@ describe('Slack rendering', () => {
     expect(call.args.text).toBe('Reminder: Ship *v1.2* to production?');
   });
 
+  it('reminders and hand-overs as the engine marks them say so too, buttons kept', () => {
+    const reminder = renderAsk(ask({ reminder: true, text: 'Still waiting.' }), 'C1', secret);
+    expect(reminder.args.text).toBe('Reminder: Still waiting.');
+    expect(JSON.stringify(reminder.args.blocks)).toContain('*Reminder:* Still waiting.');
+    expect(buttonsOf(reminder.args.blocks)).toHaveLength(3);
+    expect(renderAsk(ask({ escalated: true }), 'C1', secret).args.text).toBe(
+      'Escalated: Ship *v1.2* to production?',
+    );
+  });
+
+  it('a handed-over or expired question loses its buttons and says why', () => {
+    const closed = (how: 'escalated' | 'expired') =>
+      renderAnswered(
+        {
+          kind: 'answered',
+          waitId,
+          promptMessageId: '1.2',
+          text: 'Ship it?',
+          answeredBy: '',
+          answer: null,
+          closed: how,
+        },
+        'C1',
+      );
+    expect(closed('escalated').args.text).toBe(
+      'Ship it?\n⚠️ Handed over: this question is answered elsewhere now.',
+    );
+    expect(closed('expired').args.text).toBe('Ship it?\n⌛ Expired: no answer in time.');
+    expect(buttonsOf(closed('expired').args.blocks)).toEqual([]);
+  });
+
   it('answered: chat.update of the prompt, actions gone, who answered (escaped answer)', () => {
     const call = renderAnswered(
       {

@@ -6,6 +6,8 @@ import {
   type OutboundMessagePayload,
   type OutboundNoticePayload,
   askChoices,
+  answeredLine,
+  askRung,
   type ChatFormat,
   markdownToSlackMrkdwn,
   splitMarkdown,
@@ -154,8 +156,8 @@ export function renderMessage(
  * a forged click answers nothing), or for free text a line saying where to answer.
  */
 export function renderAsk(ask: OutboundAskPayload, channel: string, secret: string): SlackCall {
-  const lead =
-    ask.rung === 'remind' ? '*Reminder:* ' : ask.rung === 'escalate' ? '*Escalated:* ' : '';
+  const rung = askRung(ask);
+  const lead = rung === 'remind' ? '*Reminder:* ' : rung === 'escalate' ? '*Escalated:* ' : '';
   const blocks: SlackBlock[] = [...sections(`${lead}${ask.text}`, `wg_ask_${ask.waitId}`)];
   const choices = askChoices(ask.expects);
   if (choices) {
@@ -195,7 +197,10 @@ export function renderAsk(ask: OutboundAskPayload, channel: string, secret: stri
 
 /** The prompt, edited: same text, buttons gone, who answered and what. */
 export function renderAnswered(payload: OutboundAnsweredPayload, channel: string): SlackCall {
-  const line = `✅ answered by ${who(payload.answeredBy)}: ${answerText(payload.answer)}`;
+  const line = answeredLine(
+    { ...payload, answeredBy: who(payload.answeredBy) },
+    answerText(payload.answer),
+  );
   return {
     method: 'chat.update',
     args: {

@@ -33,6 +33,7 @@ describe('telegram config', () => {
       busyPolicy: 'inbox',
       collectWindow: 3_000,
       pollTimeout: 30_000,
+      requireMention: true,
       format: 'markdown',
       liveness: 'stream',
     });

@@ -105,12 +105,16 @@ describe('classifyTelegramUpdate: messages', () => {
     });
   });
 
-  it('a forum topic message: the topic joins the conversation key; the topic root is no reply', () => {
+  it('a forum topic message: the topic and the person join the conversation key; the topic root is no reply', () => {
     const event = eventOf(
       classifyTelegramUpdate(update('update-forum-topic-message.json'), BOT, [SECRET]),
     );
-    expect(event.conversationKey).toBe('telegram:main:-1001234567890:42');
-    expect(event.replyAddress).toEqual({ channel: 'telegram', target: 'main:-1001234567890:42' });
+    expect(event.conversationKey).toBe('telegram:main:-1001234567890:42/u111111111');
+    expect(event.replyAddress).toEqual({
+      channel: 'telegram',
+      target: 'main:-1001234567890:42',
+      party: 'u111111111',
+    });
     expect(event.command).toBe('status');
     expect(event.replyTo).toBeNull();
     expect(event.body).toMatchObject({ chatType: 'supergroup', topicId: 42, text: '' });
@@ -124,7 +128,7 @@ describe('classifyTelegramUpdate: messages', () => {
         [SECRET],
       ),
     );
-    expect(event.conversationKey).toBe('telegram:main:-1001234567890');
+    expect(event.conversationKey).toBe('telegram:main:-1001234567890/u111111111');
   });
 
   it('/status@otherbot is for another bot when our username is configured', () => {
@@ -343,5 +347,105 @@ describe('Telegram update parsing', () => {
     expect(() => parseTelegramUpdateBody(Buffer.from(body))).toThrow(
       expect.objectContaining({ code: 'malformed_body', message: expect.stringContaining(words) }),
     );
+  });
+});
+
+describe('classifyTelegramUpdate: groups', () => {
+  /** A plain supergroup message from Alice (the forum fixture without its topic). */
+  const inGroup = (text: string, edit?: (m: any) => void) =>
+    update('update-forum-topic-message.json', (d) => {
+      delete d.message.is_topic_message;
+      delete d.message.message_thread_id;
+      delete d.message.reply_to_message;
+      d.message.text = text;
+      d.message.entities = [];
+      edit?.(d.message);
+    });
+  const mention = (text: string, handle: string) => (m: any) =>
+    (m.entities = [{ type: 'mention', offset: text.indexOf(handle), length: handle.length }]);
+
+  it('ignores a group message that does not address the bot', () => {
+    expect(classifyTelegramUpdate(inGroup('lunch at noon?'), BOT, [SECRET])).toEqual({
+      kind: 'ignored',
+      reason: 'a group message not addressed to the bot',
+    });
+  });
+
+  it('takes an @mention (any case), without the mention in its text', () => {
+    const text = 'hey @WorkGate_Test_Bot, deploy v2\nplease';
+    const event = eventOf(
+      classifyTelegramUpdate(inGroup(text, mention(text, '@WorkGate_Test_Bot')), BOT, [SECRET]),
+    );
+    expect(event.body).toMatchObject({ text: 'hey, deploy v2\nplease' });
+    expect(event.answer).toBe('hey, deploy v2\nplease');
+    expect(event.conversationKey).toBe('telegram:main:-1001234567890/u111111111');
+  });
+
+  it('takes a text_mention of the bot, a reply to the bot and a command', () => {
+    const named = inGroup('Workgate do it', (m) => {
+      m.entities = [{ type: 'text_mention', offset: 0, length: 8, user: { id: FIXTURE_BOT_ID } }];
+    });
+    expect(eventOf(classifyTelegramUpdate(named, BOT, [SECRET])).body).toMatchObject({
+      text: 'do it',
+    });
+    const reply = inGroup('yes', (m) => {
+      m.reply_to_message = { message_id: 9, from: { id: FIXTURE_BOT_ID, is_bot: true } };
+    });
+    expect(eventOf(classifyTelegramUpdate(reply, BOT, [SECRET])).replyTo).toEqual({
+      target: 'main:-1001234567890',
+      providerMessageId: '9',
+    });
+    expect(eventOf(classifyTelegramUpdate(inGroup('/status'), BOT, [SECRET])).command).toBe(
+      'status',
+    );
+  });
+
+  it('a mention of someone else is not one of the bot; without a username only text mentions count', () => {
+    const text = '@bob_example have a look';
+    const other = inGroup(text, mention(text, '@bob_example'));
+    expect(classifyTelegramUpdate(other, BOT, [SECRET]).kind).toBe('ignored');
+    const mine = 'hi @workgate_test_bot';
+    const { username: _u, ...nameless } = BOT;
+    expect(
+      classifyTelegramUpdate(inGroup(mine, mention(mine, '@workgate_test_bot')), nameless, [SECRET])
+        .kind,
+    ).toBe('ignored');
+  });
+
+  it('requireMention: false hears every group message, still one conversation per person', () => {
+    const event = eventOf(
+      classifyTelegramUpdate(inGroup('lunch at noon?'), { ...BOT, requireMention: false }, [
+        SECRET,
+      ]),
+    );
+    expect(event.conversationKey).toBe('telegram:main:-1001234567890/u111111111');
+  });
+
+  it("a button press is the presser's conversation", () => {
+    const token = signButtonToken({ kind: 'answer', waitId: WAIT_ID, choice: 1 }, SECRET);
+    const outcome = classifyTelegramUpdate(
+      toTelegramUpdate({
+        update_id: 7,
+        callback_query: {
+          id: 'cb-7',
+          from: { id: 333, is_bot: false, first_name: 'Carol' },
+          data: token,
+          message: {
+            message_id: 12,
+            date: 1,
+            chat: { id: -1001234567890, type: 'supergroup' },
+            from: { id: FIXTURE_BOT_ID, is_bot: true },
+          },
+        },
+      }),
+      BOT,
+      [SECRET],
+    );
+    expect(eventOf(outcome).conversationKey).toBe('telegram:main:-1001234567890/u333');
+  });
+
+  it('private chats are heard whatever requireMention says, one conversation per chat', () => {
+    const event = eventOf(classifyTelegramUpdate(update('update-message.json'), BOT, [SECRET]));
+    expect(event.conversationKey).not.toContain('/u');
   });
 });

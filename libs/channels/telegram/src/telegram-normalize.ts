@@ -7,6 +7,7 @@ import {
   conversationKeyOf,
   scopedExternalId,
 } from '@app/core';
+import { addressedInGroup, groupParty, isGroupChat } from './telegram-groups';
 import { telegramAttachments } from './telegram-media';
 import {
   type TelegramCallbackQuery,
@@ -25,6 +26,8 @@ export interface TelegramBotRef {
   /** The bot's @username, when configured: `/cmd@otherbot` is then not for us. */
   username?: string;
   route: RoutePolicy;
+  /** In groups, take only messages that mention or reply to the bot, and commands (default true). */
+  requireMention?: boolean;
 }
 
 /**
@@ -173,12 +176,24 @@ function classifyMessage(
   // reply to one of the bot's own messages can name a work (fixtures README).
   const repliesToBot =
     !!replied && replied.from?.id === bot.botId && replied.message_id !== topicId;
+  const group = isGroupChat(message.chat.type);
+  if (group) {
+    const heard = addressedInGroup(message, raw, parsed.text, bot, {
+      replied: repliesToBot,
+      command: parsed.command !== null,
+    });
+    if (!heard.addressed && bot.requireMention !== false)
+      return { kind: 'ignored', reason: 'a group message not addressed to the bot' };
+    parsed.text = heard.text;
+  }
+  const party = groupParty(message.chat.type, from.id);
+  const address = { channel: TELEGRAM_CHANNEL, target, ...(party ? { party } : {}) };
 
   const event: InboundEventInput = {
     channel: TELEGRAM_CHANNEL,
     source: bot.name,
     externalId,
-    conversationKey: conversationKeyOf({ channel: TELEGRAM_CHANNEL, target }),
+    conversationKey: conversationKeyOf(address),
     correlationKey: null,
     actor: actorOf(from),
     raw: update,
@@ -203,7 +218,7 @@ function classifyMessage(
     route: edited ? { ...bot.route, openKind: null } : bot.route,
     replyTo: repliesToBot ? { target, providerMessageId: String(replied.message_id) } : null,
     button: null,
-    replyAddress: { channel: TELEGRAM_CHANNEL, target },
+    replyAddress: address,
   };
   return { kind: 'event', event };
 }
@@ -241,11 +256,14 @@ function classifyCallback(
   }
   const topicId = topicOf(message);
   const target = telegramTarget(bot.name, message.chat.id, topicId);
+  // The presser's conversation: their "which one?" picks and their replies stay theirs.
+  const party = groupParty(message.chat.type, query.from.id);
+  const address = { channel: TELEGRAM_CHANNEL, target, ...(party ? { party } : {}) };
   const event: InboundEventInput = {
     channel: TELEGRAM_CHANNEL,
     source: bot.name,
     externalId: scopedExternalId(bot.name, String(update.update_id)),
-    conversationKey: conversationKeyOf({ channel: TELEGRAM_CHANNEL, target }),
+    conversationKey: conversationKeyOf(address),
     correlationKey: null,
     actor: actorOf(query.from),
     raw: update,
@@ -268,7 +286,7 @@ function classifyCallback(
     route: { ...bot.route, openKind: null },
     replyTo: null,
     button: press,
-    replyAddress: { channel: TELEGRAM_CHANNEL, target },
+    replyAddress: address,
   };
   return { kind: 'event', event, callbackQueryId };
 }

@@ -45,6 +45,9 @@ export const telegramMessageSchema = z.looseObject({
   edit_date: z.number().int().optional(),
   text: z.string().optional(),
   caption: z.string().optional(),
+  /** Mentions, commands, links: read loosely (telegram-groups.ts checks each entity). */
+  entities: z.array(z.unknown()).optional(),
+  caption_entities: z.array(z.unknown()).optional(),
   reply_to_message: repliedMessageSchema.optional(),
 });
 export type TelegramMessage = z.infer<typeof telegramMessageSchema>;

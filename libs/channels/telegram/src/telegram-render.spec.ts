@@ -116,8 +116,32 @@ describe(renderTelegramCall.name, () => {
     };
     const text = (p: OutboundPayload) =>
       (renderTelegramCall(p, PRIVATE, SECRET).args as { text: string }).text;
-    expect(text({ ...base, reminder: true } as OutboundPayload)).toBe('⏰ Reminder: Ship it?');
+    expect(text({ ...base, reminder: true })).toBe('⏰ Reminder: Ship it?');
     expect(text({ ...base, rung: 'escalate' })).toBe('⚠️ Escalated: Ship it?');
+  });
+
+  it('an expired or handed-over question: its keyboard goes, a line says why', () => {
+    const call = renderTelegramCall(
+      {
+        kind: 'answered',
+        waitId: WAIT_ID,
+        promptMessageId: '104',
+        text: 'Ship it?',
+        answeredBy: '',
+        answer: null,
+        closed: 'expired',
+      },
+      PRIVATE,
+      SECRET,
+    );
+    expect(call).toEqual({
+      method: 'editMessageText',
+      args: {
+        chat_id: 111111111,
+        message_id: 104,
+        text: 'Ship it?\n\n⌛ Expired: no answer in time.',
+      },
+    });
   });
 
   it('answered: the prompt’s text plus who answered, without its keyboard', () => {
@@ -237,7 +261,11 @@ describe('TelegramSender.limits', () => {
       limits: { perChatPerSecond: 1, perBotPerSecond: 30, perGroupPerMinute: 20 },
       bots: {},
     },
-    chat: { buttonSecrets: [SECRET], identities: {} },
+    chat: {
+      buttonSecrets: [SECRET],
+      identities: {},
+      rateLimit: { messages: 20, window: 60_000, reply: 'Slow down.' },
+    },
     env: {} as never,
   });
   const delivery = (target: string): OutboundDelivery => ({

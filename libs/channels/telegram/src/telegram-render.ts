@@ -7,6 +7,8 @@ import {
   type OutboundNoticePayload,
   type OutboundPayload,
   askChoices,
+  answeredLine,
+  askRung,
   type ChatFormat,
   markdownToTelegramHtml,
   telegramVisibleLength,
@@ -91,10 +93,9 @@ function renderMessage(
 }
 
 function prefixOf(ask: OutboundAskPayload): string {
-  // The engine marks escalation rungs with `reminder` / `escalated`; `rung` is the port's name.
-  const extra = ask as { reminder?: unknown; escalated?: unknown };
-  if (ask.rung === 'remind' || extra.reminder === true) return '⏰ Reminder: ';
-  if (ask.rung === 'escalate' || extra.escalated === true) return '⚠️ Escalated: ';
+  const rung = askRung(ask);
+  if (rung === 'remind') return '⏰ Reminder: ';
+  if (rung === 'escalate') return '⚠️ Escalated: ';
   return '';
 }
 
@@ -143,7 +144,7 @@ export function answerText(answer: unknown): string {
  * editMessageText without reply_markup removes the inline keyboard, in one call.
  */
 function renderAnswered(payload: OutboundAnsweredPayload, address: TelegramAddress): TelegramCall {
-  const line = `✅ answered by ${payload.answeredBy}: ${answerText(payload.answer)}`;
+  const line = answeredLine(payload, answerText(payload.answer));
   const text = payload.text ? `${payload.text}\n\n${line}` : line;
   return {
     method: 'editMessageText',

@@ -23,6 +23,7 @@ const config = {
         busyPolicy: 'inbox',
         collectWindow: 3_000,
         pollTimeout: 30_000,
+        requireMention: true,
         format: 'markdown',
         liveness: 'stream',
       },
@@ -32,12 +33,17 @@ const config = {
         busyPolicy: 'inbox',
         collectWindow: 3_000,
         pollTimeout: 30_000,
+        requireMention: true,
         format: 'markdown',
         liveness: 'stream',
       },
     },
   },
-  chat: { buttonSecrets: [SECRET], identities: {} },
+  chat: {
+    buttonSecrets: [SECRET],
+    identities: {},
+    rateLimit: { messages: 20, window: 60_000, reply: 'Slow down.' },
+  },
   env: {} as AppConfig['env'],
 } as Pick<AppConfig, 'telegram' | 'chat' | 'env'>;
 

@@ -36,6 +36,16 @@ export interface OutboundAskPayload {
   thread?: string;
   /** Set on escalation rungs: `remind` repeats the prompt, `escalate` hands it over. */
   rung?: 'remind' | 'escalate';
+  /** The engine's marks for the same (rows written before `rung` was read by both channels). */
+  reminder?: boolean;
+  escalated?: boolean;
+}
+
+/** Which escalation rung an ask is, whichever way its row marks it. */
+export function askRung(ask: OutboundAskPayload): 'remind' | 'escalate' | null {
+  if (ask.rung === 'remind' || ask.reminder === true) return 'remind';
+  if (ask.rung === 'escalate' || ask.escalated === true) return 'escalate';
+  return null;
 }
 
 /**
@@ -52,6 +62,19 @@ export interface OutboundAnsweredPayload {
   answeredBy: string;
   answer: unknown;
   thread?: string;
+  /**
+   * Closed without an answer here: `escalated` (handed to someone else), `expired` (its
+   * time ran out). The buttons go all the same; the line says this instead of who answered.
+   */
+  closed?: 'escalated' | 'expired';
+}
+
+/** The line an edited prompt ends with: who answered and what, or why it closed. */
+export function answeredLine(payload: OutboundAnsweredPayload, answer: string): string {
+  if (payload.closed === 'escalated')
+    return '⚠️ Handed over: this question is answered elsewhere now.';
+  if (payload.closed === 'expired') return '⌛ Expired: no answer in time.';
+  return `✅ answered by ${payload.answeredBy}: ${answer}`;
 }
 
 /**

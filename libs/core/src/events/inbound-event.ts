@@ -37,6 +37,8 @@ export interface InboundEventInput {
   replyTo?: { target: string; providerMessageId: string } | null;
   /** A button press whose signed token the channel has already verified. */
   button?: ButtonPress | null;
+  /** The title of the work it opens (an API start's `title`), if it opens one. */
+  title?: string | null;
   /** Where the gateway's own replies go: command answers, refusals, re-prompts. */
   replyAddress?: { channel: string; target: string; thread?: string } | null;
 }

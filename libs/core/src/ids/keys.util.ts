@@ -53,7 +53,7 @@ export function scheduleFireId(scheduleId: string, fireAtMs: number): string {
 }
 
 /**
- * The conversation key of an address: `<channel>:<target>[:<thread>]`. Channels build
+ * The conversation key of an address: `<channel>:<target>[:<thread>][/<party>]`. Channels build
  * inbound keys the same way, so a wait opened towards an address is found by the
  * replies that come back from it.
  */
@@ -61,8 +61,12 @@ export function conversationKeyOf(address: {
   channel: string;
   target: string;
   thread?: string;
+  party?: string;
 }): string {
-  return address.thread
+  const base = address.thread
     ? `${address.channel}:${address.target}:${address.thread}`
     : `${address.channel}:${address.target}`;
+  // A group chat holds one conversation per person: the person is part of the key but
+  // not of the target (messages still go to the group).
+  return address.party ? `${base}/${address.party}` : base;
 }

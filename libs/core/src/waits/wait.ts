@@ -28,7 +28,8 @@ export function resolveWait(status: WaitStatus, resolution: WaitResolution): Wai
 
 /** One rung of a wait's escalation ladder: what happens `afterMs` after the wait opened. */
 export type EscalationRung =
-  | { afterMs: number; action: 'remind' }
-  | { afterMs: number; action: 'escalate'; target: string }
+  /** `text`: the reminder's own words (else the question is repeated). */
+  | { afterMs: number; action: 'remind'; text?: string }
+  | { afterMs: number; action: 'escalate'; target: string; text?: string }
   | { afterMs: number; action: 'default'; value: unknown }
   | { afterMs: number; action: 'fail' };

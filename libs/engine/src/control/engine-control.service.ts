@@ -188,7 +188,7 @@ export class EngineControl {
   async start(
     kind: string,
     input: unknown,
-    opts: { actor: string; idempotencyKey?: string; conversationKey?: string },
+    opts: { actor: string; idempotencyKey?: string; conversationKey?: string; title?: string },
   ): Promise<IngestResult> {
     return this.ingest.ingest({
       channel: 'api',
@@ -203,6 +203,7 @@ export class EngineControl {
       reference: null,
       command: 'new',
       route: { openKind: kind, busyPolicy: 'inbox', collectWindowMs: 0 },
+      ...(opts.title ? { title: opts.title } : {}),
     });
   }
 

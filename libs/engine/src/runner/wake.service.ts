@@ -15,6 +15,7 @@ import {
   LedgerDatabase,
   OutboxRepository,
   translateDatabaseError,
+  WaitPromptEdits,
   WaitRepository,
   type WaitRow,
   WORK_DISPATCHER,
@@ -56,6 +57,7 @@ export class WakeService {
     private readonly works: WorkRepository,
     private readonly waits: WaitRepository,
     private readonly outbox: OutboxRepository,
+    private readonly edits: WaitPromptEdits,
     @Inject(WORK_DISPATCHER) private readonly dispatcher: WorkDispatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
@@ -205,27 +207,10 @@ export class WakeService {
           step.action === 'escalate'
             ? (JSON.parse(step.target) as { channel: string; target: string; thread?: string })
             : this.resumeAddress(wait);
-        if (to) {
-          const prompt = wait.promptRef ? await this.outbox.find(client, wait.promptRef) : null;
-          const row = await this.outbox.insert(client, {
-            id: this.ids.uuid(),
-            workId: wait.workId,
-            stepId: null,
-            channel: to.channel,
-            target: to.target,
-            payload: {
-              ...(prompt?.payload ?? { kind: 'ask' }),
-              kind: 'ask',
-              waitId: wait.id,
-              reminder: step.action === 'remind',
-              escalated: step.action === 'escalate',
-              ...(to.thread ? { thread: to.thread } : {}),
-            },
-            // Per wait, like the prompt's (WaitSystem.openWait): a step asked again climbs its ladder again.
-            idempotencyKey: waitMessageKey(wait.workId, wait.stepSeq, wait.id, `rung${rung + 1}`),
-          });
-          dispatches.push({ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 });
-        }
+        // A hand-over moves the question: the buttons where it was asked go first.
+        if (step.action === 'escalate')
+          dispatches.push(...(await this.edits.close(client, wait, { closed: 'escalated' })));
+        if (to) dispatches.push(await this.sendRung(client, wait, rung, step, to));
         await this.works.lock(client, wait.workId);
         await this.works.appendEvent(
           client,
@@ -253,6 +238,7 @@ export class WakeService {
           'timed_out',
           step.value ?? wait.defaultValue ?? null,
         );
+        dispatches.push(...(await this.edits.close(client, wait, { closed: 'expired' })));
         await this.works.appendEvent(client, wait.workId, 'escalation', data, 'timer');
         const applied = await this.works.apply(
           client,
@@ -268,6 +254,7 @@ export class WakeService {
           new WaitTimeoutError(`wait ${wait.id} (${wait.type}) was not answered in time`),
         );
         await this.waits.resolve(client, wait.id, 'timed_out', null, null, error);
+        dispatches.push(...(await this.edits.close(client, wait, { closed: 'expired' })));
         await this.works.appendEvent(client, wait.workId, 'escalation', data, 'timer');
         const applied = await this.works.apply(
           client,
@@ -279,6 +266,38 @@ export class WakeService {
         return 'fired';
       }
     }
+  }
+
+  /** A reminder or hand-over: the question again (or the rung's own words), with its buttons. */
+  private async sendRung(
+    client: PoolClient,
+    wait: WaitRow,
+    rung: number,
+    step: Extract<EscalationRung, { action: 'remind' | 'escalate' }>,
+    to: { channel: string; target: string; thread?: string },
+  ): Promise<Dispatch> {
+    const prompt = wait.promptRef ? await this.outbox.find(client, wait.promptRef) : null;
+    const row = await this.outbox.insert(client, {
+      id: this.ids.uuid(),
+      workId: wait.workId,
+      stepId: null,
+      channel: to.channel,
+      target: to.target,
+      payload: {
+        ...(prompt?.payload ?? { kind: 'ask' }),
+        kind: 'ask',
+        waitId: wait.id,
+        // The workflow's own words for this rung, else the question again.
+        ...(step.text ? { text: step.text } : {}),
+        rung: step.action,
+        reminder: step.action === 'remind',
+        escalated: step.action === 'escalate',
+        ...(to.thread ? { thread: to.thread } : {}),
+      },
+      // Per wait, like the prompt's (WaitSystem.openWait): a step asked again climbs its ladder again.
+      idempotencyKey: waitMessageKey(wait.workId, wait.stepSeq, wait.id, `rung${rung + 1}`),
+    });
+    return { type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 };
   }
 
   private resumeAddress(

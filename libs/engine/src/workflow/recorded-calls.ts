@@ -87,6 +87,18 @@ export async function uuidCall(scope: RunScope): Promise<string> {
   return (await recordedValue(scope, '$uuid', async () => scope.deps.ids.uuid())) as string;
 }
 
+/** The longest title kept: a few words for a list row or a button, not a description. */
+export const TITLE_MAX = 200;
+
+export async function setTitleCall(scope: RunScope, title: string): Promise<void> {
+  const text = title.replace(/\s+/g, ' ').trim().slice(0, TITLE_MAX);
+  // In the fenced transaction that records the step: a run that lost its lease writes nothing.
+  await recordedValue(scope, '$title', async (client) => {
+    await client.query('UPDATE "Work" SET title = $2 WHERE id = $1', [scope.work.id, text || null]);
+    return text;
+  });
+}
+
 /** The recorded value at this position, or `produce`'s, recorded and checkpointed at once. */
 async function recordedValue(
   scope: RunScope,

@@ -40,9 +40,14 @@ export function toLadder<T>(
     last = afterMs;
     switch (s.action) {
       case 'remind':
-        return { afterMs, action: 'remind' };
+        return s.text ? { afterMs, action: 'remind', text: s.text } : { afterMs, action: 'remind' };
       case 'escalate':
-        return { afterMs, action: 'escalate', target: JSON.stringify(s.to) };
+        return {
+          afterMs,
+          action: 'escalate',
+          target: JSON.stringify(s.to),
+          ...(s.text ? { text: s.text } : {}),
+        };
       case 'default':
         return { afterMs, action: 'default', value: s.value };
       case 'fail':

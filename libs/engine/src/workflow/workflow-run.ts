@@ -2,7 +2,15 @@ import { type Logger } from 'pino';
 import { type StepRow, type StepType, type WorkRow } from '@app/ledger';
 import { type RunHandle } from '../runner/run-resources';
 import { llmCall } from './llm-call';
-import { childCall, inboxCall, nowCall, randomCall, sendCall, uuidCall } from './recorded-calls';
+import {
+  childCall,
+  inboxCall,
+  nowCall,
+  randomCall,
+  sendCall,
+  setTitleCall,
+  uuidCall,
+} from './recorded-calls';
 import { ReplayCursor } from './replay-cursor';
 import { abortReason, type RunDeps, type RunScope } from './run-scope';
 import { runStep } from './step-call';
@@ -164,5 +172,9 @@ export class WorkflowRun implements WorkflowContext {
 
   uuid(): Promise<string> {
     return this.underway.add(uuidCall(this.scope));
+  }
+
+  setTitle(title: string): Promise<void> {
+    return this.underway.add(setTitleCall(this.scope, title));
   }
 }

@@ -267,4 +267,10 @@ export interface WorkflowContext<TInput = unknown> {
   now(): Promise<Date>;
   random(): Promise<number>;
   uuid(): Promise<string>;
+  /**
+   * Names the work in a few words (at most 200 characters): lists, the dashboard and the
+   * chat buttons that offer this work ("which one did you mean?") show it. Recorded like
+   * a step; the last call wins.
+   */
+  setTitle(title: string): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
-import { type InboundEventInput, LIVE_STATES, type WorkState } from '@app/core';
+import { type InboundEventInput, LIVE_STATES, type WorkState, workLabel } from '@app/core';
 import { type Dispatch } from '../ports/work-dispatcher.port';
 import { WorkRepository } from '../work/work.repository';
 import { ChatReplies } from './chat-replies';
@@ -11,6 +11,8 @@ import { actorOf } from './ingest-event.util';
 type LiveWork = {
   id: string;
   kind: string;
+  title: string | null;
+  input: unknown;
   state: WorkState;
   waitReason: string | null;
   createdAt: Date;
@@ -141,7 +143,7 @@ export class ChatCommands {
     ids: string[] | null,
   ): Promise<LiveWork[]> {
     const { rows } = await client.query<LiveWork>(
-      `SELECT id, kind, state, "waitReason", "createdAt" FROM "Work"
+      `SELECT id, kind, title, input, state, "waitReason", "createdAt" FROM "Work"
        WHERE state = ANY($1::"WorkState"[]) AND (${ids ? 'id = ANY($2::uuid[])' : '"conversationKey" = $2'})
        ORDER BY "createdAt" LIMIT 20`,
       [LIVE_STATES, ids ?? conversationKey],
@@ -156,7 +158,7 @@ function status(live: LiveWork[], answer: Answer): Promise<ChatApplied> {
     ? live
         .map(
           (w) =>
-            `• ${w.kind} ${w.id.slice(-6)} — ${w.state.toLowerCase()}${w.waitReason ? ` (${w.waitReason})` : ''}, since ${w.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+            `• ${workLabel(w)} (${w.id.slice(-6)}) — ${w.state.toLowerCase()}${w.waitReason ? ` (${w.waitReason})` : ''}, since ${w.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
         )
         .join('\n')
     : 'Nothing is running here.';

@@ -8,9 +8,11 @@ import {
   type InboundEventInput,
   type OutboundPayload,
   type WorkState,
+  workLabel,
 } from '@app/core';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { type Dispatch } from '../ports/work-dispatcher.port';
+import { WaitPromptEdits } from '../waits/wait-prompt-edits';
 import { type WaitRow } from '../waits/wait.repository';
 import { messageIdOf } from './chat.types';
 
@@ -30,6 +32,7 @@ export class ChatReplies {
     private readonly outbox: OutboxRepository,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly edits: WaitPromptEdits,
   ) {
     this.secrets = buttonSecrets(config);
   }
@@ -78,40 +81,17 @@ export class ChatReplies {
     return { dispatches, feedback };
   }
 
-  /** After a human wait was answered: the prompt loses its buttons and says who answered. */
+  /** After a human wait was answered: its questions lose their buttons and say who answered. */
   async answered(
     client: PoolClient,
     eventId: string,
     event: InboundEventInput,
     wait: WaitRow,
   ): Promise<Dispatch[]> {
-    if (!wait.promptRef) return [];
-    const prompt = await this.outbox.find(client, wait.promptRef);
-    if (!prompt?.providerMessageId) return [];
-    // A plain prompt (AskOptions.plain: an assistant's answer open to a follow-up) is
-    // a message of the conversation, not a question: it stays as it was sent.
-    if ((prompt.payload as { kind?: string }).kind !== 'ask') return [];
-    const payload: OutboundPayload = {
-      kind: 'answered',
-      waitId: wait.id,
-      promptMessageId: prompt.providerMessageId,
-      text: (prompt.payload as { text?: string }).text ?? '',
+    return this.edits.close(client, wait, {
       answeredBy: event.actor?.name ?? event.actor?.id ?? 'someone',
       answer: event.answer ?? null,
-      ...((prompt.payload as { thread?: string }).thread
-        ? { thread: (prompt.payload as { thread: string }).thread }
-        : {}),
-    };
-    const row = await this.outbox.insert(client, {
-      id: this.ids.uuid(),
-      workId: wait.workId,
-      stepId: null,
-      channel: prompt.channel,
-      target: prompt.target,
-      payload,
-      idempotencyKey: `answered:${wait.id}`,
     });
-    return [{ type: 'deliver', outboxId: row.id, attempt: row.attempts + 1 }];
   }
 
   /** "Which one did you mean?": one signed pick button per candidate work. */
@@ -124,10 +104,12 @@ export class ChatReplies {
     const { rows } = await client.query<{
       id: string;
       kind: string;
+      title: string | null;
+      input: unknown;
       state: WorkState;
       createdAt: Date;
     }>(
-      'SELECT id, kind, state, "createdAt" FROM "Work" WHERE id = ANY($1::uuid[]) ORDER BY "createdAt"',
+      'SELECT id, kind, title, input, state, "createdAt" FROM "Work" WHERE id = ANY($1::uuid[]) ORDER BY "createdAt"',
       [workIds],
     );
     const offered = rows.slice(0, 10);
@@ -142,7 +124,8 @@ export class ChatReplies {
       text: 'Several works could take this. Which one did you mean?',
       replyTo: messageIdOf(event),
       buttons: offered.map((w, i) => ({
-        label: `${w.kind} · ${w.state.toLowerCase()} · ${w.id.slice(-6)}`,
+        // What the person asked for, in their words, tells works apart; an id does not.
+        label: `${workLabel(w)} · ${w.state.toLowerCase()}`,
         token: signButtonToken({ kind: 'pick', workId: w.id, choice: i }, this.secrets[0]!),
       })),
     });

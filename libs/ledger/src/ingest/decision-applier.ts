@@ -6,6 +6,7 @@ import {
   type IdGenerator,
   type InboundEventInput,
   type RouteOutcome,
+  typedAnswer,
 } from '@app/core';
 import { type Dispatch } from '../ports/work-dispatcher.port';
 import { WaitRepository, type WaitRow } from '../waits/wait.repository';
@@ -94,6 +95,7 @@ export class DecisionApplier {
         replyAddress: event.replyAddress ?? null,
         input: event.body,
         retryPolicy: this.defaults?.retryPolicy(outcome.kind) ?? DEFAULT_RETRY_POLICY,
+        title: event.title ?? null,
       },
       actorOf(event),
       { eventId, reason: outcome.reason },
@@ -188,7 +190,7 @@ export class DecisionApplier {
   }
 
   private validationError(wait: WaitRow, event: InboundEventInput): string | null {
-    const verdict = this.validator.validate(wait.expects, event.answer);
+    const verdict = this.validator.validate(wait.expects, typedAnswer(wait.expects, event.answer));
     return verdict.ok ? null : verdict.error;
   }
 }

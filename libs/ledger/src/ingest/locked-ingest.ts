@@ -9,6 +9,7 @@ import {
 } from '@app/core';
 import { LedgerDatabase } from '../database/ledger-database';
 import { type Dispatch } from '../ports/work-dispatcher.port';
+import { ChatRateLimit } from './chat-rate-limit';
 import { ChatRouting } from './chat-routing';
 import { DecisionApplier } from './decision-applier';
 import { existingEvent } from './duplicate-event';
@@ -30,6 +31,7 @@ export class LockedIngest {
   constructor(
     private readonly db: LedgerDatabase,
     private readonly chat: ChatRouting,
+    private readonly rateLimit: ChatRateLimit,
     private readonly candidates: RouteCandidateReader,
     private readonly applier: DecisionApplier,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
@@ -55,6 +57,9 @@ export class LockedIngest {
     });
     if (inserted.rowCount === 0)
       return { dispatches: [] as Dispatch[], result: await existingEvent(client, input) };
+
+    const limited = await this.rateLimit.check(client, eventId, input);
+    if (limited) return this.decided(client, eventId, limited);
 
     // Chat inputs (a button, a reply to our message, /status, /cancel, a pick) become
     // explicit references, or are answered right here.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
-import { type InboundEventInput, type RouteOutcome, wrapStepOutput } from '@app/core';
+import { type InboundEventInput, type RouteOutcome, typedAnswer, wrapStepOutput } from '@app/core';
 import { WaitRepository, type WaitRow } from '../waits/wait.repository';
 import { type WorkRow } from '../work/work-row';
 import { WorkRepository } from '../work/work.repository';
@@ -44,7 +44,8 @@ export class LockedResume {
       return this.refuse(client, eventId, event, wait);
     // Conditional on the wait still being open: a timeout firing at the same
     // instant updates the same row, and exactly one of the two UPDATEs matches.
-    const answer = event.answer ?? null;
+    // "yes" typed to a yes/no question is `true`, as the Approve button is.
+    const answer = wait ? typedAnswer(wait.expects, event.answer ?? null) : (event.answer ?? null);
     const { rows } = await client.query<WorkRow>({
       name: 'ingest-resume',
       text: RESUME,
@@ -68,7 +69,9 @@ export class LockedResume {
       );
     }
     const dispatches = await this.transition(client, rows[0]!, eventId, event, outcome);
-    const edits = personal ? await this.replies.answered(client, eventId, event, wait) : [];
+    const edits = personal
+      ? await this.replies.answered(client, eventId, { ...event, answer }, wait)
+      : [];
     return {
       decision: 'resumed' as const,
       reason: outcome.reason,

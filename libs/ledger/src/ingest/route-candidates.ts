@@ -6,6 +6,7 @@ import {
   type RouteCandidates,
   type WorkCandidate,
   type WorkState,
+  typedAnswer,
 } from '@app/core';
 import { type WaitRow } from '../waits/wait.repository';
 import { AnswerValidator } from './answer-validator';
@@ -168,7 +169,7 @@ export class RouteCandidateReader {
   private accepts(wait: WaitRow, event: InboundEventInput): boolean {
     if (wait.type === 'timer' || wait.type === 'child') return false;
     if (wait.correlationKey !== null && wait.correlationKey !== event.correlationKey) return false;
-    return this.validator.validate(wait.expects, event.answer).ok;
+    return this.validator.validate(wait.expects, typedAnswer(wait.expects, event.answer)).ok;
   }
 }
 

@@ -134,6 +134,7 @@ export class UnkeyedIngest {
       replyAddress: input.replyAddress ?? null,
       input: input.body,
       retryPolicy: this.defaults?.retryPolicy(kind) ?? DEFAULT_RETRY_POLICY,
+      title: input.title ?? null,
     });
     return {
       work: [

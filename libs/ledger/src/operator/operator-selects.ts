@@ -16,6 +16,7 @@ import {
 export const SUMMARY_SELECT = {
   id: true,
   kind: true,
+  title: true,
   state: true,
   attempt: true,
   sourceType: true,
@@ -134,6 +135,7 @@ export function toSummary(row: SummaryRow, costs: Map<string, number>): WorkSumm
   return {
     id: row.id,
     kind: row.kind,
+    title: row.title,
     state: row.state,
     attempt: row.attempt,
     channel: row.sourceType,

@@ -25,6 +25,7 @@ export type WorkSummary = Pick<
   Work,
   | 'id'
   | 'kind'
+  | 'title'
   | 'state'
   | 'attempt'
   | 'conversationKey'

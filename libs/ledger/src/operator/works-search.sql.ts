@@ -3,7 +3,7 @@ import { type WorkFilters } from './operator.types';
 import { containsPattern, SqlWhere } from './sql-where.util';
 
 /** The columns of WorkSummary; `costUsd` sums the work's model calls (indexed on workId). */
-export const SUMMARY_COLUMNS = `w.id, w.kind, w.state, w.attempt, w."sourceType" AS channel, w."conversationKey",
+export const SUMMARY_COLUMNS = `w.id, w.kind, w.title, w.state, w.attempt, w."sourceType" AS channel, w."conversationKey",
   w."waitReason", w."createdAt", w."updatedAt", w."runAfter", w."parentId",
   COALESCE((SELECT sum(m."costUsd") FROM "ModelCall" m WHERE m."workId" = w.id), 0)::float8 AS "costUsd"`;
 

@@ -21,6 +21,7 @@ import {
   type StepCheckpoint,
   stepCheckpointCtes,
 } from '../steps/step-completion.sql';
+import { NEW_WORK_COLUMNS, newWorkValues } from './new-work.sql';
 import { toSnapshot, type WorkRow } from './work-row';
 
 export interface NewWork {
@@ -33,6 +34,7 @@ export interface NewWork {
   parentId?: string | null;
   input: unknown;
   retryPolicy: RetryPolicy;
+  title?: string | null; // a few words (the API's `title`); null: named by kind and input
 }
 
 /** Fields a transition may carry besides the state machine's own. */
@@ -51,34 +53,8 @@ export type ApplyOutcome =
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
-/** The columns a new Work row is written with (create(), ingest's one-statement path). */
-export const NEW_WORK_COLUMNS = `id, kind, state, "sourceType", "sourceId", "conversationKey", "parentId", input,
-  attempt, "retryPolicy", "runSeq", "replyAddress", "leaseToken", "checkpointSeq", version, "createdAt", "updatedAt"`;
-
-/** The type of each of planCreate()'s values, in order. */
-export const NEW_WORK_TYPES = [
-  'uuid',
-  'text',
-  '"WorkState"',
-  'text',
-  'text',
-  'text',
-  'uuid',
-  'jsonb',
-  'int',
-  'jsonb',
-  'int',
-  'jsonb',
-] as const;
-
-/**
- * The value list for NEW_WORK_COLUMNS: `value(i, type)` names planCreate()'s i-th value
- * (a parameter, or a column of an unnest()ed batch), then the fields every new work
- * starts with.
- */
-export function newWorkValues(value: (i: number, type: string) => string): string {
-  return `${NEW_WORK_TYPES.map((t, i) => value(i, t)).join(', ')}, 0, 0, 0, now(), now()`;
-}
+// Re-exported: ingest's one-statement path writes new works with the same columns.
+export { NEW_WORK_COLUMNS, NEW_WORK_TYPES, newWorkValues } from './new-work.sql';
 
 /**
  * Every write to a Work row. Each change has the same shape: lock the row, read its
@@ -140,6 +116,7 @@ export class WorkRepository {
         json(s.retryPolicy),
         s.runSeq,
         work.replyAddress ? json(work.replyAddress) : null,
+        work.title ?? null,
       ],
       dispatches: this.dispatchesFor(work.id, result.effects),
     };

@@ -513,6 +513,8 @@ export interface components {
       /** Format: uuid */
       id: string;
       kind: string;
+      /** @description what it is about, from its start (`title`) or its workflow (ctx.setTitle) */
+      title: string | null;
       /** @enum {string} */
       state: 'QUEUED' | 'RUNNING' | 'WAITING' | 'PAUSED' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
       attempt: number;
@@ -549,6 +551,8 @@ export interface components {
       /** Format: uuid */
       id: string;
       kind: string;
+      /** @description what it is about, from its start (`title`) or its workflow (ctx.setTitle) */
+      title: string | null;
       /** @enum {string} */
       state: 'QUEUED' | 'RUNNING' | 'WAITING' | 'PAUSED' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
       attempt: number;
@@ -1055,6 +1059,8 @@ export interface operations {
           idempotencyKey?: string;
           /** @description ties the work to a conversation, so replies on it route to this work */
           conversationKey?: string;
+          /** @description what the work is about, in a few words: shown in lists and on chat buttons that name it (default: its kind and the first words of its input) */
+          title?: string;
         };
       };
     };

@@ -130,13 +130,25 @@ export function worksView(params) {
 
 function worksTable(items) {
   return table(
-    ['Work', 'Kind', 'State', 'Channel', 'Waiting for', 'Attempt', 'Cost', 'Created', 'Updated'],
+    [
+      'Work',
+      'Kind',
+      'Title',
+      'State',
+      'Channel',
+      'Waiting for',
+      'Attempt',
+      'Cost',
+      'Created',
+      'Updated',
+    ],
     items.map((w) =>
       h(
         'tr',
         { dataset: { workId: w.id } },
         h('td', { class: 'mono' }, workLink(w.id)),
         h('td', { text: w.kind }),
+        h('td', { text: w.title ?? '' }),
         h('td', {}, stateBadge(w.state)),
         h('td', { text: w.channel }),
         h('td', { text: w.waitReason ?? '' }),

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Work" ADD COLUMN     "title" TEXT;
+
