@@ -1,26 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { type INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import fc from 'fast-check';
-import { CLOCK, ID_GENERATOR, type WorkSnapshot } from '@app/core';
-import { LOGGER } from '@app/config';
-import { RunStore, WakeService } from '@app/engine';
+import { type WorkSnapshot } from '@app/core';
+import { type AppConfig, ConfigModule, createLogger } from '@app/config';
+import { EngineModule, RunStore, WakeService } from '@app/engine';
 import {
   type Dispatch,
-  LedgerDatabase,
-  OutboxRepository,
+  LedgerModule,
   toSnapshot,
-  WaitRepository,
   WORK_DISPATCHER,
   type WorkDispatcher,
-  WorkRepository,
 } from '@app/ledger';
-import { NOOP_METRICS } from '@app/observability';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { testConfig } from '@test/gateway';
 import { deleteKeys, testQueuePrefix } from '@test/redis';
 import {
   arbSnapshot,
-  createRunStoreContext,
   DIFF_SEED,
   insertStep,
   insertWork,
@@ -63,6 +59,20 @@ const arbStart: fc.Arbitrary<Start> = fc.record({
   steps: fc.nat(3),
 });
 
+/** The ledger, the run store and WakeService, without a worker (no WorkRunner: no slots). */
+async function wakeContext(config: AppConfig): Promise<INestApplicationContext> {
+  @Module({
+    imports: [
+      ConfigModule.forRoot({ config, logger: createLogger(config, 'test'), name: 'test' }),
+      LedgerModule,
+      EngineModule.forGateway(),
+    ],
+    providers: [RunStore, WakeService],
+  })
+  class WakeTestModule {}
+  return NestFactory.createApplicationContext(WakeTestModule, { logger: false });
+}
+
 describe('timer fire+claim differential: one transaction vs fire then claim', () => {
   let db: TestSchema;
   let prefix: string;
@@ -74,7 +84,7 @@ describe('timer fire+claim differential: one transaction vs fire then claim', ()
   beforeAll(async () => {
     db = await createTestSchema('difftimer');
     prefix = testQueuePrefix();
-    ctx = await createRunStoreContext(testConfig({ schema: db.schema, prefix }));
+    ctx = await wakeContext(testConfig({ schema: db.schema, prefix }));
     store = ctx.get(RunStore);
     const dispatcher = ctx.get<WorkDispatcher>(WORK_DISPATCHER);
     // Observed, not replaced: the jobs still go to (this file's prefix in) Redis.
@@ -83,19 +93,7 @@ describe('timer fire+claim differential: one transaction vs fire then claim', ()
       dispatched.push(...items);
       return real(items);
     };
-    wake = new WakeService(
-      ctx.get(LedgerDatabase),
-      ctx.get(WorkRepository),
-      ctx.get(WaitRepository),
-      ctx.get(OutboxRepository),
-      dispatcher,
-      ctx.get(CLOCK),
-      ctx.get(ID_GENERATOR),
-      ctx.get(LOGGER),
-      NOOP_METRICS,
-      undefined,
-      store,
-    );
+    wake = ctx.get(WakeService);
   });
 
   afterAll(async () => {
