@@ -79,15 +79,22 @@ describe('timer wake runs the work it fires', () => {
     return n;
   }
 
+  /** How many slots a wake job could take now (taken and given back). */
+  function freeSlots(): number {
+    const n = takeAllSlots();
+    for (let i = 0; i < n; i++) runner.releaseSlot();
+    return n;
+  }
+
   it('fires, claims and runs the work from the wake job: no run job, one transaction', async () => {
     const { workId, waitId } = await waitingWork('wakerun.napper');
     const before = await h.ledger.work(workId);
 
     expect(await wake.handleWaitTimer({ waitId, rung: 0 })).toBe('fired');
 
-    // The wake job ran the work to its end before it returned.
-    const done = await h.ledger.work(workId);
-    expect(done).toMatchObject({ state: 'COMPLETED', output: { woke: true } });
+    // The wake job started the run; it goes on after the job (in this worker's runs).
+    const done = await h.ledger.untilState(workId, 'COMPLETED', 20_000);
+    expect(done.output).toEqual({ woke: true });
     const timeline = await h.ledger.timeline(workId);
     const fired = timeline.find((e) => e.type === 'timer_fired' && e.data.waitId === waitId)!;
     const claimed = timeline.find((e) => e.seq > fired.seq && e.type === 'claimed')!;
@@ -104,9 +111,8 @@ describe('timer wake runs the work it fires', () => {
     const runJobs = (await jobIdsIn(h.prefix, 'work')).filter((id) => id.includes(workId));
     expect(runJobs.every((id) => !id.endsWith(`:${before.runSeq + 1}`))).toBe(true);
     expect(runJobs.length).toBeLessThanOrEqual(1);
-    // Every slot is free again.
-    expect(takeAllSlots()).toBe(CONCURRENCY);
-    for (let i = 0; i < CONCURRENCY; i++) runner.releaseSlot();
+    // Every slot is free again once the run has ended.
+    await until(() => freeSlots() === CONCURRENCY, 'every run slot to be free again');
   });
 
   it('with every run slot taken, fires to QUEUED and the run job runs the work', async () => {
@@ -130,8 +136,7 @@ describe('timer wake runs the work it fires', () => {
     const [wait] = await h.ledger.waits(workId);
     expect(wait).toMatchObject({ id: waitId, status: 'open' });
     expect((await h.ledger.timeline(workId)).map((e) => e.type)).not.toContain('timer_fired');
-    expect(takeAllSlots()).toBe(CONCURRENCY);
-    for (let i = 0; i < CONCURRENCY; i++) runner.releaseSlot();
+    expect(freeSlots()).toBe(CONCURRENCY);
     await h.worker.control.cancel(workId, 'test');
   });
 
