@@ -6,7 +6,8 @@ import { takeAppendix } from './lib/scale-harness';
 import { durableSteps, type Row, startLatency } from './scenarios/engine.scenarios';
 import { firstStep, ingest } from './scenarios/ingest.scenarios';
 import { ledgerSize } from './scenarios/ledger.scenarios';
-import { manyWaiting, recovery, timersAtScale } from './scenarios/scale.scenarios';
+import { manyWaiting, recovery } from './scenarios/scale.scenarios';
+import { timersAtScale } from './scenarios/timers.scenarios';
 import { sequentialRuns } from './scenarios/sequential.scenarios';
 import { scaleOut } from './scenarios/scale-out.scenarios';
 

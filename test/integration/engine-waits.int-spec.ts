@@ -118,7 +118,9 @@ describe('engine waits: races, early events, children', () => {
         const answer = async (): Promise<boolean> => {
           if (i % 2 === 0) {
             const res = await ingest.ingest(correlatedEvent(keys[i]!, { by: 'answer' }));
-            expect(['resumed', 'inbox']).toContain(res.decision);
+            // 'dropped' when the timeout won and its run (claimed in the wake job's own
+            // transaction) already completed the work: no live work is left to take it.
+            expect(['resumed', 'inbox', 'dropped']).toContain(res.decision);
             return res.decision === 'resumed';
           }
           try {

@@ -1,3 +1,4 @@
+import { type PoolClient } from 'pg';
 import { type RetryPolicy } from '@app/core';
 import { type StepRow, translateDatabaseError, type WorkRow } from '@app/ledger';
 import { type CheckpointSystem } from './checkpoint.system';
@@ -37,6 +38,35 @@ export class RunClaimSystem {
     const loaded = await this.load(workId);
     if (!loaded) return { ok: false, code: 'no_work', reason: 'work vanished', runAfter: null };
     return { ok: true, token: claimed.token, work: claimed.work, steps: loaded.steps };
+  }
+
+  /**
+   * The locked claim (LeaseService.claim's transition, the same `claim` command and
+   * timeline entry) inside a transaction the caller holds, with the record loaded in it:
+   * the wake job fires a timer and claims its work in one commit (WakeService). A
+   * refusal writes nothing, so the caller's transaction carries on as if not asked.
+   */
+  async claimWithin(
+    client: PoolClient,
+    workId: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<RunClaim> {
+    const applied = await this.resources.works.apply(
+      client,
+      workId,
+      { type: 'claim', owner, leaseMs, now: this.resources.clock.now() },
+      { actor: `worker:${owner}`, data: { owner } },
+    );
+    if (!applied.ok)
+      return {
+        ok: false,
+        code: applied.code,
+        reason: applied.reason,
+        runAfter: applied.row?.runAfter?.getTime() ?? null,
+      };
+    const steps = await this.resources.steps.list(client, workId);
+    return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
   }
 
   /** The claim decided on the QUEUED row read; undefined when the row moved on meanwhile. */

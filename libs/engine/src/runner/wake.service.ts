@@ -31,8 +31,18 @@ import {
   type WaitTimerPayload,
 } from '../queues/job-catalog';
 import { serializeError, WaitTimeoutError } from '../workflow/workflow.errors';
+import { RunStore } from './run-store';
+import { type Claimed, WorkRunner } from './work-runner.service';
 
 export type WakeOutcome = 'fired' | 'early' | 'stale' | 'paused' | 'rung' | 'requeued';
+
+type FireResult = WakeOutcome | { early: true; at: number };
+
+/** Who claims a fired work in the fire's own transaction: this worker, in a slot it holds. */
+interface ClaimAs {
+  owner: string;
+  leaseMs: number;
+}
 
 /**
  * Timers: a sleep's wake, a wait's timeout, and every rung of an escalation ladder,
@@ -53,15 +63,32 @@ export class WakeService {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(METRICS) private readonly metrics: MetricsPort = NOOP_METRICS,
+    @Optional() private readonly runner?: WorkRunner,
+    @Optional() private readonly store?: RunStore,
   ) {}
 
+  /**
+   * The wake job. With a run slot free here, the timer fires and its work is claimed in
+   * one transaction and run from this job (no run job, no second read): see fire().
+   * Without one, the work goes back on the queue as QUEUED for any worker's run job.
+   */
   @OnJob(waitTimerJob)
   async handleWaitTimer(
     payload: WaitTimerPayload,
     job?: Job,
     token?: string,
   ): Promise<WakeOutcome> {
-    const result = await this.fireWaitTimer(payload.waitId, payload.rung);
+    const slot = this.runner?.reserveSlot() ?? false;
+    const claimAs = slot && this.runner ? this.claimAs(this.runner) : undefined;
+    const fired = await this.fire(payload.waitId, payload.rung, claimAs).catch((err: unknown) => {
+      if (slot) this.runner?.releaseSlot();
+      throw err;
+    });
+    if (slot && !fired.claim) this.runner?.releaseSlot();
+    const { result, claim } = fired;
+    // The run holds this job (and a wake slot) until it ends; wake has twice the work
+    // concurrency (queueConcurrency), so at most half of its slots are held by runs.
+    if (claim && this.runner) await this.runner.runClaimed(claim);
     if (typeof result === 'object' && job) {
       // Early (clock skew, or a re-armed job): back into the delayed set until its time.
       await job.moveToDelayed(result.at, token);
@@ -70,13 +97,29 @@ export class WakeService {
     return typeof result === 'object' ? 'early' : result;
   }
 
+  private claimAs(runner: WorkRunner): ClaimAs {
+    return { owner: runner.workerId, leaseMs: runner.leaseMs };
+  }
+
   /** Fires rung `rung` of a wait's timer if it is due and still applies. */
-  async fireWaitTimer(
+  async fireWaitTimer(waitId: string, rung: number): Promise<FireResult> {
+    return (await this.fire(waitId, rung)).result;
+  }
+
+  /**
+   * Fires the timer; with `claimAs`, a work the fire put back in the queue is claimed
+   * in the same transaction (RunClaimSystem.claimWithin: the `claim` command after the
+   * fire's, as the run job would apply it after this commit) and its run job is not
+   * enqueued. A refused claim writes nothing and the run job goes out as without it.
+   */
+  async fire(
     waitId: string,
     rung: number,
-  ): Promise<WakeOutcome | { early: true; at: number }> {
+    claimAs?: ClaimAs,
+  ): Promise<{ result: FireResult; claim?: Claimed }> {
     const dispatches: Dispatch[] = [];
-    let outcome: WakeOutcome | { early: true; at: number };
+    let outcome: FireResult;
+    let claim: Claimed | undefined;
     let fired: { timer: 'sleep' | 'wait'; lateMs: number } | undefined;
     try {
       outcome = await this.db.transaction(async (client) => {
@@ -103,6 +146,7 @@ export class WakeService {
             : await this.fireRung(client, wait, rung, dispatches);
         if (result === 'fired' || result === 'rung')
           fired = { timer, lateMs: now - (wait.timeoutAt?.getTime() ?? now) };
+        if (claimAs) claim = await this.claimFired(client, work.id, claimAs, dispatches);
         return result;
       });
     } catch (err) {
@@ -111,7 +155,22 @@ export class WakeService {
     // Observed once committed: a rolled-back fire is retried and observed then.
     if (fired) this.metrics.timerFired(fired.timer, fired.lateMs / 1000);
     if (dispatches.length) await this.dispatch(dispatches, waitId);
-    return outcome;
+    return { result: outcome, claim };
+  }
+
+  /** The fused claim, when the fire queued the work's run: that run job is then dropped. */
+  private async claimFired(
+    client: PoolClient,
+    workId: string,
+    as: ClaimAs,
+    dispatches: Dispatch[],
+  ): Promise<Claimed | undefined> {
+    const run = dispatches.findIndex((d) => d.type === 'run' && d.workId === workId);
+    if (run < 0 || !this.store) return undefined;
+    const claim = await this.store.claims.claimWithin(client, workId, as.owner, as.leaseMs);
+    if (!claim.ok) return undefined;
+    dispatches.splice(run, 1);
+    return claim;
   }
 
   private async fireSleep(

@@ -40,7 +40,7 @@ export type { RunOutcome } from './run-ending';
  */
 const DRAIN_MS = 10_000;
 
-type Claimed = Extract<RunClaim, { ok: true }>;
+export type Claimed = Extract<RunClaim, { ok: true }>;
 
 /** A run under way in this process: what a shutdown needs to stop it or give its work back. */
 interface ActiveRun {
@@ -74,6 +74,8 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
   private readonly beats = new Map<string, () => void>();
   private nudges?: RedisClient;
   private stopping = false;
+  /** Slots held by wake jobs between reserveSlot() and their run's start (or their release). */
+  private reserved = 0;
 
   constructor(
     private readonly store: RunStore,
@@ -111,10 +113,39 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     return this.run(payload.workId, payload.runSeq);
   }
 
-  async run(workId: string, runSeq?: number): Promise<RunOutcome> {
+  /**
+   * A run slot for a wake job that wants to fire its timer and claim the work in one
+   * transaction (WakeService): granted while the runs under way here plus the slots held
+   * stay under worker.concurrency, and never once the worker drains. The holder either
+   * starts its run (runClaimed) or gives the slot back (releaseSlot).
+   */
+  reserveSlot(): boolean {
+    const busy = this.active.size + this.reserved;
+    if (this.stopping || this.boundaryStop.signal.aborted) return false;
+    if (busy >= this.config.worker.concurrency) return false;
+    this.reserved += 1;
+    return true;
+  }
+
+  get leaseMs(): number {
+    return this.config.worker.lease;
+  }
+
+  releaseSlot(): void {
+    this.reserved = Math.max(0, this.reserved - 1);
+  }
+
+  /** Runs a work the wake job claimed in its fire transaction: no second read or claim. */
+  runClaimed(claim: Claimed): Promise<RunOutcome> {
+    this.releaseSlot();
+    return this.run(claim.work.id, claim.work.runSeq, claim);
+  }
+
+  async run(workId: string, runSeq?: number, claimed?: Claimed): Promise<RunOutcome> {
+    // A claimed work left here is RUNNING under this lease: the lease sweep requeues it.
     if (this.stopping) return { outcome: 'skipped', reason: 'worker stopping' };
     const leaseMs = this.config.worker.lease;
-    const claim = await this.store.claims.claim(workId, this.workerId, leaseMs);
+    const claim = claimed ?? (await this.store.claims.claim(workId, this.workerId, leaseMs));
     if (!claim.ok) return this.skip(workId, runSeq, claim);
     const handle: RunHandle = {
       workId,
