@@ -137,8 +137,15 @@ describeInBrowser('dashboard in headless Chromium', () => {
     await page.keyboard.type(ref);
     await page.keyboard.press('Enter');
     await until(() => page.url().includes(`q=${ref}`), 'the search to land in the URL');
-    await page.locator(`tr[data-work-id="${workId}"]`).waitFor({ state: 'visible' });
-    expect(await page.locator('#works-results tbody tr').count()).toBe(1);
+    // The URL change mounts a fresh view whose results arrive a moment later (the old
+    // view's row can still be seen meanwhile): wait for the filtered table itself.
+    const resultRows = page.locator('#works-results tbody tr');
+    await until(
+      async () =>
+        (await resultRows.count()) === 1 &&
+        (await resultRows.first().getAttribute('data-work-id')) === workId,
+      'the filtered list to show the one work',
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-works.png') });
 
