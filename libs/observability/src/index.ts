@@ -3,3 +3,4 @@ export * from './prom-metrics';
 export * from './metrics.module';
 export * from './metrics-listener.service';
 export * from './process-health';
+export * from './small-listener';

@@ -1,3 +1,4 @@
+import { closeNow, listenOn } from './small-listener';
 import { createServer, type Server } from 'node:http';
 import {
   Inject,
@@ -57,13 +58,7 @@ export class MetricsListener implements OnApplicationBootstrap, OnApplicationShu
       );
     });
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await listenOn(server, port, host);
       this.server = server;
       this.logger.info({ url: this.url }, 'worker metrics listening');
     } catch (err) {
@@ -77,8 +72,6 @@ export class MetricsListener implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import { LedgerDatabase } from '@app/ledger';
-import { ProcessHealth, probeDependency } from '@app/observability';
+import { closeNow, listenOn, ProcessHealth, probeDependency } from '@app/observability';
 import { type RedisClient } from '../queues/redis-connection';
 import { REDIS } from '../queues/redis.module';
 
@@ -56,13 +56,7 @@ export class WorkerHealthListener implements OnApplicationBootstrap, OnApplicati
       else if (path !== '/health/ready') send(404, { status: 'not found' });
       else void this.readiness().then(({ ok, body }) => send(ok ? 200 : 503, body));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, port, host);
     this.server = server;
     this.logger.info({ url: this.url }, 'worker health listening');
   }
@@ -78,8 +72,6 @@ export class WorkerHealthListener implements OnApplicationBootstrap, OnApplicati
   async onApplicationShutdown(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeNow(server);
   }
 }
