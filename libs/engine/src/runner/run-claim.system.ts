@@ -1,5 +1,5 @@
 import { type PoolClient } from 'pg';
-import { type RetryPolicy } from '@app/core';
+import { type RejectionCode, type RetryPolicy } from '@app/core';
 import { type StepRow, translateDatabaseError, type WorkRow } from '@app/ledger';
 import { type CheckpointSystem } from './checkpoint.system';
 import { type FencedTransactions } from './fenced-transaction';
@@ -55,16 +55,9 @@ export class RunClaimSystem {
     const applied = await this.resources.works.apply(
       client,
       workId,
-      { type: 'claim', owner, leaseMs, now: this.resources.clock.now() },
-      { actor: `worker:${owner}`, data: { owner } },
+      ...this.claimCommand(owner, leaseMs),
     );
-    if (!applied.ok)
-      return {
-        ok: false,
-        code: applied.code,
-        reason: applied.reason,
-        runAfter: applied.row?.runAfter?.getTime() ?? null,
-      };
+    if (!applied.ok) return refusedClaim(applied);
     const steps = await this.resources.steps.list(client, workId);
     return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
   }
@@ -77,22 +70,19 @@ export class RunClaimSystem {
     leaseMs: number,
   ): Promise<RunClaim | undefined> {
     const applied = await this.resources.works
-      .applyKnown(
-        this.resources.db.pool,
-        work,
-        { type: 'claim', owner, leaseMs, now: this.resources.clock.now() },
-        { actor: `worker:${owner}`, data: { owner } },
-      )
+      .applyKnown(this.resources.db.pool, work, ...this.claimCommand(owner, leaseMs))
       .catch((err: unknown) => translateDatabaseError(err));
     if (applied === 'stale') return undefined;
-    if (!applied.ok)
-      return {
-        ok: false,
-        code: applied.code,
-        reason: applied.reason,
-        runAfter: applied.row?.runAfter?.getTime() ?? null,
-      };
+    if (!applied.ok) return refusedClaim(applied);
     return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
+  }
+
+  /** The claim command and its timeline entry, the same on every claim path. */
+  private claimCommand(owner: string, leaseMs: number) {
+    return [
+      { type: 'claim' as const, owner, leaseMs, now: this.resources.clock.now() },
+      { actor: `worker:${owner}`, data: { owner } },
+    ] as const;
   }
 
   private async load(workId: string): Promise<{ work: WorkRow; steps: StepRow[] } | null> {
@@ -120,4 +110,18 @@ export class RunClaimSystem {
       ]),
     );
   }
+}
+
+/** A refused claim, as the run job reports it. */
+function refusedClaim(applied: {
+  code: RejectionCode;
+  reason: string;
+  row?: { runAfter: Date | null } | null;
+}): RunClaim {
+  return {
+    ok: false,
+    code: applied.code,
+    reason: applied.reason,
+    runAfter: applied.row?.runAfter?.getTime() ?? null,
+  };
 }
