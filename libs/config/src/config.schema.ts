@@ -231,6 +231,9 @@ export const fileConfigSchema = z.strictObject({
 });
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 
+/** A port number from the environment, overriding the file's; 0 = off. */
+const envPort = () => z.coerce.number().int().min(0).max(65535).optional();
+
 export const envSchema = z.object({
   NODE_ENV: z
     .enum(['development', 'production', 'test'])
@@ -327,25 +330,13 @@ export const envSchema = z.object({
       "This worker's name in leases and PostgreSQL's application_name (default: host and pid).",
     ),
   /** Overrides worker.metricsPort (one per replica on a shared host; 0 = off). */
-  WORKER_METRICS_PORT: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .optional()
-    .describe(
-      "The worker's Prometheus port, one per replica on a shared host; 0 = off (default from the file: 9464).",
-    ),
+  WORKER_METRICS_PORT: envPort().describe(
+    "The worker's Prometheus port, one per replica on a shared host; 0 = off (default from the file: 9464).",
+  ),
   /** Overrides worker.healthPort (the probes' port; 0 = off). */
-  WORKGATE_WORKER_HEALTH_PORT: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .optional()
-    .describe(
-      "The worker's /health/live and /health/ready port; 0 = off (default from the file: 0).",
-    ),
+  WORKGATE_WORKER_HEALTH_PORT: envPort().describe(
+    "The worker's /health/live and /health/ready port; 0 = off (default from the file: 0).",
+  ),
   /** Comma-separated extra workflow modules (added to workflows.modules). */
   WORKGATE_WORKFLOWS: z
     .string()

@@ -1,4 +1,4 @@
-import { type Telegram, TelegramError } from 'telegraf';
+import { TelegramError } from 'telegraf';
 import { type Logger } from '@app/config';
 import {
   type ChatPreview,
@@ -13,7 +13,6 @@ import { TelegramBots } from './telegram-bots';
 import { TELEGRAM_CHANNEL, parseTelegramTarget } from './telegram-normalize';
 import { type TelegramSender, type TelegramSenderConfig } from './telegram.sender';
 
-const REQUEST_TIMEOUT_MS = 10_000;
 /** Bot API: a message's text is 1-4096 characters. */
 const MAX_TEXT = 4096;
 
@@ -55,7 +54,7 @@ export class TelegramLiveness implements LivenessChannel {
 
   constructor(
     config: TelegramSenderConfig,
-    private readonly sender: Pick<TelegramSender, 'client'>,
+    private readonly sender: Pick<TelegramSender, 'callUntyped'>,
     private readonly logger?: Logger,
   ) {
     this.bots = new TelegramBots(config);
@@ -113,24 +112,8 @@ export class TelegramLiveness implements LivenessChannel {
     });
   }
 
-  private async call(bot: string, method: string, args: Record<string, unknown>): Promise<unknown> {
-    const client: Telegram = this.sender.client(bot);
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
-    try {
-      // Methods newer than Telegraf's types (sendMessageDraft) go through the same callApi.
-      return await client.callApi(method as never, args as never, {
-        signal: abort.signal as never,
-      });
-    } catch (err) {
-      this.logger?.debug(
-        { bot, method, err: err instanceof Error ? err.message : String(err) },
-        'Telegram preview call failed',
-      );
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  private call(bot: string, method: string, args: Record<string, unknown>): Promise<unknown> {
+    return this.sender.callUntyped(bot, method, args);
   }
 }
 

@@ -236,6 +236,14 @@ export class TelegramSender implements OutboundSender {
     }
   }
 
+  /**
+   * One call with Telegram's own error (a TelegramError, not an OutboundError), for
+   * methods newer than Telegraf's types (sendMessageDraft): the liveness previews.
+   */
+  callUntyped(bot: string, method: string, args: Record<string, unknown>): Promise<unknown> {
+    return this.callRaw(bot, method as Method, args);
+  }
+
   private async callRaw<M extends Method>(bot: string, method: M, args: Opts<M>): Promise<unknown> {
     const client = this.client(bot);
     const abort = new AbortController();
