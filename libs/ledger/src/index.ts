@@ -15,6 +15,7 @@ export * from './ports/work-dispatcher.port';
 export * from './system/button-secret.provision';
 export * from './system/crypto-id-generator';
 export * from './system/system-clock';
+export * from './work/as-created';
 export * from './work/work-row';
 export * from './work/work.repository';
 export * from './outbox/outbox.repository';

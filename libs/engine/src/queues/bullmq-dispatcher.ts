@@ -108,7 +108,8 @@ export class BullmqDispatcher implements WorkDispatcher {
     const planned: Planned[] = rest.map((item): Planned => {
       switch (item.type) {
         case 'run': {
-          const data = runWorkJob.payload.parse({ workId: item.workId, runSeq: item.runSeq });
+          // The catalog's schema keeps its own fields (workId, runSeq, asCreated) only.
+          const data = runWorkJob.payload.parse(item);
           return {
             queue: this.queues.for(QUEUE_NAMES.work, runWorkJob.shardKey(data)),
             name: runWorkJob.name,

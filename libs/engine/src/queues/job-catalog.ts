@@ -45,7 +45,12 @@ const defaults: JobsOptions = {
 export const runWorkJob = {
   name: 'run-work',
   queue: QUEUE_NAMES.work,
-  payload: z.object({ workId: z.uuid(), runSeq: z.number().int().positive() }),
+  payload: z.object({
+    workId: z.uuid(),
+    runSeq: z.number().int().positive(),
+    /** Enqueued by the work's creation: claim it as created first (RunClaimSystem). */
+    asCreated: z.literal(true).optional(),
+  }),
   jobId: (p: { workId: string; runSeq: number }) => jobIds.work(p.workId, p.runSeq),
   shardKey: (p: { workId: string }) => p.workId,
   /**

@@ -1,6 +1,12 @@
 import { type PoolClient } from 'pg';
 import { type RejectionCode, type RetryPolicy } from '@app/core';
-import { type StepRow, translateDatabaseError, type WorkRow } from '@app/ledger';
+import {
+  AS_CREATED_GUARD,
+  asCreated,
+  type StepRow,
+  translateDatabaseError,
+  type WorkRow,
+} from '@app/ledger';
 import { type CheckpointSystem } from './checkpoint.system';
 import { type FencedTransactions } from './fenced-transaction';
 import { type RunClaim, type RunHandle, type RunResources } from './run-resources';
@@ -25,7 +31,16 @@ export class RunClaimSystem {
    * version means the steps read are the ones to replay. Anything else — a lease to
    * take over, a row that moved on — takes the locked transaction, then loads.
    */
-  async claim(workId: string, owner: string, leaseMs: number): Promise<RunClaim> {
+  async claim(
+    workId: string,
+    owner: string,
+    leaseMs: number,
+    opts: { asCreated?: boolean } = {},
+  ): Promise<RunClaim> {
+    if (opts.asCreated) {
+      const claimed = await this.claimAsCreated(workId, owner, leaseMs);
+      if (claimed) return claimed;
+    }
     const { work, steps } = await this.resources.steps
       .withWork(this.resources.db.pool, workId)
       .catch((err: unknown) => translateDatabaseError(err));
@@ -75,6 +90,29 @@ export class RunClaimSystem {
     if (applied === 'stale') return undefined;
     if (!applied.ok) return refusedClaim(applied);
     return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps };
+  }
+
+  /**
+   * The claim of a work its creation enqueued, decided on the row as created (asCreated)
+   * without reading it: one statement from the job to the claim. It lands only while
+   * the row is still exactly as created and has no steps (AS_CREATED_GUARD); otherwise
+   * — a cancel or pause got there first, a second job for a work already run — nothing
+   * is written, and undefined sends the caller down the general path.
+   */
+  private async claimAsCreated(
+    workId: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<RunClaim | undefined> {
+    const [command, entry] = this.claimCommand(owner, leaseMs);
+    const applied = await this.resources.works
+      .applyKnown(this.resources.db.pool, asCreated(workId), command, {
+        ...entry,
+        guard: AS_CREATED_GUARD,
+      })
+      .catch((err: unknown) => translateDatabaseError(err));
+    if (applied === 'stale' || !applied.ok) return undefined;
+    return { ok: true, token: BigInt(applied.row.leaseToken), work: applied.row, steps: [] };
   }
 
   /** The claim command and its timeline entry, the same on every claim path. */

@@ -110,7 +110,7 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
 
   @OnJob(runWorkJob)
   async handleRunWork(payload: RunWorkPayload): Promise<RunOutcome> {
-    return this.run(payload.workId, payload.runSeq);
+    return this.run(payload.workId, payload.runSeq, undefined, payload.asCreated);
   }
 
   /**
@@ -141,11 +141,17 @@ export class WorkRunner implements OnModuleInit, OnApplicationShutdown {
     return this.run(claim.work.id, claim.work.runSeq, claim);
   }
 
-  async run(workId: string, runSeq?: number, claimed?: Claimed): Promise<RunOutcome> {
+  async run(
+    workId: string,
+    runSeq?: number,
+    claimed?: Claimed,
+    asCreated?: boolean,
+  ): Promise<RunOutcome> {
     // A claimed work left here is RUNNING under this lease: the lease sweep requeues it.
     if (this.stopping) return { outcome: 'skipped', reason: 'worker stopping' };
     const leaseMs = this.config.worker.lease;
-    const claim = claimed ?? (await this.store.claims.claim(workId, this.workerId, leaseMs));
+    const claim =
+      claimed ?? (await this.store.claims.claim(workId, this.workerId, leaseMs, { asCreated }));
     if (!claim.ok) return this.skip(workId, runSeq, claim);
     const handle: RunHandle = {
       workId,

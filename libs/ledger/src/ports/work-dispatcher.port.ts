@@ -6,7 +6,14 @@
  */
 export type Dispatch =
   /** Run the work. `at`: not before this instant (a backoff still pending after a resume). */
-  | { type: 'run'; workId: string; runSeq: number; at?: number }
+  | {
+      type: 'run';
+      workId: string;
+      runSeq: number;
+      at?: number;
+      /** Enqueued by the work's creation: its run may claim it as created (asCreated()). */
+      asCreated?: true;
+    }
   /** A retry backoff: run again at `at`. */
   | { type: 'retry'; workId: string; runSeq: number; attempt: number; at: number }
   /**

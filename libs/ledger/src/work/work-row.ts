@@ -19,7 +19,27 @@ export type WorkRow = Omit<PgRow<Work>, 'replyAddress' | 'retryPolicy'> & {
   retryPolicy: RetryPolicy;
 };
 
-export function toSnapshot(row: WorkRow): WorkSnapshot {
+/** What a transition is decided on: the snapshot's columns, and the row's identity. */
+export type KnownWork = Pick<
+  WorkRow,
+  | 'id'
+  | 'parentId'
+  | 'state'
+  | 'pausedFrom'
+  | 'attempt'
+  | 'retryPolicy'
+  | 'runSeq'
+  | 'leaseOwner'
+  | 'leaseToken'
+  | 'leaseExpiresAt'
+  | 'runAfter'
+  | 'pauseRequested'
+  | 'cancelRequested'
+  | 'checkpointSeq'
+  | 'version'
+>;
+
+export function toSnapshot(row: KnownWork): WorkSnapshot {
   return {
     state: row.state,
     pausedFrom: row.pausedFrom,

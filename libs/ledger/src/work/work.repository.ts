@@ -22,7 +22,7 @@ import {
   stepCheckpointCtes,
 } from '../steps/step-completion.sql';
 import { NEW_WORK_COLUMNS, newWorkValues } from './new-work.sql';
-import { toSnapshot, type WorkRow } from './work-row';
+import { type KnownWork, toSnapshot, type WorkRow } from './work-row';
 
 export interface NewWork {
   id: string;
@@ -47,9 +47,10 @@ export interface WorkPatch {
 /** The commands applyKnown() and planKnown() take (see planKnown). */
 type KnownCommand = Extract<WorkCommand, { type: 'claim' | 'complete' | 'wait_satisfied' }>;
 
-export type ApplyOutcome =
+/** A transition's result: the row written, or the refusal with the row it was decided on. */
+export type ApplyOutcome<K extends KnownWork = WorkRow> =
   | { ok: true; row: WorkRow; event: WorkEventType; effects: WorkEffect[]; dispatches: Dispatch[] }
-  | (Rejection & { row: WorkRow | null });
+  | (Rejection & { row: K | null });
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
@@ -118,7 +119,9 @@ export class WorkRepository {
         work.replyAddress ? json(work.replyAddress) : null,
         work.title ?? null,
       ],
-      dispatches: this.dispatchesFor(work.id, result.effects),
+      dispatches: this.dispatchesFor(work.id, result.effects).map((d) =>
+        d.type === 'run' ? { ...d, asCreated: true as const } : d,
+      ),
     };
   }
 
@@ -176,14 +179,16 @@ export class WorkRepository {
    * `stale` when the row moved on (or the command needs ledger effects, or the timeline
    * seq raced a concurrent append): the caller then takes apply() in a transaction.
    */
-  async applyKnown(
+  async applyKnown<K extends KnownWork>(
     db: Queryable,
-    known: WorkRow,
+    known: K,
     command: KnownCommand,
     opts: {
       actor: string;
       data?: Record<string, unknown>;
       patch?: WorkPatch;
+      /** A further SQL condition on the row (planKnown's `guard`), named for the statement's name. */
+      guard?: { name: string; sql: string };
       /**
        * Step checkpoints that go with this transition (the run's last steps, written
        * with its completion): each step's output — or a batched step's whole row — only
@@ -191,14 +196,14 @@ export class WorkRepository {
        */
       steps?: { token: bigint; workerId: string; list: StepCheckpoint[] };
     },
-  ): Promise<ApplyOutcome | 'stale'> {
+  ): Promise<ApplyOutcome<K> | 'stale'> {
     // The step's checkpoint rides along only in step_completed's plain case, as the
     // checkpoint CTE's (no pause or cancel pending): otherwise that checkpoint is where
     // the pause or cancel lands, and a completion written over it would skip it. Found
     // by the differential test (state-machine-differential.int-spec.ts).
     const steps = opts.steps?.list.length ? opts.steps : undefined;
     if (steps && (known.pauseRequested || known.cancelRequested)) return 'stale';
-    const plan = this.planKnown(known, command, opts);
+    const plan = this.planKnown(known, command, opts, opts.guard?.sql);
     if (plan === 'stale' || !plan.ok) return plan;
     const { outcome, ctes, values } = plan;
     const writes =
@@ -210,7 +215,7 @@ export class WorkRepository {
         // A claim's text carries its lease length (see updateStatement): a name of its own.
         name: `work-apply-known${
           steps ? '-steps' : command.type === 'claim' ? `-claim-${Math.round(command.leaseMs)}` : ''
-        }${rerouting ? '-rr' : ''}`,
+        }${rerouting ? '-rr' : ''}${opts.guard ? `-${opts.guard.name}` : ''}`,
         text: `WITH ${ctes}${writes ? `, ${writes.text}` : ''}
 ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
          SELECT upd.*${rerouting ? ', (SELECT count(*) FROM rr)::int AS "__rerouted"' : ''} FROM upd`,
@@ -240,8 +245,8 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
    * follow). `stale` when the command needs what this cannot write (ledger effects, or
    * wait_satisfied on a work that is not WAITING); a refusal as apply() returns it.
    */
-  planKnown(
-    known: WorkRow,
+  planKnown<K extends KnownWork>(
+    known: K,
     // Only these: a heartbeat renews the lease without a version change, so a command
     // that keeps the lease would write back an expiry older than the row's. A WAITING
     // work holds no lease (nothing heartbeats it), so wait_satisfied is sound for a
@@ -256,7 +261,7 @@ ${rerouting ? `, ${MARK_UNREAD_CTE}` : ''}
         ctes: string;
         values: unknown[];
       }
-    | Extract<ApplyOutcome, { ok: false }>
+    | Extract<ApplyOutcome<K>, { ok: false }>
     | 'stale' {
     if (command.type === 'wait_satisfied' && known.state !== 'WAITING') return 'stale';
     const result = transition(toSnapshot(known), command);
