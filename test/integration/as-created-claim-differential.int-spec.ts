@@ -20,6 +20,7 @@ import {
   insertWork,
   readTimeline,
   readWork,
+  snapshotWithLeaseLength,
 } from '@test/work-differential';
 
 /**
@@ -123,19 +124,14 @@ describe('as-created claim differential: one statement vs read then claim', () =
 
   /** What a claim left, with what differs by construction (ids, clock readings) taken out. */
   async function observe(workId: string) {
-    const row = await readWork(db, workId);
-    const snap = toSnapshot(row);
-    const leaseMs =
-      row.leaseExpiresAt && row.lastHeartbeatAt
-        ? row.leaseExpiresAt.getTime() - row.lastHeartbeatAt.getTime()
-        : null;
+    const snap = snapshotWithLeaseLength(await readWork(db, workId));
     const timeline = (await readTimeline(db, workId)).map((e) => ({
       seq: e.seq,
       type: e.type,
       actor: e.actor,
       data: e.data,
     }));
-    return { snap: { ...snap, leaseExpiresAt: leaseMs }, timeline };
+    return { snap, timeline };
   }
 
   const claimSeen = (c: Awaited<ReturnType<RunStore['claims']['claim']>>) =>

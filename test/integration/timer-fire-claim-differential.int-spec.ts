@@ -8,7 +8,6 @@ import { EngineModule, RunStore, WakeService } from '@app/engine';
 import {
   type Dispatch,
   LedgerModule,
-  toSnapshot,
   WORK_DISPATCHER,
   type WorkDispatcher,
 } from '@app/ledger';
@@ -22,6 +21,7 @@ import {
   insertWork,
   readTimeline,
   readWork,
+  snapshotWithLeaseLength,
 } from '@test/work-differential';
 
 /**
@@ -127,12 +127,7 @@ describe('timer fire+claim differential: one transaction vs fire then claim', ()
 
   /** What a path left, with what differs by construction (ids, clock readings) taken out. */
   async function observe(workId: string, waitId: string) {
-    const row = await readWork(db, workId);
-    const snap = toSnapshot(row);
-    const leaseMs =
-      row.leaseExpiresAt && row.lastHeartbeatAt
-        ? row.leaseExpiresAt.getTime() - row.lastHeartbeatAt.getTime()
-        : null;
+    const snap = snapshotWithLeaseLength(await readWork(db, workId));
     const timeline = (await readTimeline(db, workId)).map((e) => {
       const { lateMs, waitId: w, ...data } = e.data;
       return { type: e.type, actor: e.actor, data, late: typeof lateMs, sameWait: w === waitId };
@@ -144,7 +139,7 @@ describe('timer fire+claim differential: one transaction vs fire then claim', ()
     const sent = dispatched
       .filter((d) => !('workId' in d) || d.workId === workId)
       .map((d) => ({ type: d.type, waitId: 'waitId' in d ? d.waitId === waitId : null }));
-    return { snap: { ...snap, leaseExpiresAt: leaseMs }, timeline, wait, sent };
+    return { snap, timeline, wait, sent };
   }
 
   it('leaves the same rows and hands the run the same claim as fire then claim', async () => {

@@ -187,6 +187,20 @@ export async function readWork(db: TestSchema, workId: string): Promise<WorkRow>
   return row;
 }
 
+/**
+ * A row's snapshot with its lease as a length (expiry − heartbeat) instead of an instant:
+ * two paths run a moment apart write the same lease, at different clock readings.
+ */
+export function snapshotWithLeaseLength(row: WorkRow): Omit<WorkSnapshot, 'leaseExpiresAt'> & {
+  leaseExpiresAt: number | null;
+} {
+  const leaseMs =
+    row.leaseExpiresAt && row.lastHeartbeatAt
+      ? row.leaseExpiresAt.getTime() - row.lastHeartbeatAt.getTime()
+      : null;
+  return { ...toSnapshot(row), leaseExpiresAt: leaseMs };
+}
+
 export async function readSnapshot(db: TestSchema, workId: string): Promise<WorkSnapshot> {
   return toSnapshot(await readWork(db, workId));
 }
