@@ -3,7 +3,10 @@ const HINTS = new Map([
   ['NoSuchBucket', 'the bucket does not exist: create it, or fix attachments.s3.bucket'],
   ['InvalidAccessKeyId', 'check attachments.s3.accessKeyId and secretAccessKey'],
   ['SignatureDoesNotMatch', 'check attachments.s3.accessKeyId and secretAccessKey'],
-  ['AccessDenied', 'these credentials may not use this bucket'],
+  [
+    'AccessDenied',
+    'these credentials may not use this bucket (without s3:ListBucket, a missing key reads as AccessDenied)',
+  ],
   ['PermanentRedirect', 'the bucket is in another region: check attachments.s3.region'],
   ['AuthorizationHeaderMalformed', 'check attachments.s3.region'],
   ['TimeoutError', 'no answer within attachments.s3.timeout'],
