@@ -2,7 +2,6 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { type SourceData } from '@smithy/types';
 
 /** One request as the loopback S3 received it, with what it answered. */
 export interface S3ApiRequest {
@@ -44,6 +43,9 @@ const ERROR_MESSAGES = new Map([
   ['PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'],
   ['NotImplemented', 'A header you provided implies functionality that is not implemented'],
 ]);
+
+/** What @smithy/signature-v4 hands a hash as key (its `SourceData`). */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
 
 /** SHA-256 and HMAC-SHA256 from node:crypto, in the shape @smithy/signature-v4 takes. */
 class NodeSha256 {
