@@ -44,3 +44,5 @@ export * from './memory/person-memory.repository';
 export * from './attachments/attachment-store.factory';
 export * from './attachments/local-directory-attachment.store';
 export * from './attachments/postgres-attachment.store';
+export * from './attachments/s3-attachment.store';
+export * from './attachments/s3-attachment-store.error';

@@ -2,11 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AttachmentStore, type StoredAttachment } from '@app/core';
 import { assertIntact, sha256Hex } from './attachment-digest.util';
-
-/** Ids become file names: anything but these characters is hex-escaped, so no id walks out of the folder. */
-function fileNameOf(id: string): string {
-  return id.replace(/[^A-Za-z0-9_-]/g, (c) => `.${c.charCodeAt(0).toString(16)}.`);
-}
+import { fileNameOf } from './attachment-file-name.util';
 
 /**
  * The attachment store on a local folder (`attachments.store: local`): the bytes in
