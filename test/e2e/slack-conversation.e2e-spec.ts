@@ -234,6 +234,7 @@ describe('Slack conversations (gateway + worker + outbox + loopback Slack)', () 
                 botToken: ws.token,
                 signingSecret: SIGNING_SECRET,
                 workflow: ws.workflow,
+                ...(name === 'beta' ? { description: 'I count things for you.' } : {}),
               },
             ]),
           ),
@@ -337,6 +338,23 @@ describe('Slack conversations (gateway + worker + outbox + loopback Slack)', () 
     const answer = await untilPosted(channel, opened.thread, 3, 'the /status answer');
     expect(answer.args.text).toContain('slack.count');
     expect(answer.args.text).toContain('waiting');
+
+    // `@workgate help` alone: what the app does and the words to type, in the thread.
+    const asked = ts();
+    const [help] = await sendEvent(
+      envelope('beta', {
+        type: 'app_mention',
+        text: '<@U0FAKE02> help',
+        ts: asked,
+        event_ts: asked,
+        thread_ts: opened.thread,
+      }),
+    );
+    expect(help).toMatchObject({ decision: 'command', workId: null });
+    const helpText = (await untilPosted(channel, opened.thread, 4, 'the help answer')).args.text;
+    expect(helpText).toContain('I count things for you.');
+    expect(helpText).toContain('`status`');
+    expect(helpText).toContain('`forget`');
 
     expect(await reply('beta', opened.thread, '12')).toMatchObject({
       decision: 'resumed',

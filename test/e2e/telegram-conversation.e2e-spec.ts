@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { createTelegramSender } from '@app/channels/telegram';
-import { type OutboundDelivery, type OutboundSender } from '@app/core';
+import {
+  CHAT_COMMAND_MENU,
+  DEFAULT_BOT_DESCRIPTION,
+  type OutboundDelivery,
+  type OutboundSender,
+} from '@app/core';
 import { defineWorkflow } from '@app/engine';
 import { outboundSenders } from '../../apps/worker/src/worker.module';
 import { createTestSchema, type TestSchema } from '@test/db';
@@ -215,6 +220,7 @@ describe('Telegram conversations (gateway + worker + outbox + loopback Bot API)'
                 secretToken: secretOf(bot as Bot),
                 workflow: b.workflow,
                 username: `${bot}_bot`,
+                ...(bot === 'count' ? { description: 'I count things for you.' } : {}),
               },
             ]),
           ),
@@ -304,6 +310,38 @@ describe('Telegram conversations (gateway + worker + outbox + loopback Bot API)'
     });
     const done = await ledger.untilState(opened.workId!, 'COMPLETED', 20_000);
     expect(done.output).toEqual({ n: '12' });
+  });
+
+  it('every bot gets the command menu; /start and /help answer with it, /reset opens a new work', async () => {
+    // Set by the gateway at start (not awaited by it): the same list /help answers with.
+    for (const { token } of Object.values(BOTS))
+      await until(
+        () => api.commandsOf(token).length === CHAT_COMMAND_MENU.length,
+        'the command menu',
+        10_000,
+      );
+    expect(api.commandsOf(BOTS.count.token)).toEqual(CHAT_COMMAND_MENU);
+    const chatId = ++chatSeq;
+    expect(await say('count', '/start', { chatId })).toMatchObject({
+      decision: 'command',
+      workId: null,
+    });
+    const hello = await untilBotMessage(chatId, 1, 'the /start answer');
+    expect(hello.text).toContain('I count things for you.');
+    for (const { command } of CHAT_COMMAND_MENU) expect(hello.text).toContain(`/${command}`);
+    // A bot without a description greets generically.
+    const other = ++chatSeq;
+    expect(await say('turns', '/help', { chatId: other })).toMatchObject({ decision: 'command' });
+    const help = await untilBotMessage(other, 1, 'the /help answer');
+    expect(help.text).toContain(DEFAULT_BOT_DESCRIPTION);
+    expect(help.text).toContain('/forget');
+
+    // /reset is /new: a second work while the first still waits for its answer.
+    const first = await say('count', 'count the racks', { chatId });
+    await untilBotMessage(chatId, 2, 'the question');
+    const second = await say('count', '/reset count the disks', { chatId });
+    expect(second).toMatchObject({ decision: 'opened' });
+    expect(second.workId).not.toBe(first.workId);
   });
 
   it(`a ${TURNS}-turn chat resumes the same work every time`, async () => {

@@ -5,12 +5,7 @@ import fc from 'fast-check';
 import { type WorkSnapshot } from '@app/core';
 import { type AppConfig, ConfigModule, createLogger } from '@app/config';
 import { EngineModule, RunStore, WakeService } from '@app/engine';
-import {
-  type Dispatch,
-  LedgerModule,
-  WORK_DISPATCHER,
-  type WorkDispatcher,
-} from '@app/ledger';
+import { type Dispatch, LedgerModule, WORK_DISPATCHER, type WorkDispatcher } from '@app/ledger';
 import { createTestSchema, type TestSchema } from '@test/db';
 import { testConfig } from '@test/gateway';
 import { deleteKeys, testQueuePrefix } from '@test/redis';

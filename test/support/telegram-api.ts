@@ -57,6 +57,8 @@ interface BotState {
   queue: Array<Record<string, any>>;
   nextUpdateId: number;
   webhook: { url: string; secret_token?: string; allowed_updates?: string[] } | null;
+  /** The command menu setMyCommands set (default scope and language only). */
+  commands: Array<{ command: string; description: string }>;
 }
 
 export const ALICE: TelegramUserIdentity = {
@@ -117,6 +119,7 @@ export class TelegramApiServer {
       queue: [],
       nextUpdateId: firstUpdateId,
       webhook: null,
+      commands: [],
     });
     return this;
   }
@@ -155,6 +158,11 @@ export class TelegramApiServer {
 
   webhookOf(token: string) {
     return this.state(token).webhook;
+  }
+
+  /** The command menu the bot's setMyCommands left. */
+  commandsOf(token: string) {
+    return this.state(token).commands;
   }
 
   /** Updates not yet confirmed by a getUpdates offset. */
@@ -434,6 +442,10 @@ export class TelegramApiServer {
       case 'sendMessageDraft':
       case 'deleteMessage':
         return this.live(method, args);
+      case 'setMyCommands':
+        return setMyCommands(state, args);
+      case 'getMyCommands':
+        return ok(state.commands);
       case 'answerCallbackQuery':
         if (!args.callback_query_id)
           return error(
@@ -632,6 +644,28 @@ export class TelegramApiServer {
     this.messages.set(key, next);
     return ok(next);
   }
+}
+
+/**
+ * setMyCommands as the Bot API checks it: at most 100 commands, each 1-32 of a-z 0-9 _
+ * with a 1-256 character description; the list replaces the previous one.
+ */
+function setMyCommands(state: BotState, args: Record<string, any>): Answer {
+  const commands: unknown =
+    typeof args.commands === 'string' ? JSON.parse(args.commands) : args.commands;
+  if (!Array.isArray(commands)) return error(400, "Bad Request: can't parse commands JSON object");
+  if (commands.length > 100) return error(400, 'Bad Request: too many commands specified');
+  for (const c of commands as Array<Record<string, unknown>>) {
+    if (typeof c.command !== 'string' || !/^[a-z0-9_]{1,32}$/.test(c.command))
+      return error(400, 'Bad Request: BOT_COMMAND_INVALID');
+    if (typeof c.description !== 'string' || c.description.length < 1 || c.description.length > 256)
+      return error(400, 'Bad Request: BOT_COMMAND_DESCRIPTION_INVALID');
+  }
+  state.commands = (commands as Array<{ command: string; description: string }>).map((c) => ({
+    command: c.command,
+    description: c.description,
+  }));
+  return ok(true);
 }
 
 /** sendChatAction's actions (Bot API). */

@@ -128,6 +128,14 @@ export const slackWorkspace = z
       .min(1)
       .optional()
       .describe("The bot's user id (`U…`); read from each event's authorizations when absent."),
+    description: z
+      .string()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe(
+        'What the bot does, in a sentence or two: the first lines of its answer to `help`. Absent: a generic greeting.',
+      ),
     workflow: z
       .string()
       .min(1)
@@ -209,6 +217,14 @@ export const telegramBot = z
       .default(true)
       .describe(
         'In groups, take only messages that @mention the bot (needs `username`), reply to one of its messages, or are its commands; `false`: every message. Private chats are always heard.',
+      ),
+    description: z
+      .string()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe(
+        'What the bot does, in a sentence or two: the first lines of its answer to `/help` and `/start`. Absent: a generic greeting.',
       ),
     workflow: z
       .string()

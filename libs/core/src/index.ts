@@ -29,3 +29,4 @@ export * from './memory/person-memory';
 export * from './attachments/attachment';
 export * from './attachments/attachment-store.port';
 export * from './channels/liveness.port';
+export * from './channels/chat-help';

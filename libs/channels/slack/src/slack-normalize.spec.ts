@@ -140,6 +140,8 @@ describe(parseMentionText.name, () => {
     ['<@U0FAKE02> forget', 'U0FAKE02', 'forget', ''],
     ['<@U0FAKE02> memory', 'U0FAKE02', 'memory', ''],
     ['<@U0FAKE02> forget it, I meant prod', 'U0FAKE02', null, 'forget it, I meant prod'],
+    ['<@U0FAKE02> help', 'U0FAKE02', 'help', ''],
+    ['<@U0FAKE02> help me write the notes', 'U0FAKE02', null, 'help me write the notes'],
   ])('%j', (text, bot, command, rest) => {
     expect(parseMentionText(text, bot, { commandsWithoutMention: false })).toEqual({
       command,

@@ -31,9 +31,10 @@ export const SLACK_CHANNEL = 'slack';
 const COMMANDS: readonly ChatCommand[] = ['new', 'cancel', 'status'];
 /**
  * Commands only when the word is the whole message: a DM that begins "forget it, I
- * meant…" is a message, not an erase of the person's memory.
+ * meant…" is a message, not an erase of the person's memory, and "help me with…" is a
+ * request for the assistant, not for the command list.
  */
-const ALONE_COMMANDS: readonly ChatCommand[] = ['forget', 'memory'];
+const ALONE_COMMANDS: readonly ChatCommand[] = ['forget', 'memory', 'help'];
 
 /**
  * Human message subtypes: everything else (edits, deletions, joins, bot_message, …) is

@@ -40,7 +40,17 @@ export type TelegramOutcome =
   | { kind: 'forged_button'; callbackQueryId: string; reason: string }
   | { kind: 'ignored'; reason: string; callbackQueryId?: string; feedback?: string };
 
-const COMMANDS: readonly ChatCommand[] = ['new', 'cancel', 'status', 'forget', 'memory'];
+/** The commands this bot answers, by the name typed; `/start` is `/help`, `/reset` is `/new`. */
+const COMMANDS = new Map<string, ChatCommand>([
+  ['new', 'new'],
+  ['reset', 'new'],
+  ['cancel', 'cancel'],
+  ['status', 'status'],
+  ['forget', 'forget'],
+  ['memory', 'memory'],
+  ['help', 'help'],
+  ['start', 'help'],
+]);
 
 /** Shown to the presser of a button workgate cannot verify. */
 export const FORGED_BUTTON_FEEDBACK = 'This button is not valid (it was not sent by workgate).';
@@ -68,9 +78,10 @@ export function parseTelegramTarget(
 }
 
 /**
- * A leading `/new`, `/cancel`, `/status`, `/forget` or `/memory` (also `/status@botname`, Telegram's form in
- * groups) and the text after it. A command addressed to another bot is flagged, so the
- * caller can leave it alone; other commands (`/start`, `/help`) stay plain text.
+ * A leading command of COMMANDS (also `/status@botname`, Telegram's form in groups) and
+ * the text after it (`/start <payload>` keeps its payload as text). A command addressed
+ * to another bot is flagged, so the caller can leave it alone; unknown commands stay
+ * plain text.
  */
 export function parseTelegramCommand(
   text: string,
@@ -83,7 +94,7 @@ export function parseTelegramCommand(
   const addressedElsewhere =
     !!addressee && !!botUsername && addressee.toLowerCase() !== botUsername.toLowerCase();
   if (addressedElsewhere) return { command: null, text: text.trim(), addressedElsewhere };
-  const command = (COMMANDS as readonly string[]).includes(name) ? (name as ChatCommand) : null;
+  const command = COMMANDS.get(name) ?? null;
   if (!command) return { command: null, text: text.trim(), addressedElsewhere: false };
   return { command, text: text.slice(match[0].length).trim(), addressedElsewhere: false };
 }

@@ -32,7 +32,8 @@ type Method =
   | 'setWebhook'
   | 'deleteWebhook'
   | 'getWebhookInfo'
-  | 'getMe';
+  | 'getMe'
+  | 'setMyCommands';
 
 /**
  * A Bot API failure as the outbox understands it. Flood control is HTTP 429 with

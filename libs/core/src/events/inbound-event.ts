@@ -45,9 +45,19 @@ export interface InboundEventInput {
 
 /**
  * `/new` forces a new work; `/cancel` and `/status` are answered by the gateway, and so
- * are `/memory` (shows the person's memory) and `/forget` (erases it).
+ * are `/memory` (shows the person's memory), `/forget` (erases it) and `/help` (what the
+ * bot does and these commands; Telegram's `/start` is `/help`, `/reset` is `/new`).
  */
-export type ChatCommand = 'new' | 'cancel' | 'status' | 'forget' | 'memory';
+export type ChatCommand = 'new' | 'cancel' | 'status' | 'forget' | 'memory' | 'help';
+
+/** The commands the gateway answers itself, never a workflow. */
+export const GATEWAY_COMMANDS: readonly ChatCommand[] = [
+  'status',
+  'cancel',
+  'forget',
+  'memory',
+  'help',
+];
 
 /**
  * What a verified button carries (libs/security signs and verifies it): the wait

@@ -1,6 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { type PoolClient } from 'pg';
-import { type InboundEventInput, LIVE_STATES, type WorkState, workLabel } from '@app/core';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import {
+  chatHelpText,
+  type InboundEventInput,
+  LIVE_STATES,
+  type WorkState,
+  workLabel,
+} from '@app/core';
 import { type Dispatch } from '../ports/work-dispatcher.port';
 import { WorkRepository } from '../work/work.repository';
 import { ChatReplies } from './chat-replies';
@@ -29,7 +36,8 @@ type Answer = (
 /**
  * The chat commands the gateway answers itself, in the ingest transaction: `/status`
  * lists the conversation's live works, `/cancel` cancels the one live work there (or
- * the one a reply names) for the people allowed to.
+ * the one a reply names) for the people allowed to, `/help` (and Telegram's `/start`)
+ * says what the bot does and lists the commands.
  */
 @Injectable()
 export class ChatCommands {
@@ -37,6 +45,7 @@ export class ChatCommands {
     private readonly works: WorkRepository,
     private readonly replies: ChatReplies,
     private readonly responders: ChatResponders,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'telegram' | 'slack'>,
   ) {}
 
   async command(
@@ -44,6 +53,18 @@ export class ChatCommands {
     eventId: string,
     event: InboundEventInput,
   ): Promise<ChatApplied> {
+    if (event.command === 'help') {
+      const text = chatHelpText(event.channel, this.descriptionOf(event));
+      return this.replies
+        .reply(client, eventId, event, null, { kind: 'notice', text, replyTo: messageIdOf(event) })
+        .then((dispatches) => ({
+          decision: 'command',
+          reason: 'help',
+          workId: null,
+          waitId: null,
+          dispatches,
+        }));
+    }
     const live = event.reference
       ? await this.liveWorks(client, null, [event.reference.workId])
       : await this.liveWorks(client, event.conversationKey, null);
@@ -63,6 +84,19 @@ export class ChatCommands {
         }));
     if (event.command === 'status') return status(live, answer);
     return this.cancel(client, eventId, event, live, answer);
+  }
+
+  /** The bot's or workspace's `description`; the event's source is its config name. */
+  private descriptionOf(event: InboundEventInput): string | undefined {
+    const configured =
+      event.channel === 'telegram'
+        ? this.config.telegram.bots
+        : event.channel === 'slack'
+          ? this.config.slack.workspaces
+          : {};
+    return Object.hasOwn(configured, event.source)
+      ? (configured as Record<string, { description?: string }>)[event.source]?.description
+      : undefined;
   }
 
   /** `/cancel`: only when it is clear which work is meant. */

@@ -38,7 +38,7 @@ export class ChatRouting {
       const replied = await this.repliedTo(client, event.channel, event.replyTo);
       if (replied) routed = { ...event, reference: replied };
     }
-    if (event.command === 'status' || event.command === 'cancel')
+    if (event.command === 'status' || event.command === 'cancel' || event.command === 'help')
       return { kind: 'handled', applied: await this.commands.command(client, eventId, routed) };
     if (event.command === 'forget' || event.command === 'memory')
       return {

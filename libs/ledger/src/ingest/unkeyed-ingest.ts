@@ -3,6 +3,7 @@ import {
   CLOCK,
   type Clock,
   DEFAULT_RETRY_POLICY,
+  GATEWAY_COMMANDS,
   ID_GENERATOR,
   type IdGenerator,
   type InboundEventInput,
@@ -73,10 +74,7 @@ export class UnkeyedIngest {
       input.reference ||
       input.replyTo ||
       input.button ||
-      input.command === 'status' ||
-      input.command === 'cancel' ||
-      input.command === 'forget' ||
-      input.command === 'memory'
+      (input.command && GATEWAY_COMMANDS.includes(input.command))
     )
       return null;
     const outcome = route(
