@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AttachmentStore, type StoredAttachment } from '@app/core';
-import { assertIntact, sha256Hex } from './attachment-digest.util';
+import { assertIntact, describeAttachment } from './attachment-digest.util';
 import { fileNameOf } from './attachment-file-name.util';
 
 /**
@@ -21,13 +21,7 @@ export class LocalDirectoryAttachmentStore implements AttachmentStore {
   ): Promise<StoredAttachment> {
     const existing = await this.readMeta(id);
     if (existing) return existing;
-    const stored: StoredAttachment = {
-      id,
-      sha256: sha256Hex(data),
-      mime: meta.mime,
-      size: data.byteLength,
-      name: meta.name,
-    };
+    const stored = describeAttachment(id, data, meta);
     await this.writeAtomically(join(this.dir, 'blobs'), stored.sha256, data);
     await this.writeAtomically(
       join(this.dir, 'meta'),

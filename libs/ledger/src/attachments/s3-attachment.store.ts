@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type S3AttachmentsConfig } from '@app/config';
 import { type AttachmentStore, type StoredAttachment } from '@app/core';
-import { assertIntact, sha256Hex } from './attachment-digest.util';
+import { assertIntact, describeAttachment } from './attachment-digest.util';
 import { fileNameOf } from './attachment-file-name.util';
 import { S3AttachmentStoreError, s3ErrorCode } from './s3-attachment-store.error';
 
@@ -66,13 +66,7 @@ export class S3AttachmentStore implements AttachmentStore {
   ): Promise<StoredAttachment> {
     const existing = await this.readMeta(id);
     if (existing) return existing;
-    const stored: StoredAttachment = {
-      id,
-      sha256: sha256Hex(data),
-      mime: meta.mime,
-      size: data.byteLength,
-      name: meta.name,
-    };
+    const stored = describeAttachment(id, data, meta);
     const blob = this.blobKey(stored.sha256);
     // Bytes already there (the same file under another id) are not uploaded again.
     if (!(await this.exists(blob))) {
