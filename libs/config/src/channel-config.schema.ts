@@ -99,6 +99,17 @@ export type WebhookSourceConfig = z.infer<typeof webhookSource>;
 
 export const CHAT_FORMATS = ['markdown', 'plain'] as const;
 
+/** A bot's `description`: what `asked` (its help command) answers with first. */
+const botDescription = (asked: string) =>
+  z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe(
+      `What the bot does, in a sentence or two: the first lines of its answer to ${asked}. Absent: a generic greeting.`,
+    );
+
 /** One Slack workspace (a team where the app is installed): `slack.workspaces.<name>`. */
 export const slackWorkspace = z
   .strictObject({
@@ -128,14 +139,7 @@ export const slackWorkspace = z
       .min(1)
       .optional()
       .describe("The bot's user id (`U…`); read from each event's authorizations when absent."),
-    description: z
-      .string()
-      .min(1)
-      .max(2000)
-      .optional()
-      .describe(
-        'What the bot does, in a sentence or two: the first lines of its answer to `help`. Absent: a generic greeting.',
-      ),
+    description: botDescription('`help`'),
     workflow: z
       .string()
       .min(1)
@@ -218,14 +222,7 @@ export const telegramBot = z
       .describe(
         'In groups, take only messages that @mention the bot (needs `username`), reply to one of its messages, or are its commands; `false`: every message. Private chats are always heard.',
       ),
-    description: z
-      .string()
-      .min(1)
-      .max(2000)
-      .optional()
-      .describe(
-        'What the bot does, in a sentence or two: the first lines of its answer to `/help` and `/start`. Absent: a generic greeting.',
-      ),
+    description: botDescription('`/help` and `/start`'),
     workflow: z
       .string()
       .min(1)
