@@ -50,6 +50,16 @@ export const workerConfigSchema = z.strictObject({
     .describe(
       'How often the reconciler runs: expired leases back to the queue, QUEUED works without a job enqueued, due timers fired, pending outbox rows enqueued.',
     ),
+  /**
+   * The timer wheel (TimerWheel): timers due within this window are read ahead from
+   * the ledger and fired in-process at their due millisecond; BullMQ's delayed job stays
+   * the backstop. 0 = off (every timer waits for BullMQ's delayed-set promotion).
+   */
+  timerLookahead: durationMs
+    .default(2_000)
+    .describe(
+      "Timers due within this window are read ahead (every half window) and fired in-process at their due millisecond, BullMQ's delayed job staying the backstop; 0 = off.",
+    ),
   /** Prometheus /metrics of the worker on its own small HTTP listener; 0 = off. */
   metricsPort: z
     .number()

@@ -13,6 +13,7 @@ import { LeaseSweeper } from './reconciler/lease-sweeper.service';
 import { RECONCILE_CONTRIBUTORS, ReconcilerService } from './reconciler/reconciler.service';
 import { RetentionService } from './reconciler/retention.service';
 import { RunStore } from './runner/run-store';
+import { TimerWheel } from './runner/timer-wheel.service';
 import { WakeService } from './runner/wake.service';
 import { WorkRunner } from './runner/work-runner.service';
 import { ScheduleService } from './schedules/schedule.service';
@@ -48,6 +49,8 @@ export class EngineModule {
         RunStore,
         WorkRunner,
         WakeService,
+        // Timers due within worker.timerLookahead fired in-process (the delayed job backs it up).
+        TimerWheel,
         EngineControl,
         OutboxService,
         ScheduleService,
@@ -78,6 +81,7 @@ export class EngineModule {
         EngineControl,
         WorkRunner,
         WakeService,
+        TimerWheel,
         ReconcilerService,
         RunStore,
         OutboxService,

@@ -19,6 +19,7 @@ export * from './reconciler/retention.service';
 export * from './runner/run-resources';
 export * from './runner/run-store';
 export * from './runner/wake.service';
+export * from './runner/timer-wheel.service';
 export * from './runner/work-runner.service';
 export * from './schedules/schedule.service';
 export * from './schedules/cron-slots.util';

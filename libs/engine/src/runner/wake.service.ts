@@ -36,7 +36,7 @@ import { type Claimed, WorkRunner } from './work-runner.service';
 
 export type WakeOutcome = 'fired' | 'early' | 'stale' | 'paused' | 'rung' | 'requeued';
 
-type FireResult = WakeOutcome | { early: true; at: number };
+export type FireResult = WakeOutcome | { early: true; at: number };
 
 /** Who claims a fired work in the fire's own transaction: this worker, in a slot it holds. */
 interface ClaimAs {
@@ -78,23 +78,36 @@ export class WakeService {
     job?: Job,
     token?: string,
   ): Promise<WakeOutcome> {
-    const slot = this.runner?.reserveSlot() ?? false;
-    const claimAs = slot && this.runner ? this.claimAs(this.runner) : undefined;
-    const fired = await this.fire(payload.waitId, payload.rung, claimAs).catch((err: unknown) => {
-      if (slot) this.runner?.releaseSlot();
-      throw err;
-    });
-    if (slot && !fired.claim) this.runner?.releaseSlot();
-    const { result, claim } = fired;
+    const { result, run } = await this.fireAndStart(payload.waitId, payload.rung);
     // The run holds this job (and a wake slot) until it ends; wake has twice the work
     // concurrency (queueConcurrency), so at most half of its slots are held by runs.
-    if (claim && this.runner) await this.runner.runClaimed(claim);
+    if (run) await run;
     if (typeof result === 'object' && job) {
       // Early (clock skew, or a re-armed job): back into the delayed set until its time.
       await job.moveToDelayed(result.at, token);
       throw new DelayedError();
     }
     return typeof result === 'object' ? 'early' : result;
+  }
+
+  /**
+   * Fires a timer and, with a run slot free here, claims its work in the same
+   * transaction and starts the run (not awaited: `run`). The wake job and the timer
+   * wheel (TimerWheel) both come through here.
+   */
+  async fireAndStart(
+    waitId: string,
+    rung: number,
+  ): Promise<{ result: FireResult; run?: Promise<unknown> }> {
+    const slot = this.runner?.reserveSlot() ?? false;
+    const claimAs = slot && this.runner ? this.claimAs(this.runner) : undefined;
+    const fired = await this.fire(waitId, rung, claimAs).catch((err: unknown) => {
+      if (slot) this.runner?.releaseSlot();
+      throw err;
+    });
+    if (slot && !fired.claim) this.runner?.releaseSlot();
+    const run = fired.claim && this.runner ? this.runner.runClaimed(fired.claim) : undefined;
+    return { result: fired.result, run };
   }
 
   private claimAs(runner: WorkRunner): ClaimAs {

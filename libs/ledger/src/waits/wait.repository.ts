@@ -177,6 +177,26 @@ export class WaitRepository {
     return rows;
   }
 
+  /**
+   * The timers of WAITING works that fall due by `before`, soonest first, as few columns
+   * as the timer wheel needs (it reads them again every scan, under the same index as
+   * `due`). Past-due ones are included: the wheel fires them at once.
+   */
+  async timersDueBy(
+    client: Queryable,
+    before: Date,
+    limit: number,
+  ): Promise<Array<{ id: string; escalationRung: number; timeoutAt: Date }>> {
+    const { rows } = await client.query<{ id: string; escalationRung: number; timeoutAt: Date }>(
+      `SELECT w.id, w."escalationRung", w."timeoutAt" FROM "Wait" w
+       JOIN "Work" k ON k.id = w."workId" AND k.state = 'WAITING'
+       WHERE w.status = 'open' AND w."timeoutAt" <= $1
+       ORDER BY w."timeoutAt" LIMIT $2`,
+      [before, limit],
+    );
+    return rows;
+  }
+
   /** Open waits with a future timer (to re-arm their delayed jobs after Redis lost them). */
   async scheduled(
     client: PoolClient,
