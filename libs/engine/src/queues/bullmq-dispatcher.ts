@@ -80,6 +80,18 @@ export class BullmqDispatcher implements WorkDispatcher {
     return planned.length + rescues.length;
   }
 
+  /**
+   * Drops a timer's delayed job once its timer fired another way (the timer wheel):
+   * left, it would run at its time only to find the wait resolved. One Redis call where
+   * running it costs two and a ledger read; a job already running is not removed (BullMQ
+   * keeps locked jobs) and finds the wait resolved as before.
+   */
+  async dropTimer(waitId: string, rung: number): Promise<void> {
+    await this.queues
+      .for(QUEUE_NAMES.wake, waitTimerJob.shardKey({ waitId }))
+      .remove(waitTimerJob.jobId({ waitId, rung }));
+  }
+
   async dispatch(items: Dispatch[]): Promise<void> {
     const now = this.clock.now();
     // Re-arming replaces by id: a delayed timer job already there moves to its new time

@@ -7,6 +7,7 @@ import {
 import { CLOCK, type Clock } from '@app/core';
 import { APP_CONFIG, type AppConfig, LOGGER, type Logger } from '@app/config';
 import { LedgerDatabase, WaitRepository } from '@app/ledger';
+import { BullmqDispatcher } from '../queues/bullmq-dispatcher';
 import { WakeService } from './wake.service';
 
 /** The most timers one worker holds armed; past it the rest wait for BullMQ's jobs. */
@@ -25,7 +26,8 @@ const MIN_SCAN_MS = 100;
  * docs/performance.md), before any of our work starts; a local timeout is the event
  * loop's own resolution. The delayed job stays armed as the backstop — for a worker that
  * dies with timers armed, a full wheel, or a timer opened less than a scan before it is
- * due — and finds the wait resolved when the wheel got there first.
+ * due — and is dropped once the wheel fired its timer (a job already running finds the
+ * wait resolved).
  *
  * Never early and never twice: the fire re-reads the wait under the work's row lock and
  * checks the clock (an early timeout is re-armed for the rest); every worker's wheel and
@@ -47,6 +49,7 @@ export class TimerWheel implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly db: LedgerDatabase,
     private readonly waits: WaitRepository,
     private readonly wake: WakeService,
+    private readonly jobs: BullmqDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -132,6 +135,9 @@ export class TimerWheel implements OnApplicationBootstrap, OnApplicationShutdown
           this.logger.warn({ waitId, err: err.message }, 'run after a timer failed'),
         );
         this.armed.delete(key);
+        // Fired here: its delayed job would only find the wait resolved.
+        if (result === 'fired' || result === 'rung')
+          this.jobs.dropTimer(waitId, rung).catch(() => undefined);
         // Early (the wall clock behind the timeout's): armed again for what is left.
         if (typeof result === 'object') this.arm(waitId, rung, result.at);
       })
