@@ -74,6 +74,8 @@ describe('engine waits: races, early events, children', () => {
     // only two contenders, so each outcome can be attributed.
     h = await startEngine('eng_waits', [racer, earlyBird, double, parent], {
       reconcileEvery: '1h',
+      // No timer wheel either: it would fire the due timers the test fires by hand.
+      timerLookahead: 0,
     });
     ingest = h.worker.app.get(IngestService);
     wake = h.worker.app.get(WakeService);

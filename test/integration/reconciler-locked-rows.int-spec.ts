@@ -48,7 +48,11 @@ describe(`${ReconcilerService.name}: rows locked by another session`, () => {
     const config = testConfig({
       schema: db.schema,
       prefix,
-      overrides: { worker: { reconcileEvery: 600_000 }, database: { lockTimeout: 60_000 } },
+      // No timer wheel: the test counts what the reconciler's passes fire.
+      overrides: {
+        worker: { reconcileEvery: 600_000, timerLookahead: 0 },
+        database: { lockTimeout: 60_000 },
+      },
     });
     worker = await startWorker(config, [sleeper]);
     const ids: string[] = [];

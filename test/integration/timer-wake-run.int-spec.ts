@@ -36,7 +36,11 @@ describe('timer wake runs the work it fires', () => {
   let runner: WorkRunner;
 
   beforeAll(async () => {
-    h = await startEngine('wake_run', [napper, racer], { concurrency: CONCURRENCY });
+    h = await startEngine('wake_run', [napper, racer], {
+      concurrency: CONCURRENCY,
+      // No timer wheel: the tests fire the timers they make due through the wake job.
+      timerLookahead: 0,
+    });
     wake = h.worker.app.get(WakeService);
     runner = h.worker.app.get(WorkRunner);
   });
