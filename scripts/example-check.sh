@@ -85,7 +85,9 @@ pids+=($!)
 wait_for "$work/gateway.log" 60 'gateway listening'
 url=$(grep -o '"url":"[^"]*"' "$work/gateway.log" | head -n1 | cut -d'"' -f4)
 url=${url/\[::1\]/127.0.0.1}
-npm run --silent worker >"$work/worker.log" 2>&1 &
+# What the example's `npm run worker` runs, started directly: killing npm left its node
+# child running after the check (orphaned, polling a dropped schema every second).
+node dist/src/worker.js >"$work/worker.log" 2>&1 &
 pids+=($!)
 wait_for "$work/worker.log" 60 'hello-workgate worker ready'
 

@@ -13,6 +13,7 @@ import {
   startWorker,
   waitFor,
 } from '../lib/harness';
+import { roundTripFloor } from '../lib/floor';
 import { addAppendix, rssMiB, uuidSql, writeConfigFile } from '../lib/scale-harness';
 import { round, summarize } from '../lib/stats';
 import { paced, type Row } from './engine.scenarios';
@@ -200,6 +201,49 @@ async function ingestReplies(ingest: IngestService, keys: number[], tag: string)
 }
 
 /**
+ * The routing with the worker stopped (the path's own latency, without the runs of the
+ * works it resumes competing for the same two cores), then as many bare round trips —
+ * read, commit, Redis — as the floor under it (bench/lib/floor.ts).
+ */
+async function quietRouting(
+  ingest: IngestService,
+  db: Client,
+  keys: number[],
+): Promise<{ rows: Row[]; notResumed: number }> {
+  const quiet = await ingestReplies(
+    ingest,
+    keys.map((i) => i + 2),
+    'quiet',
+  );
+  const floor = await roundTripFloor(db, REDIS_URL, keys.length);
+  const qt = summarize(quiet.latencies);
+  const ms = (v: number) => round(v, 2);
+  const scenario = 'many waiting works';
+  return {
+    notResumed: quiet.notResumed,
+    rows: [
+      {
+        scenario,
+        metric: 'routing transaction p99, worker stopped',
+        value: ms(qt.p99),
+        unit: 'ms',
+        note: `p50 ${ms(qt.p50)} ms; the same ${keys.length} sequential replies, no run competing for the cores`,
+      },
+      {
+        scenario,
+        metric: 'bare round trips p99, worker stopped',
+        value: ms(floor.sum.p99),
+        unit: 'ms',
+        note:
+          `the floor under a routed reply: SELECT 1 + a one-row INSERT commit + a Redis SET, ` +
+          `p50 ${ms(floor.sum.p50)}; alone p50/p99 ${ms(floor.read.p50)}/${ms(floor.read.p99)}, ` +
+          `${ms(floor.commit.p50)}/${ms(floor.commit.p99)}, ${ms(floor.redis.p50)}/${ms(floor.redis.p99)} ms`,
+      },
+    ],
+  };
+}
+
+/**
  * N works waiting on replies (bulk-inserted, see insertWaiters), then signed webhook
  * replies through the real gateway, each resolving one waiting work. Two figures:
  * - reply → 202: the HTTP latency at a low offered rate (so it is the routing, not a
@@ -299,11 +343,7 @@ export async function manyWaiting(opts: {
     // The same routing with the worker stopped: the path's own latency, without the runs
     // of the works it resumes competing for the same two cores (they stay QUEUED).
     await worker.stop();
-    const quietTx = await ingestReplies(
-      ingest,
-      keys.map((i) => i + 2),
-      'quiet',
-    );
+    const quiet = await quietRouting(ingest, ledger.db, keys);
     const plans = await explainRouting(ledger.db, `bench:w-${small + 7}`);
     addAppendix(
       `Routing a reply among ${waiting} waiting works: plans`,
@@ -314,7 +354,6 @@ export async function manyWaiting(opts: {
     const s = summarize(big.latencies);
     const bt = summarize(baseTx.latencies);
     const st = summarize(bigTx.latencies);
-    const qt = summarize(quietTx.latencies);
     const failures = [...base.failures, ...big.failures];
     if (failures.length)
       log(`waiting: ${failures.length} replies not resumed, e.g. ${failures[0]}`);
@@ -335,13 +374,7 @@ export async function manyWaiting(opts: {
         unit: 'ms',
         note: `with ${small} waiting: p50 ${ms(bt.p50)}, p99 ${ms(bt.p99)} ms; target p99 < 5 ms`,
       },
-      {
-        scenario: 'many waiting works',
-        metric: 'routing transaction p99, worker stopped',
-        value: ms(qt.p99),
-        unit: 'ms',
-        note: `p50 ${ms(qt.p50)} ms; the same ${keys.length} sequential replies, no run competing for the cores`,
-      },
+      ...quiet.rows,
       {
         scenario: 'many waiting works',
         metric: 'reply → 202 p50',
@@ -359,7 +392,7 @@ export async function manyWaiting(opts: {
       {
         scenario: 'many waiting works',
         metric: 'replies not resumed',
-        value: failures.length + baseTx.notResumed + bigTx.notResumed + quietTx.notResumed,
+        value: failures.length + baseTx.notResumed + bigTx.notResumed + quiet.notResumed,
         unit: 'count',
         note: 'must be 0',
         mustBe: 0,

@@ -2,6 +2,7 @@ import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { EngineControl } from '@app/engine';
 import { freshLedger, ledgerContext, log, REDIS_URL, startWorker } from '../lib/harness';
+import { roundTripFloor } from '../lib/floor';
 import { round, summarize } from '../lib/stats';
 import { type Row } from './engine.scenarios';
 
@@ -26,6 +27,22 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 export async function sequentialRuns(opts: { works: number; warm: number }): Promise<Row[]> {
   const rows: Row[] = [];
   for (const mode of ['step', 'batched'] as const) rows.push(...(await sequentialIn(mode, opts)));
+  // What a commit costs here, in the same run: a `step` run makes several one after
+  // another (start, claim, a checkpoint per step, the completion), so its p50 is at
+  // least that many of these.
+  const ledger = await freshLedger('seq_floor');
+  try {
+    const floor = await roundTripFloor(ledger.db, REDIS_URL, opts.works);
+    rows.push({
+      scenario: 'three-step run, one after another',
+      metric: 'bare commit round trip p50',
+      value: round(floor.commit.p50, 2),
+      unit: 'ms',
+      note: `a one-row INSERT in autocommit, p99 ${round(floor.commit.p99, 2)}; SELECT 1 p50 ${round(floor.read.p50, 2)}, Redis SET p50 ${round(floor.redis.p50, 2)} ms`,
+    });
+  } finally {
+    await ledger.drop();
+  }
   return rows;
 }
 
