@@ -20,6 +20,16 @@ export function log(line: string): void {
 }
 
 /** A fresh, migrated schema and Redis prefix for one scenario. */
+/**
+ * CHECKPOINT: what was written so far goes to disk now, not in the middle of the next
+ * measurement (the kernel writes dirty pages back 30 s after they were written, and a
+ * commit's WAL flush waits behind it). Needs superuser or pg_checkpoint (PostgreSQL
+ * 15+); without them the run goes on.
+ */
+export async function checkpoint(db: Client, what: string): Promise<void> {
+  await db.query('CHECKPOINT').catch((err: Error) => log(`no CHECKPOINT ${what}: ${err.message}`));
+}
+
 export async function freshLedger(
   label: string,
 ): Promise<{ schema: string; prefix: string; db: Client; drop(): Promise<void> }> {
@@ -40,10 +50,7 @@ export async function freshLedger(
   await db.connect();
   // A checkpoint now, so the WAL the previous scenario wrote (and the schema it dropped)
   // is not flushed in the middle of this one's measurement.
-  // Needs superuser or pg_checkpoint (PostgreSQL 15+); without them the run goes on.
-  await db
-    .query('CHECKPOINT')
-    .catch((err: Error) => log(`no CHECKPOINT before ${label}: ${err.message}`));
+  await checkpoint(db, `before ${label}`);
   return {
     schema,
     prefix: `bench-${randomBytes(3).toString('hex')}`,

@@ -5,6 +5,7 @@ import { EngineControl } from '@app/engine';
 import { IngestService } from '@app/ledger';
 import { deleteKeys } from '../../test/support/redis';
 import {
+  checkpoint,
   freshLedger,
   ledgerContext,
   log,
@@ -315,6 +316,9 @@ export async function manyWaiting(opts: {
     const t0 = performance.now();
     await insertWaiters(ledger.db, small + 1, opts.works);
     const insertSec = (performance.now() - t0) / 1000;
+    // Its ~500 MB of WAL and pages on disk now: written back by the kernel 30 s later,
+    // they stalled the replies' commits for 300 ms (iowait) in the middle of the phase.
+    await checkpoint(ledger.db, 'after the bulk insert');
     const waiting = await count(
       ledger.db,
       `SELECT count(*)::int AS n FROM "Work" WHERE state = 'WAITING'`,
@@ -326,9 +330,15 @@ export async function manyWaiting(opts: {
     log(
       `waiting: ${waiting} waiting works (inserted in ${round(insertSec)} s); ${opts.replies} replies`,
     );
-    // Replies to works spread over the whole range, not the newest rows only.
-    const step = Math.max(2, Math.floor(opts.works / opts.replies));
+    // Replies to works spread over the whole range, not the newest rows only: key i
+    // through the gateway, i + 1 in-process, i + 2 with the worker stopped, i + 3 warm-up.
+    const step = Math.max(4, Math.floor(opts.works / opts.replies));
     const keys = Array.from({ length: opts.replies }, (_, i) => small + 1 + i * step);
+    // Warm-up again: the bulk insert's ANALYZE invalidated every prepared plan, and the
+    // pools' connections went idle; without it the first second of replies pays new
+    // connections and re-planning (p99 150 ms – 1.1 s), which is not routing among N.
+    const warmBig = keys.slice(0, 50).map((i) => i + 3);
+    await postReplies(gateway.url, warmBig, opts.rate, 'warm-big');
     const big = await postReplies(gateway.url, keys, opts.rate, 'big');
     const bigTx = await ingestReplies(
       ingest,
@@ -336,7 +346,7 @@ export async function manyWaiting(opts: {
       'big',
     );
     await waitFor(
-      async () => (await completed()) === 4 * perPhase + 2 * keys.length,
+      async () => (await completed()) === 4 * perPhase + warmBig.length + 2 * keys.length,
       'the answered works to complete',
     );
     const rssAfter = rss();

@@ -19,6 +19,18 @@ export const databaseConfigSchema = z
         'PostgreSQL ends a session idle inside a transaction this long (a frozen process).',
       ),
     /**
+     * An idle pooled connection is closed after this long (0: never). Reopening one costs
+     * PostgreSQL a backend, its catalog caches and the hot paths' prepared statements —
+     * tens of milliseconds of CPU each — and a burst after a quiet spell opens many at
+     * once: with 30 s, replies at 50/s after 35 s of quiet took 0.3 – 1 s for their first
+     * second (docs/performance.md). Ten minutes, as HikariCP's idleTimeout.
+     */
+    poolIdleTimeout: durationMs
+      .default(600_000)
+      .describe(
+        "An idle pooled connection is closed after this long (0: never); reopened ones cost PostgreSQL a backend, catalog caches and prepared statements, paid by the next burst's first requests.",
+      ),
+    /**
      * DATABASE_URL is a pooler in transaction mode (PgBouncer `pool_mode = transaction`):
      * no session state may be relied on, so nothing is sent as a startup option, the
      * timeouts are `SET LOCAL` in every transaction, and the session-only uses go to

@@ -21,6 +21,7 @@ function databaseOptions(
     poolSize: config.env.DATABASE_POOL_SIZE,
     lockTimeoutMs: config.database.lockTimeout,
     idleInTransactionTimeoutMs: config.database.idleInTransactionTimeout,
+    poolIdleTimeoutMs: config.database.poolIdleTimeout,
     transactionPooling: config.database.transactionPooling,
     preparedStatements: usesPreparedStatements(config),
     applicationName: `workgate:${config.env.WORKER_ID ?? process.pid}`,

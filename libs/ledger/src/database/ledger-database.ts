@@ -28,6 +28,8 @@ export interface LedgerDatabaseOptions {
    * more than a round trip, so only a frozen one meets it.
    */
   idleInTransactionTimeoutMs?: number;
+  /** An idle connection is closed after this long; 0 never (config `database.poolIdleTimeout`). */
+  poolIdleTimeoutMs?: number;
   /**
    * The URL is a pooler in transaction mode (PgBouncer): startup options would be
    * refused (PgBouncer 1.18) or lost between transactions, so none are sent; the two
@@ -41,6 +43,7 @@ export interface LedgerDatabaseOptions {
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+export const DEFAULT_POOL_IDLE_TIMEOUT_MS = 600_000;
 
 /**
  * One pg pool shared by Prisma (through @prisma/adapter-pg) and the few hot paths
@@ -82,7 +85,7 @@ export class LedgerDatabase {
           }),
       ...(options.applicationName ? { application_name: options.applicationName } : {}),
       connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
+      idleTimeoutMillis: options.poolIdleTimeoutMs ?? DEFAULT_POOL_IDLE_TIMEOUT_MS,
     });
     const onError = (err: Error) => options.onPoolError?.(err);
     // An idle connection dropped by a restarting server emits 'error' on the pool.
