@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { type Command } from 'commander';
-import { signSlackRequest } from '@app/channels/slack';
 import { loadConfig } from '@app/config';
 import { EXIT } from '../exit-codes';
 
@@ -187,6 +186,8 @@ function registerSendSlack(send: Command): void {
           ...(opts.thread ? { thread_ts: opts.thread } : {}),
         },
       });
+      // Loaded here: the Slack channel's index brings Bolt (~400 ms) to every CLI command.
+      const { signSlackRequest } = await import('@app/channels/slack');
       await postToGateway(
         `${base(opts, config.env.WORKGATE_URL)}/slack/events`,
         body,

@@ -1,14 +1,17 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type * as S3 from '@aws-sdk/client-s3';
 import { type S3AttachmentsConfig } from '@app/config';
 import { type AttachmentStore, type StoredAttachment } from '@app/core';
 import { assertIntact, describeAttachment } from './attachment-digest.util';
 import { fileNameOf } from './attachment-file-name.util';
 import { S3AttachmentStoreError, s3ErrorCode } from './s3-attachment-store.error';
+
+/**
+ * The SDK, loaded on first use: loaded with this module it cost every process that loads
+ * the ledger — the gateway, the worker, each CLI command, `--help` included — about
+ * 200 ms at start-up, S3 configured or not.
+ */
+let sdk: Promise<typeof S3> | undefined;
+const loadSdk = (): Promise<typeof S3> => (sdk ??= import('@aws-sdk/client-s3'));
 
 /** NoSuchKey from a GET; a HEAD has no body, so the SDK names its 404 NotFound. */
 const isMissing = (err: unknown) => ['NoSuchKey', 'NotFound'].includes(s3ErrorCode(err));
@@ -21,8 +24,9 @@ const isMissing = (err: unknown) => ['NoSuchKey', 'NotFound'].includes(s3ErrorCo
  * (boto/s3transfer#327). Nothing is lost without them: the signed `x-amz-content-sha256`
  * already makes the server check the uploaded bytes, and `get` checks their SHA-256.
  */
-export function s3ClientFor(settings: S3AttachmentsConfig): S3Client {
+async function s3ClientFor(settings: S3AttachmentsConfig): Promise<S3.S3Client> {
   const { accessKeyId, secretAccessKey } = settings;
+  const { S3Client } = await loadSdk();
   return new S3Client({
     region: settings.region,
     endpoint: settings.endpoint,
@@ -50,13 +54,23 @@ export function s3ClientFor(settings: S3AttachmentsConfig): S3Client {
  */
 export class S3AttachmentStore implements AttachmentStore {
   private readonly bucket: string;
+  private connected?: Promise<{ client: S3.S3Client; s3: typeof S3 }>;
 
   constructor(
     private readonly settings: S3AttachmentsConfig,
-    private readonly client: S3Client = s3ClientFor(settings),
+    /** A client of the caller's (a test's); by default one of `s3ClientFor`, on first use. */
+    private readonly client?: S3.S3Client,
   ) {
     if (!settings.bucket) throw new Error('attachments.s3.bucket is required with store: s3');
     this.bucket = settings.bucket;
+  }
+
+  /** The client and the SDK's commands, both loaded on the first call. */
+  private sdk(): Promise<{ client: S3.S3Client; s3: typeof S3 }> {
+    return (this.connected ??= (async () => ({
+      client: this.client ?? (await s3ClientFor(this.settings)),
+      s3: await loadSdk(),
+    }))());
   }
 
   async put(
@@ -71,7 +85,8 @@ export class S3AttachmentStore implements AttachmentStore {
     // Bytes already there (the same file under another id) are not uploaded again.
     if (!(await this.exists(blob))) {
       const upload = { Bucket: this.bucket, Key: blob, Body: data };
-      await this.client.send(new PutObjectCommand(upload)).catch((err: unknown) => {
+      const { client, s3 } = await this.sdk();
+      await client.send(new s3.PutObjectCommand(upload)).catch((err: unknown) => {
         throw this.failure('PutObject', blob, err);
       });
     }
@@ -93,10 +108,11 @@ export class S3AttachmentStore implements AttachmentStore {
     // S3 answers 409 ConditionalRequestConflict while a conflicting write to the key is
     // still in flight, and asks for a retry; the retry then sees the winner (412). Past
     // three, the error fails the step, which the engine retries later.
+    const { client, s3 } = await this.sdk();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(
-          new PutObjectCommand({
+        await client.send(
+          new s3.PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Body: JSON.stringify(stored),
@@ -130,10 +146,9 @@ export class S3AttachmentStore implements AttachmentStore {
 
   /** The object's bytes; null when there is no such key (a missing bucket is an error). */
   private async read(key: string): Promise<Uint8Array | null> {
+    const { client, s3 } = await this.sdk();
     try {
-      const answer = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key }),
-      );
+      const answer = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return (await answer.Body?.transformToByteArray()) ?? new Uint8Array();
     } catch (err) {
       if (isMissing(err)) return null;
@@ -142,8 +157,9 @@ export class S3AttachmentStore implements AttachmentStore {
   }
 
   private async exists(key: string): Promise<boolean> {
+    const { client, s3 } = await this.sdk();
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (err) {
       // A HEAD's 404 says no more: a missing bucket then fails the PutObject that follows.
