@@ -256,7 +256,9 @@ export class OutboxService {
 
   private async dispatch(outboxId: string, attempt: number, at: number): Promise<void> {
     try {
-      await this.dispatcher.dispatch([{ type: 'deliver', outboxId, attempt, at }]);
+      // replace: a job for this attempt may already wait for a later time (the
+      // reconciler's full pass saw the row while this attempt held it, until its deadline).
+      await this.dispatcher.dispatch([{ type: 'deliver', outboxId, attempt, at, replace: true }]);
     } catch (err) {
       // The row is pending with its next attempt time in PostgreSQL: the reconciler enqueues it.
       this.logger.warn(

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type JobsOptions, type Queue } from 'bullmq';
+import { type Job, type JobsOptions, type Queue } from 'bullmq';
 import { CLOCK, type Clock } from '@app/core';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { type Dispatch, type WorkDispatcher } from '@app/ledger';
@@ -92,10 +92,27 @@ export class BullmqDispatcher implements WorkDispatcher {
       .remove(waitTimerJob.jobId({ waitId, rung }));
   }
 
+  /** The job already there under a `replace` item's id, and when the item wants it. */
+  private async replaceable(
+    item: Exclude<Dispatch, { type: 'nudge' }>,
+  ): Promise<{ job: Job; at: number } | null> {
+    let job: Job | undefined;
+    if (item.type === 'wait-timer' && item.replace)
+      job = await this.queues
+        .for(QUEUE_NAMES.wake, waitTimerJob.shardKey(item))
+        .getJob(waitTimerJob.jobId({ waitId: item.waitId, rung: item.rung }));
+    else if (item.type === 'deliver' && item.replace)
+      job = await this.queues
+        .for(QUEUE_NAMES.outbox, deliverJob.shardKey(item))
+        .getJob(deliverJob.jobId(item, item.attempt));
+    else return null;
+    return job ? { job, at: item.at ?? this.clock.now() } : null;
+  }
+
   async dispatch(items: Dispatch[]): Promise<void> {
     const now = this.clock.now();
-    // Re-arming replaces by id: a delayed timer job already there moves to its new time
-    // (BullMQ's add() would keep the old one and ignore the new).
+    // Replacing goes by id: a delayed job already there moves to the new time (BullMQ's
+    // add() would keep the old one and ignore the new).
     const rest: Array<Exclude<Dispatch, { type: 'nudge' }>> = [];
     for (const item of items) {
       if (item.type === 'nudge') {
@@ -105,15 +122,9 @@ export class BullmqDispatcher implements WorkDispatcher {
           .catch(() => undefined);
         continue;
       }
-      if (item.type !== 'wait-timer' || !item.replace) {
-        rest.push(item);
-        continue;
-      }
-      const existing = await this.queues
-        .for(QUEUE_NAMES.wake, waitTimerJob.shardKey(item))
-        .getJob(waitTimerJob.jobId({ waitId: item.waitId, rung: item.rung }));
-      if (existing && (await existing.isDelayed()))
-        await existing.changeDelay(Math.max(0, item.at - now));
+      const existing = await this.replaceable(item);
+      if (existing && (await existing.job.isDelayed()))
+        await existing.job.changeDelay(Math.max(0, existing.at - now));
       else rest.push(item);
     }
     const delay = (at: number | undefined) => (at !== undefined && at > now ? at - now : undefined);

@@ -21,8 +21,13 @@ export type Dispatch =
    * a delayed job already there under the same id moves to the new time.
    */
   | { type: 'wait-timer'; waitId: string; rung: number; at: number; replace?: boolean }
-  /** Deliver an outbox row (attempt numbers the job id). */
-  | { type: 'deliver'; outboxId: string; attempt: number; at?: number }
+  /**
+   * Deliver an outbox row (attempt numbers the job id). `replace`: a delayed job already
+   * there under the same id moves to `at` — the reconciler's full pass, reading a row
+   * while an attempt holds it, queues the next attempt at that attempt's deadline, and
+   * the attempt's own retry would otherwise be deduped onto it (a 100 ms retry, 60 s late).
+   */
+  | { type: 'deliver'; outboxId: string; attempt: number; at?: number; replace?: boolean }
   /**
    * Tell the run holding this work to read its row now: a cancel or an interrupt was
    * requested. A hint only — the run's heartbeat (every lease/3) reads it anyway.
