@@ -19,7 +19,6 @@ export function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
-/** A fresh, migrated schema and Redis prefix for one scenario. */
 /**
  * CHECKPOINT: what was written so far goes to disk now, not in the middle of the next
  * measurement (the kernel writes dirty pages back 30 s after they were written, and a
@@ -30,6 +29,7 @@ export async function checkpoint(db: Client, what: string): Promise<void> {
   await db.query('CHECKPOINT').catch((err: Error) => log(`no CHECKPOINT ${what}: ${err.message}`));
 }
 
+/** A fresh, migrated schema and Redis prefix for one scenario. */
 export async function freshLedger(
   label: string,
 ): Promise<{ schema: string; prefix: string; db: Client; drop(): Promise<void> }> {

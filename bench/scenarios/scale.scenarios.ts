@@ -334,9 +334,9 @@ export async function manyWaiting(opts: {
     // through the gateway, i + 1 in-process, i + 2 with the worker stopped, i + 3 warm-up.
     const step = Math.max(4, Math.floor(opts.works / opts.replies));
     const keys = Array.from({ length: opts.replies }, (_, i) => small + 1 + i * step);
-    // Warm-up again: the bulk insert's ANALYZE invalidated every prepared plan, and the
-    // pools' connections went idle; without it the first second of replies pays new
-    // connections and re-planning (p99 150 ms – 1.1 s), which is not routing among N.
+    // Warm-up again: the bulk insert's ANALYZE invalidated every prepared plan, and with
+    // an idle timeout shorter than the insert the pools' connections are gone; the first
+    // replies would pay re-planning and new connections, which is not routing among N.
     const warmBig = keys.slice(0, 50).map((i) => i + 3);
     await postReplies(gateway.url, warmBig, opts.rate, 'warm-big');
     const big = await postReplies(gateway.url, keys, opts.rate, 'big');
